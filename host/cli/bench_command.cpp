@@ -1,0 +1,67 @@
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/run_options.hpp"
+#include "engine/backend_select.hpp"
+#include "engine/simulation_setup.hpp"
+#include "engine/synthetic_model.hpp"
+
+namespace betahedge::cli {
+namespace {
+
+struct BenchArgs {
+  std::uint64_t paths = 1000000;
+  int assets = 8;
+  int regimes = 2;
+  int horizon_days = 30;
+  int repeats = 3;
+  std::string backend = "auto";
+  int threads = 0;
+};
+
+/// Throughput of the unhedged path simulation on the synthetic model: the best of `repeats`
+/// timed runs after one warm-up, in path-steps and asset-steps per second.
+void run_bench(const BenchArgs& a) {
+  const Model model = make_synthetic_model(a.assets, a.regimes);
+  PortfolioSetup portfolio;
+  portfolio.holdings.assign(a.assets, 1.0);
+  portfolio.value = 100.0 * a.assets;
+  SimulationConfig sim;
+  sim.paths = a.paths;
+  sim.horizon_days = a.horizon_days;
+  const SimulationTables tables = build_simulation_tables(model, portfolio, sim);
+  SelectedBackend selected = select_backend(parse_backend_choice(a.backend, "--backend"), a.threads);
+  PathBackend& backend = *selected.backend;
+  backend.simulate(tables, std::min<std::uint64_t>(a.paths, 10000), 0);  // warm-up
+  double best = 1e300;
+  for (int r = 0; r < a.repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    backend.simulate(tables, a.paths, 0);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  const double path_steps = static_cast<double>(a.paths) * a.horizon_days;
+  std::printf("backend: %s (%s)\n", backend.name().c_str(), backend.device_name().c_str());
+  std::printf("paths: %llu  steps: %d  assets: %d  regimes: %d\n", static_cast<unsigned long long>(a.paths),
+              a.horizon_days, a.assets, a.regimes);
+  std::printf("best of %d: %.4f s  path_steps_per_s: %.4g  asset_steps_per_s: %.4g\n", a.repeats, best,
+              path_steps / best, path_steps * a.assets / best);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, CommandAction& action) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand("bench", "throughput in path-steps per second");
+  cmd->add_option("--paths", args->paths, "paths per timed run")->check(CLI::PositiveNumber);
+  cmd->add_option("--assets", args->assets, "assets in the synthetic model")->check(CLI::Range(1, 64));
+  cmd->add_option("--regimes", args->regimes, "regimes in the synthetic model")->check(CLI::Range(1, 8));
+  cmd->add_option("--horizon-days", args->horizon_days, "daily steps per path")->check(CLI::Range(1, 3650));
+  cmd->add_option("--repeats", args->repeats, "timed runs (the best is reported)")->check(CLI::Range(1, 100));
+  cmd->add_option("--backend", args->backend, "auto | cuda | cpu")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+  cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->callback([args, &action] { action = [args] { run_bench(*args); }; });
+}
+
+}  // namespace betahedge::cli

@@ -1,0 +1,17 @@
+#pragma once
+/// Each `betahedge` subcommand registers itself on the CLI11 app and, when chosen, stores
+/// the work to do in `action`; main() runs it inside the one place that maps errors to exit codes.
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace betahedge::cli {
+
+using CommandAction = std::function<void()>;
+
+void add_calibrate_command(CLI::App& app, CommandAction& action);
+void add_simulate_command(CLI::App& app, CommandAction& action);
+void add_info_command(CLI::App& app, CommandAction& action);
+void add_bench_command(CLI::App& app, CommandAction& action);
+
+}  // namespace betahedge::cli

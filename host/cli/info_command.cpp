@@ -1,0 +1,22 @@
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "engine/backend_select.hpp"
+
+namespace betahedge::cli {
+
+void add_info_command(CLI::App& app, CommandAction& action) {
+  CLI::App* cmd = app.add_subcommand("info", "version, backends compiled in, devices seen");
+  cmd->callback([&action] {
+    action = [] {
+      std::cout << "betahedge " << BETAHEDGE_VERSION << "\n";
+      std::cout << "backends: ";
+      const auto backends = compiled_backends();
+      for (std::size_t i = 0; i < backends.size(); ++i) std::cout << (i ? ", " : "") << backends[i];
+      std::cout << "\ncuda devices: " << describe_cuda_devices() << "\n";
+      std::cout << "cpu: " << select_backend(BackendChoice::cpu, 0).backend->device_name() << "\n";
+    };
+  });
+}
+
+}  // namespace betahedge::cli

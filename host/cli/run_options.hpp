@@ -1,0 +1,31 @@
+#pragma once
+/// The options every simulating command shares (SPEC 3); the command line overrides the config.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "config/book_config.hpp"
+
+namespace betahedge::cli {
+
+struct RunOptions {
+  std::optional<std::uint64_t> paths;
+  std::optional<int> horizon_days;
+  std::optional<std::uint64_t> seed;
+  std::optional<std::string> backend;
+  std::optional<int> threads;
+  std::optional<std::uint64_t> batch_size;
+  bool quiet = false;
+};
+
+void add_run_options(CLI::App& command, RunOptions& options);
+
+/// Applies the command-line overrides to the config's simulation block; throws InputError.
+void apply_run_options(const RunOptions& options, SimulationConfig& simulation);
+
+/// Prints a progress line to stderr unless --quiet.
+void progress(const RunOptions& options, const std::string& line);
+
+}  // namespace betahedge::cli

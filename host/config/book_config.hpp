@@ -1,0 +1,117 @@
+#pragma once
+/// book.yaml (SPEC 4), loaded and validated. Every error names the file, line and field;
+/// unknown keys are errors so that a typo never silently runs the default.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace betahedge {
+
+enum class HedgeInstrument { none, perpetual, future, option };
+enum class HedgeMode { static_ratio, dynamic };
+enum class MarginAction { liquidate, top_up };
+enum class BackendChoice { automatic, cuda, cpu };
+
+/// A risk level as written in the config ("0.99"), kept verbatim for output keys.
+struct RiskLevel {
+  std::string key;
+  double value = 0.0;
+};
+
+struct FutureConfig {
+  int expiry_days = 90;
+  std::vector<double> annual_basis;  ///< per regime (one value = all regimes)
+  int roll_days_before = 2;
+  double roll_cost_bps = 0.0;
+};
+
+struct OptionConfig {
+  bool is_call = false;
+  double strike = 1.0;  ///< fraction of the benchmark's spot at purchase
+  int tenor_days = 30;
+  double implied_vol_premium = 1.0;
+  double rate = 0.0;    ///< continuously compounded, per year
+};
+
+struct HedgeConfig {
+  HedgeInstrument instrument = HedgeInstrument::none;
+  std::string benchmark;
+  HedgeMode mode = HedgeMode::static_ratio;
+  double ratio = 1.0;
+  double target_beta = 0.0;
+  double band = 0.05;
+  int rebalance_every_days = 1;
+  std::string beta_estimate = "model";  ///< model | ols | ewma | kalman | a number (as text)
+  std::optional<double> beta_estimate_value;
+  double fee_bps = 0.0;
+  double slippage_bps = 0.0;
+  std::vector<double> funding_rate_8h;  ///< per regime (one value = all regimes)
+  FutureConfig future;
+  OptionConfig option;
+};
+
+struct MarginConfig {
+  double collateral = 0.0;
+  double initial_rate = 0.10;
+  double maintenance_rate = 0.05;
+  MarginAction on_call = MarginAction::liquidate;
+};
+
+struct SimulationConfig {
+  std::uint64_t paths = 100000;
+  int horizon_days = 30;
+  int steps_per_day = 1;
+  std::uint64_t seed = 42;
+  BackendChoice backend = BackendChoice::automatic;
+  int threads = 0;               ///< 0 = all cores
+  std::uint64_t batch_size = 0;  ///< 0 = chosen by the backend
+};
+
+struct HedgeRatioGrid {
+  double from = 0.0;
+  double to = 1.5;
+  double step = 0.05;
+};
+
+struct RiskConfig {
+  std::vector<RiskLevel> levels{{"0.95", 0.95}, {"0.99", 0.99}};
+  HedgeRatioGrid hedge_ratio_grid;
+  std::vector<double> band_grid{0.01, 0.02, 0.05, 0.1, 0.2};
+  double max_call_probability = 0.01;
+};
+
+struct StressScenario {
+  std::string name;
+  std::optional<double> correlation_blend;
+  std::vector<std::pair<std::pair<std::string, std::string>, double>> correlation_set;
+  std::optional<std::string> force_regime;
+  std::vector<std::pair<std::string, double>> shock;  ///< instantaneous simple return at t = 0+ (-0.30 = down 30%)
+  std::optional<double> vol_multiplier;
+  std::optional<double> funding_multiplier;
+};
+
+struct BookConfig {
+  std::filesystem::path source;      ///< the YAML file this came from
+  std::filesystem::path model_path;  ///< resolved relative to the YAML file
+  std::vector<std::pair<std::string, double>> holdings;
+  HedgeConfig hedge;
+  MarginConfig margin;
+  SimulationConfig simulation;
+  RiskConfig risk;
+  std::vector<StressScenario> stress;
+};
+
+/// Loads book.yaml. Throws InputError "FILE:LINE: FIELD: what is wrong".
+BookConfig load_book(const std::filesystem::path& path);
+
+/// Parses book YAML text; `source` names it in messages and anchors the relative model path.
+BookConfig parse_book(const std::string& yaml_text, const std::filesystem::path& source);
+
+BackendChoice parse_backend_choice(const std::string& text, const std::string& where);
+std::string to_string(BackendChoice choice);
+
+}  // namespace betahedge

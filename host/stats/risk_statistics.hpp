@@ -1,0 +1,57 @@
+#pragma once
+/// P&L statistics from a sorted loss sample (loss = -P&L), with standard errors.
+///
+/// With n losses sorted ascending, L(1) <= ... <= L(n), and a level a, k = ceil(a n):
+/// - mean P&L = -sum L / n, se = stdev / sqrt(n); stdev with the n-1 divisor.
+/// - VaR_a = L(k), the lower a-quantile of the empirical loss distribution.
+///   se(VaR) = sqrt(a (1-a) / n) / f(VaR), with the density from the difference quotient
+///   f ~ (2h/n) / (L(k+h) - L(k-h)), h = ceil(sqrt(n)/2), clamped to the sample.
+/// - ES_a = (1 / (n (1-a))) [ sum_{i>k} L(i) + (k - a n) L(k) ], the exact expected
+///   shortfall of the empirical distribution (Acerbi and Tasche 2002): the mean loss beyond VaR.
+///   se(ES) = sqrt( (Var(L | L >= VaR) + a (ES - VaR)^2) / (n (1-a)) ), its asymptotic
+///   standard error (e.g. Brazauskas et al. 2008), the tail variance from L(k..n).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "betahedge/path_backend.hpp"
+#include "config/book_config.hpp"
+
+namespace betahedge {
+
+struct TailRisk {
+  RiskLevel level;
+  double var = 0.0;
+  double var_se = 0.0;
+  double es = 0.0;
+  double es_se = 0.0;
+};
+
+struct PnlStatistics {
+  std::uint64_t count = 0;
+  double mean = 0.0;
+  double mean_se = 0.0;
+  double stdev = 0.0;
+  std::vector<TailRisk> tails;  ///< one per level, in the config's order
+};
+
+PnlStatistics estimate_pnl_statistics(const SortedSample& losses, const std::vector<RiskLevel>& levels);
+
+/// Sum in fixed blocks of 4096 (each summed in order, then the block sums in order): the
+/// result does not depend on the number of threads.
+double ordered_sum(const double* x, std::uint64_t n);
+
+/// A SortedSample in host memory.
+class HostSortedSample final : public SortedSample {
+ public:
+  explicit HostSortedSample(std::vector<double> values);
+  std::uint64_t size() const override { return values_.size(); }
+  double at(std::uint64_t i) const override { return values_[i]; }
+  double sum(std::uint64_t lo, std::uint64_t hi) const override;
+  double sum_squared_deviation(std::uint64_t lo, std::uint64_t hi, double center) const override;
+
+ private:
+  std::vector<double> values_;
+};
+
+}  // namespace betahedge

@@ -1,0 +1,33 @@
+#pragma once
+/// Everything the path code reads, in one flat buffer of doubles, so a backend moves it with
+/// one copy and rebuilds the SimulationView with its own base pointer.
+#include <cstddef>
+#include <vector>
+
+#include "betahedge/path_types.hpp"
+
+namespace betahedge {
+
+struct SimulationTables {
+  struct Offsets {
+    std::size_t drift = 0, shock_factor = 0, dof = 0, transition_cdf = 0, initial_cdf = 0, spot = 0, holdings = 0;
+  };
+  std::vector<double> data;
+  Offsets offsets;
+  SimulationView scalars;  ///< scalar fields filled in, pointers null
+
+  /// The view whose pointers refer to `base`, a copy of `data` wherever it lives.
+  SimulationView view(const double* base) const {
+    SimulationView v = scalars;
+    v.market.drift = base + offsets.drift;
+    v.market.shock_factor = base + offsets.shock_factor;
+    v.market.dof = base + offsets.dof;
+    v.market.transition_cdf = base + offsets.transition_cdf;
+    v.market.initial_cdf = base + offsets.initial_cdf;
+    v.market.spot = base + offsets.spot;
+    v.portfolio.holdings = base + offsets.holdings;
+    return v;
+  }
+};
+
+}  // namespace betahedge

@@ -1,0 +1,86 @@
+#include "betahedge/cuda_backend.hpp"
+
+#include <algorithm>
+
+#include "device_buffer.cuh"
+#include "device_sorted_sample.cuh"
+#include "launch_policy.cuh"
+#include "path_kernels.cuh"
+
+namespace betahedge {
+namespace {
+
+class CudaBackend final : public PathBackend {
+ public:
+  CudaBackend() {
+    std::string why;
+    if (!cuda_device_usable(&why)) throw DeviceError("CUDA backend asked for but not usable: " + why);
+    BH_CUDA_TRY(cudaSetDevice(0));
+  }
+
+  std::string name() const override { return "cuda"; }
+  std::string device_name() const override { return cuda_device_name(); }
+
+  void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
+    const std::uint64_t batch = batch_size > 0 ? batch_size : kDefaultDeviceBatch;
+    params_.upload(tables.data);
+    pnl_unhedged_.resize(num_paths);
+    pnl_hedged_.resize(num_paths);
+    const OutcomeColumns columns{pnl_unhedged_.data(), pnl_hedged_.data()};
+    const SimulationView view = tables.view(params_.data());
+    for (std::uint64_t first = 0; first < num_paths; first += batch)
+      launch_simulate_paths(view, first, std::min(batch, num_paths - first), columns, nullptr);
+    BH_CUDA_TRY(cudaDeviceSynchronize());
+  }
+
+  std::unique_ptr<SortedSample> sorted_losses(OutcomeField field) const override {
+    const DeviceBuffer<double>& column = field == OutcomeField::pnl_unhedged ? pnl_unhedged_ : pnl_hedged_;
+    return make_device_sorted_losses(column.data(), column.size());
+  }
+
+  std::vector<double> outcome(OutcomeField field) const override {
+    return (field == OutcomeField::pnl_unhedged ? pnl_unhedged_ : pnl_hedged_).download();
+  }
+
+ private:
+  DeviceBuffer<double> params_;
+  DeviceBuffer<double> pnl_unhedged_;
+  DeviceBuffer<double> pnl_hedged_;
+};
+
+}  // namespace
+
+bool cuda_device_usable(std::string* why) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    if (why) *why = cudaGetErrorString(status);
+    cudaGetLastError();  // clear the sticky-free error so later calls start clean
+    return false;
+  }
+  if (count == 0) {
+    if (why) *why = "no CUDA device found";
+    return false;
+  }
+  return true;
+}
+
+std::string cuda_device_name() {
+  cudaDeviceProp prop{};
+  BH_CUDA_TRY(cudaGetDeviceProperties(&prop, 0));
+  return prop.name;
+}
+
+std::unique_ptr<PathBackend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
+
+std::vector<std::uint32_t> cuda_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint64_t num_paths,
+                                             int words_per_path) {
+  if (words_per_path <= 0 || words_per_path % 4 != 0)
+    throw std::invalid_argument("cuda_philox_words: words_per_path must be a positive multiple of 4");
+  DeviceBuffer<std::uint32_t> words(num_paths * words_per_path);
+  launch_philox_words(seed, first_path, num_paths, words_per_path, words.data(), nullptr);
+  BH_CUDA_TRY(cudaDeviceSynchronize());
+  return words.download();
+}
+
+}  // namespace betahedge

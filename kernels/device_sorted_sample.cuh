@@ -1,0 +1,13 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "betahedge/path_backend.hpp"
+
+namespace betahedge {
+
+/// Sorts -values[0..n) (values in device memory) on the device with Thrust and serves the
+/// reductions the statistics need from there.
+std::unique_ptr<SortedSample> make_device_sorted_losses(const double* device_values, std::uint64_t n);
+
+}  // namespace betahedge

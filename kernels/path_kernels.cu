@@ -1,0 +1,58 @@
+#include "path_kernels.cuh"
+
+#include "betahedge/path_simulation.hpp"
+#include "cuda_check.cuh"
+#include "curand_philox.cuh"
+#include "launch_policy.cuh"
+
+namespace betahedge {
+namespace {
+
+/// One thread per path; the path state lives in the thread's registers for the whole horizon.
+template <int kCapacity>
+__global__ void __launch_bounds__(kPathBlockSize)
+    simulate_paths_kernel(SimulationView view, std::uint64_t first_path, std::uint64_t count, OutcomeColumns out) {
+  const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const std::uint64_t path_id = first_path + i;
+  CurandPhiloxGenerator gen(view.seed, path_id);
+  store_outcome(out, path_id, simulate_path<kCapacity>(view, gen));
+}
+
+__global__ void philox_words_kernel(std::uint64_t seed, std::uint64_t first_path, std::uint64_t num_paths,
+                                    int words_per_path, std::uint32_t* out) {
+  const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= num_paths) return;
+  CurandPhiloxGenerator gen(seed, first_path + i);
+  std::uint32_t* row = out + i * words_per_path;
+  for (int w = 0; w < words_per_path; w += 4) {
+    const RandomWords4 v = gen.next4();
+    row[w] = v.x;
+    row[w + 1] = v.y;
+    row[w + 2] = v.z;
+    row[w + 3] = v.w;
+  }
+}
+
+}  // namespace
+
+void launch_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint64_t num_paths, int words_per_path,
+                         std::uint32_t* out, cudaStream_t stream) {
+  if (num_paths == 0) return;
+  const auto blocks = static_cast<unsigned>((num_paths + kPathBlockSize - 1) / kPathBlockSize);
+  philox_words_kernel<<<blocks, kPathBlockSize, 0, stream>>>(seed, first_path, num_paths, words_per_path, out);
+  BH_CUDA_CHECK_LAUNCH();
+}
+
+void launch_simulate_paths(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
+                           const OutcomeColumns& out, cudaStream_t stream) {
+  if (count == 0) return;
+  const auto blocks = static_cast<unsigned>((count + kPathBlockSize - 1) / kPathBlockSize);
+  with_path_capacity(view.market.num_assets, [&](auto capacity) {
+    constexpr int kCapacity = decltype(capacity)::value;
+    simulate_paths_kernel<kCapacity><<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
+  });
+  BH_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace betahedge

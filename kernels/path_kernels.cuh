@@ -1,0 +1,23 @@
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "betahedge/path_types.hpp"
+
+namespace betahedge {
+
+/// Simulates path ids [first_path, first_path + count) into `out` (device columns indexed by
+/// path id). `view` points to device memory. Checks the launch; does not synchronise.
+void launch_simulate_paths(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
+                           const OutcomeColumns& out, cudaStream_t stream);
+
+}  // namespace betahedge
+
+namespace betahedge {
+
+/// Writes the first words_per_path raw words of each path's cuRAND Philox stream (tests).
+void launch_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint64_t num_paths, int words_per_path,
+                         std::uint32_t* out, cudaStream_t stream);
+
+}  // namespace betahedge

@@ -1,0 +1,114 @@
+#include <gtest/gtest.h>
+
+#include "betahedge/error.hpp"
+#include "config/book_config.hpp"
+
+namespace betahedge {
+namespace {
+
+// SPEC 4's example book, verbatim.
+const char* kSpecBook = R"(model: model.json
+portfolio:
+  holdings: {ETH: 400, SOL: 6000}
+hedge:
+  instrument: perpetual
+  benchmark: BTC
+  mode: static
+  ratio: 1.0
+  target_beta: 0.0
+  band: 0.05
+  rebalance_every_days: 1
+  beta_estimate: model
+  fee_bps: 2
+  slippage_bps: 5
+  funding_rate_8h: [0.0001, -0.0003]
+  future: {expiry_days: 90, annual_basis: [0.06, -0.02], roll_days_before: 2, roll_cost_bps: 3}
+  option: {kind: put, strike: 0.9, tenor_days: 30, implied_vol_premium: 1.1, rate: 0.0}
+margin:
+  collateral: 250000
+  initial_rate: 0.10
+  maintenance_rate: 0.05
+  on_call: liquidate
+simulation:
+  paths: 1000000
+  horizon_days: 30
+  steps_per_day: 1
+  seed: 42
+  backend: auto
+risk:
+  levels: [0.95, 0.99]
+  hedge_ratio_grid: {from: 0.0, to: 1.5, step: 0.05}
+  band_grid: [0.01, 0.02, 0.05, 0.1, 0.2]
+  max_call_probability: 0.01
+stress:
+  - {name: corr-to-one, correlation_blend: 0.9}
+  - {name: stressed-regime, force_regime: stressed}
+  - {name: crash, shock: {BTC: -0.30, ETH: -0.40, SOL: -0.50}}
+  - {name: vol-x2, vol_multiplier: 2.0}
+  - {name: funding-spike, funding_multiplier: 5.0}
+  - {name: eth-sol-lockstep, correlation_set: {"ETH,SOL": 0.98, "BTC,SOL": 0.3}}
+)";
+
+TEST(BookConfig, ParsesTheSpecExample) {
+  const BookConfig b = parse_book(kSpecBook, "/books/book.yaml");
+  EXPECT_EQ(b.model_path, std::filesystem::path("/books/model.json"));
+  ASSERT_EQ(b.holdings.size(), 2u);
+  EXPECT_EQ(b.holdings[1].first, "SOL");
+  EXPECT_DOUBLE_EQ(b.holdings[1].second, 6000);
+  EXPECT_EQ(b.hedge.instrument, HedgeInstrument::perpetual);
+  EXPECT_EQ(b.hedge.funding_rate_8h, (std::vector<double>{0.0001, -0.0003}));
+  EXPECT_EQ(b.hedge.future.annual_basis, (std::vector<double>{0.06, -0.02}));
+  EXPECT_FALSE(b.hedge.option.is_call);
+  EXPECT_DOUBLE_EQ(b.hedge.option.implied_vol_premium, 1.1);
+  EXPECT_EQ(b.margin.on_call, MarginAction::liquidate);
+  EXPECT_EQ(b.simulation.paths, 1000000u);
+  EXPECT_EQ(b.risk.levels[1].key, "0.99");
+  EXPECT_EQ(b.risk.band_grid.size(), 5u);
+  ASSERT_EQ(b.stress.size(), 6u);
+  EXPECT_EQ(*b.stress[1].force_regime, "stressed");
+  EXPECT_DOUBLE_EQ(b.stress[2].shock[2].second, -0.50);
+  EXPECT_EQ(b.stress[5].correlation_set[0].first.second, "SOL");
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_book(yaml, "book.yaml");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(BookConfig, UnknownKeyNamesKeyAndLine) {
+  const std::string e = error_of("model: m.json\nportfolio:\n  holdings: {ETH: 1}\nhedge:\n  ratoi: 0.5\n");
+  EXPECT_NE(e.find("book.yaml:5"), std::string::npos) << e;
+  EXPECT_NE(e.find("hedge.ratoi: unknown key"), std::string::npos) << e;
+}
+
+TEST(BookConfig, RejectsBadValuesNamingTheField) {
+  const std::string base = "model: m.json\nportfolio:\n  holdings: {ETH: 1}\n";
+  EXPECT_NE(error_of(base + "simulation: {paths: -5}\n").find("simulation.paths"), std::string::npos);
+  EXPECT_NE(error_of(base + "simulation: {paths: lots}\n").find("'lots' is not a number"), std::string::npos);
+  EXPECT_NE(error_of(base + "simulation: {backend: gpu}\n").find("simulation.backend"), std::string::npos);
+  EXPECT_NE(error_of(base + "hedge: {instrument: swap}\n").find("hedge.instrument"), std::string::npos);
+  EXPECT_NE(error_of(base + "margin: {initial_rate: 0.05, maintenance_rate: 0.1}\n").find("maintenance_rate"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "risk: {levels: [0.99, 1.5]}\n").find("risk.levels[1]"), std::string::npos);
+  EXPECT_NE(error_of(base + "stress:\n  - {name: x, shock: {ETH: -1.5}}\n").find("shock"), std::string::npos);
+  EXPECT_NE(error_of(base + "stress:\n  - {name: x, colour: red}\n").find("stress[0].colour: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "stress:\n  - {name: a}\n  - {name: a}\n").find("used twice"), std::string::npos);
+  EXPECT_NE(error_of("portfolio:\n  holdings: {ETH: 1}\n").find("model"), std::string::npos);
+  EXPECT_NE(error_of("model: m.json\n").find("portfolio"), std::string::npos);
+  EXPECT_NE(error_of("model: [unclosed\n").find("invalid YAML"), std::string::npos);
+}
+
+TEST(BookConfig, DefaultsApplyWhenSectionsAreAbsent) {
+  const BookConfig b = parse_book("model: m.json\nportfolio:\n  holdings: {ETH: 1}\n", "book.yaml");
+  EXPECT_EQ(b.hedge.instrument, HedgeInstrument::none);
+  EXPECT_EQ(b.risk.levels.size(), 2u);
+  EXPECT_EQ(b.simulation.horizon_days, 30);
+}
+
+}  // namespace
+}  // namespace betahedge

@@ -24,9 +24,9 @@ class CudaBackend final : public PathBackend {
   void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
     const std::uint64_t batch = batch_size > 0 ? batch_size : kDefaultDeviceBatch;
     params_.upload(tables.data);
-    pnl_unhedged_.resize(num_paths);
-    pnl_hedged_.resize(num_paths);
-    const OutcomeColumns columns{pnl_unhedged_.data(), pnl_hedged_.data()};
+    num_paths_ = num_paths;
+    outcomes_.resize(num_paths * kNumOutcomeFields);
+    const OutcomeColumns columns{outcomes_.data(), num_paths};
     const SimulationView view = tables.view(params_.data());
     for (std::uint64_t first = 0; first < num_paths; first += batch)
       launch_simulate_paths(view, first, std::min(batch, num_paths - first), columns, nullptr);
@@ -34,18 +34,28 @@ class CudaBackend final : public PathBackend {
   }
 
   std::unique_ptr<SortedSample> sorted_losses(OutcomeField field) const override {
-    const DeviceBuffer<double>& column = field == OutcomeField::pnl_unhedged ? pnl_unhedged_ : pnl_hedged_;
-    return make_device_sorted_losses(column.data(), column.size());
+    return make_device_sorted_sample(column(field), num_paths_, /*negate=*/true);
+  }
+
+  std::unique_ptr<SortedSample> sorted_values(OutcomeField field) const override {
+    return make_device_sorted_sample(column(field), num_paths_, /*negate=*/false);
   }
 
   std::vector<double> outcome(OutcomeField field) const override {
-    return (field == OutcomeField::pnl_unhedged ? pnl_unhedged_ : pnl_hedged_).download();
+    std::vector<double> host(num_paths_);
+    if (num_paths_ > 0)
+      BH_CUDA_TRY(cudaMemcpy(host.data(), column(field), num_paths_ * sizeof(double), cudaMemcpyDeviceToHost));
+    return host;
   }
 
  private:
+  const double* column(OutcomeField field) const {
+    return outcomes_.data() + static_cast<std::uint64_t>(field) * num_paths_;
+  }
+
   DeviceBuffer<double> params_;
-  DeviceBuffer<double> pnl_unhedged_;
-  DeviceBuffer<double> pnl_hedged_;
+  std::uint64_t num_paths_ = 0;
+  DeviceBuffer<double> outcomes_;  ///< kNumOutcomeFields columns of num_paths_
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "device_sorted_sample.cuh"
 
+#include <thrust/copy.h>
 #include <thrust/device_vector.h>
 #include <thrust/execution_policy.h>
 #include <thrust/functional.h>
@@ -20,8 +21,11 @@ struct SquaredDeviation {
 
 class DeviceSortedSample final : public SortedSample {
  public:
-  DeviceSortedSample(const double* device_values, std::uint64_t n) : values_(n) {
-    thrust::transform(thrust::device, device_values, device_values + n, values_.begin(), thrust::negate<double>());
+  DeviceSortedSample(const double* device_values, std::uint64_t n, bool negate) : values_(n) {
+    if (negate)
+      thrust::transform(thrust::device, device_values, device_values + n, values_.begin(), thrust::negate<double>());
+    else
+      thrust::copy(thrust::device, device_values, device_values + n, values_.begin());
     thrust::sort(thrust::device, values_.begin(), values_.end());
     BH_CUDA_TRY(cudaDeviceSynchronize());
   }
@@ -43,8 +47,8 @@ class DeviceSortedSample final : public SortedSample {
 
 }  // namespace
 
-std::unique_ptr<SortedSample> make_device_sorted_losses(const double* device_values, std::uint64_t n) {
-  return std::make_unique<DeviceSortedSample>(device_values, n);
+std::unique_ptr<SortedSample> make_device_sorted_sample(const double* device_values, std::uint64_t n, bool negate) {
+  return std::make_unique<DeviceSortedSample>(device_values, n, negate);
 }
 
 }  // namespace betahedge

@@ -6,8 +6,8 @@
 
 namespace betahedge {
 
-/// Sorts -values[0..n) (values in device memory) on the device with Thrust and serves the
-/// reductions the statistics need from there.
-std::unique_ptr<SortedSample> make_device_sorted_losses(const double* device_values, std::uint64_t n);
+/// Sorts values[0..n) (negated when `negate`; values in device memory) on the device with
+/// Thrust and serves the reductions the statistics need from there.
+std::unique_ptr<SortedSample> make_device_sorted_sample(const double* device_values, std::uint64_t n, bool negate);
 
 }  // namespace betahedge

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-build/host/cli/betahedge simulate --config configs/demo/book_unhedged.yaml --out out/demo "$@"
+build/host/cli/betahedge simulate --config configs/demo/book.yaml --out out/demo "$@"
 echo "summary: out/demo/summary.json"

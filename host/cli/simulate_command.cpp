@@ -27,11 +27,8 @@ void run_simulate(const SimulateArgs& args) {
   BookConfig book = load_book(args.config);
   apply_run_options(args.run, book.simulation);
   const Model model = load_model(args.model ? *args.model : book.model_path);
-  if (book.hedge.instrument != HedgeInstrument::none)
-    throw InputError(book.source.string() + ": hedge.instrument: only 'none' is simulated by this version");
-
   const PortfolioSetup portfolio = make_portfolio(model, book);
-  const SimulationTables tables = build_simulation_tables(model, portfolio, book.simulation);
+  const SimulationTables tables = build_simulation_tables(model, portfolio, book);
   SelectedBackend selected = select_backend(book.simulation.backend, book.simulation.threads);
   PathBackend& backend = *selected.backend;
   const int steps = book.simulation.horizon_days * book.simulation.steps_per_day;
@@ -41,7 +38,7 @@ void run_simulate(const SimulateArgs& args) {
 
   const auto start = std::chrono::steady_clock::now();
   RiskReport report;
-  report.scenarios.push_back(evaluate_scenario("base", backend, tables, book.simulation, book.risk));
+  report.scenarios.push_back(evaluate_scenario("base", backend, tables, book));
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   report.run = {book.simulation.paths, steps, book.simulation.horizon_days, book.simulation.seed, backend.name(),

@@ -174,8 +174,10 @@ HedgeConfig parse_hedge(const Fields& f) {
 MarginConfig parse_margin(const Fields& f) {
   f.allow_only({"collateral", "initial_rate", "maintenance_rate", "on_call"});
   MarginConfig m;
-  m.collateral = f.number("collateral", 0.0);
-  require_range(f, "collateral", m.collateral, 0.0, 1e300, "must be >= 0");
+  if (f.has("collateral")) {
+    m.collateral = f.number("collateral", 0.0);
+    require_range(f, "collateral", *m.collateral, 0.0, 1e300, "must be >= 0");
+  }
   m.initial_rate = f.number("initial_rate", 0.10);
   require_range(f, "initial_rate", m.initial_rate, 0.0, 1.0, "must be in [0, 1]");
   m.maintenance_rate = f.number("maintenance_rate", 0.05);

@@ -55,7 +55,7 @@ struct HedgeConfig {
 };
 
 struct MarginConfig {
-  double collateral = 0.0;
+  std::optional<double> collateral;  ///< absent: the t0 hedge's initial margin (options: premium + costs)
   double initial_rate = 0.10;
   double maintenance_rate = 0.05;
   MarginAction on_call = MarginAction::liquidate;

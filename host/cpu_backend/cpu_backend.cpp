@@ -37,9 +37,9 @@ class CpuBackend final : public PathBackend {
 
   void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
     const std::uint64_t batch = batch_size > 0 ? batch_size : kDefaultBatch;
-    pnl_unhedged_.assign(num_paths, 0.0);
-    pnl_hedged_.assign(num_paths, 0.0);
-    const OutcomeColumns columns{pnl_unhedged_.data(), pnl_hedged_.data()};
+    num_paths_ = num_paths;
+    outcomes_.assign(num_paths * kNumOutcomeFields, 0.0);
+    const OutcomeColumns columns{outcomes_.data(), num_paths};
     const SimulationView view = tables.view(tables.data.data());
     with_path_capacity(view.market.num_assets, [&](auto capacity) {
       constexpr int kCapacity = decltype(capacity)::value;
@@ -61,14 +61,19 @@ class CpuBackend final : public PathBackend {
     return std::make_unique<HostSortedSample>(std::move(losses));
   }
 
+  std::unique_ptr<SortedSample> sorted_values(OutcomeField field) const override {
+    return std::make_unique<HostSortedSample>(outcome(field));
+  }
+
   std::vector<double> outcome(OutcomeField field) const override {
-    return field == OutcomeField::pnl_unhedged ? pnl_unhedged_ : pnl_hedged_;
+    const auto first = outcomes_.begin() + static_cast<std::ptrdiff_t>(static_cast<int>(field) * num_paths_);
+    return std::vector<double>(first, first + static_cast<std::ptrdiff_t>(num_paths_));
   }
 
  private:
   int threads_;
-  std::vector<double> pnl_unhedged_;
-  std::vector<double> pnl_hedged_;
+  std::uint64_t num_paths_ = 0;
+  std::vector<double> outcomes_;  ///< kNumOutcomeFields columns of num_paths_
 };
 
 }  // namespace

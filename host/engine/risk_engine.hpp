@@ -1,7 +1,9 @@
 #pragma once
 /// Runs one scenario on a backend and turns the per-path outcomes into the numbers of SPEC 5.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "betahedge/path_backend.hpp"
@@ -10,11 +12,33 @@
 
 namespace betahedge {
 
+struct MarginResult {
+  double collateral = 0.0;
+  double call_probability = 0.0;     ///< fraction of paths with at least one call
+  double call_probability_se = 0.0;  ///< sqrt(p (1 - p) / n)
+  double liquidation_probability = 0.0;
+  std::optional<double> mean_first_call_day;  ///< over paths with a call
+  /// p -> least starting collateral with call probability <= p: the (1 - p) quantile of the
+  /// per-path collateral shortfall, D(n - floor(p n)) of the sorted shortfalls.
+  std::vector<std::pair<std::string, double>> collateral_for_call_probability;
+};
+
+struct BetaResult {
+  double target = 0.0;
+  double start = 0.0;               ///< portfolio plus hedge at t0
+  double mean_abs_deviation = 0.0;  ///< mean over paths of the mean daily-check |beta - target| before trading
+  double mean_rebalances = 0.0;
+  double mean_costs = 0.0;          ///< fees, slippage and roll costs per path
+};
+
 struct ScenarioResult {
   std::string name;
   PnlStatistics unhedged;
   PnlStatistics hedged;
-  double hedge_effectiveness = 0.0;  ///< 1 - Var(hedged) / Var(unhedged) (Ederington)
+  double hedge_effectiveness = 0.0;     ///< 1 - Var(hedged) / Var(unhedged) (Ederington)
+  double hedge_effectiveness_se = 0.0;  ///< delta method on the two sample variances and their covariance
+  MarginResult margin;
+  BetaResult beta;
 };
 
 struct RunMetadata {
@@ -41,8 +65,15 @@ struct RiskReport {
   std::vector<ScenarioResult> scenarios;
 };
 
-/// Simulates `simulation.paths` paths of `tables` on `backend` and estimates the statistics.
+/// Simulates book.simulation.paths paths of `tables` on `backend` and estimates the statistics.
 ScenarioResult evaluate_scenario(const std::string& name, PathBackend& backend, const SimulationTables& tables,
-                                 const SimulationConfig& simulation, const RiskConfig& risk);
+                                 const BookConfig& book);
+
+/// Hedge effectiveness 1 - Var(h)/Var(u) of paired per-path samples, with its delta-method
+/// standard error from the sample second and fourth moments.
+std::pair<double, double> hedge_effectiveness(const std::vector<double>& unhedged, const std::vector<double>& hedged);
+
+/// Mean of a sample, summed in a fixed order.
+double ordered_mean(const std::vector<double>& x);
 
 }  // namespace betahedge

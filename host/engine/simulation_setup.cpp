@@ -1,12 +1,61 @@
 #include "engine/simulation_setup.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include <Eigen/Cholesky>
 
 #include "betahedge/error.hpp"
+#include "betahedge/hedging.hpp"
 
 namespace betahedge {
+namespace {
+
+std::string book_field(const BookConfig& book, const std::string& field) {
+  return book.source.string() + ": " + field;
+}
+
+int hedge_benchmark_index(const Model& model, const BookConfig& book) {
+  const std::string& symbol = book.hedge.benchmark.empty() ? model.benchmark : book.hedge.benchmark;
+  const int m = model.asset_index(symbol);
+  if (m < 0) throw InputError(book_field(book, "hedge.benchmark") + ": '" + symbol + "' is not in the model");
+  return m;
+}
+
+/// A per-regime parameter given as one value (all regimes) or one value per regime.
+std::vector<double> per_regime(const std::vector<double>& values, int num_regimes, double fallback,
+                               const BookConfig& book, const std::string& field) {
+  if (values.empty()) return std::vector<double>(num_regimes, fallback);
+  if (values.size() == 1) return std::vector<double>(num_regimes, values[0]);
+  if (static_cast<int>(values.size()) != num_regimes)
+    throw InputError(book_field(book, field) + ": has " + std::to_string(values.size()) +
+                     " values; give one, or one per regime (" + std::to_string(num_regimes) + ")");
+  return values;
+}
+
+std::vector<double> estimated_asset_betas(const Model& model, const BookConfig& book, int benchmark) {
+  const std::string& how = book.hedge.beta_estimate;
+  if (book.hedge.beta_estimate_value) return std::vector<double>(model.num_assets(), *book.hedge.beta_estimate_value);
+  if (how == "model") return model_asset_betas(model, benchmark);
+  std::vector<double> betas(model.num_assets(), 0.0);
+  betas[benchmark] = 1.0;
+  for (const auto& [symbol, units] : book.holdings) {
+    const int i = model.asset_index(symbol);
+    if (i == benchmark) continue;
+    auto it = model.betas.find(symbol);
+    std::optional<double> b;
+    if (it != model.betas.end()) b = how == "ols" ? std::optional<double>(it->second.ols)
+                                     : how == "ewma" ? it->second.ewma : it->second.kalman;
+    if (!b)
+      throw InputError(book_field(book, "hedge.beta_estimate") + ": the model (" + book.model_path.string() +
+                       ") has no '" + how + "' beta for " + symbol + " (calibrate it, or use beta_estimate: model)");
+    betas[i] = *b;
+  }
+  return betas;
+}
+
+}  // namespace
 
 PortfolioSetup make_portfolio(const Model& model, const BookConfig& book) {
   PortfolioSetup p;
@@ -14,17 +63,17 @@ PortfolioSetup make_portfolio(const Model& model, const BookConfig& book) {
   for (const auto& [symbol, units] : book.holdings) {
     const int i = model.asset_index(symbol);
     if (i < 0)
-      throw InputError(book.source.string() + ": portfolio.holdings." + symbol + ": asset is not in the model (" +
+      throw InputError(book_field(book, "portfolio.holdings." + symbol) + ": asset is not in the model (" +
                        book.model_path.string() + ")");
     p.holdings[i] += units;
   }
   for (int i = 0; i < model.num_assets(); ++i) p.value += p.holdings[i] * model.spot[i];
   if (!(std::abs(p.value) > 0.0))
-    throw InputError(book.source.string() + ": portfolio.holdings: the portfolio's value at t0 is zero");
-  const std::string& benchmark = book.hedge.benchmark.empty() ? model.benchmark : book.hedge.benchmark;
-  const int m = model.asset_index(benchmark);
-  if (m < 0) throw InputError(book.source.string() + ": hedge.benchmark: '" + benchmark + "' is not in the model");
-  p.beta = portfolio_beta(model, p.holdings, m);
+    throw InputError(book_field(book, "portfolio.holdings") + ": the portfolio's value at t0 is zero");
+  p.asset_beta = estimated_asset_betas(model, book, hedge_benchmark_index(model, book));
+  double weighted = 0.0;
+  for (int i = 0; i < model.num_assets(); ++i) weighted += p.holdings[i] * model.spot[i] * p.asset_beta[i];
+  p.beta = weighted / p.value;
   return p;
 }
 
@@ -36,25 +85,39 @@ Eigen::MatrixXd regime_covariance(const Regime& r) {
   return cov;
 }
 
-double portfolio_beta(const Model& model, const std::vector<double>& holdings, int benchmark_index) {
+std::vector<double> model_asset_betas(const Model& model, int benchmark_index) {
   const int n = model.num_assets();
-  Eigen::VectorXd w(n);
-  double value = 0.0;
-  for (int i = 0; i < n; ++i) value += holdings[i] * model.spot[i];
-  for (int i = 0; i < n; ++i) w(i) = holdings[i] * model.spot[i] / value;
   Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(n, n);
   for (int k = 0; k < model.num_regimes(); ++k)
     cov += model.initial_probabilities[k] * regime_covariance(model.regimes[k]);
-  return (cov * w)(benchmark_index) / cov(benchmark_index, benchmark_index);
+  std::vector<double> betas(n);
+  for (int i = 0; i < n; ++i) betas[i] = cov(i, benchmark_index) / cov(benchmark_index, benchmark_index);
+  return betas;
 }
 
 SimulationTables build_simulation_tables(const Model& model, const PortfolioSetup& portfolio,
                                          const SimulationConfig& simulation) {
+  BookConfig unhedged;
+  unhedged.simulation = simulation;
+  for (int i = 0; i < model.num_assets(); ++i) unhedged.holdings.emplace_back(model.assets[i], portfolio.holdings[i]);
+  return build_simulation_tables(model, portfolio, unhedged);
+}
+
+SimulationTables build_simulation_tables(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book,
+                                         const ScenarioShocks& shocks) {
+  const SimulationConfig& simulation = book.simulation;
+  const HedgeConfig& hc = book.hedge;
   const int n = model.num_assets();
   const int k_count = model.num_regimes();
   const double dt = 1.0 / simulation.steps_per_day;
+  const int benchmark = hedge_benchmark_index(model, book);
   SimulationTables t;
+  // Every table is appended below and filled through the returned pointer while later tables
+  // are appended, so the buffer must never reallocate: reserve its exact final size.
+  const std::size_t nk = static_cast<std::size_t>(k_count);
+  t.data.reserve(nk * n + nk * n * n + nk + nk * nk + nk + 4 * static_cast<std::size_t>(n) + 3 * nk);
   auto append = [&t](std::size_t& offset, std::size_t count) {
+    if (t.data.size() + count > t.data.capacity()) throw std::logic_error("simulation tables: reserve too small");
     offset = t.data.size();
     t.data.resize(t.data.size() + count, 0.0);
     return t.data.data() + offset;
@@ -92,10 +155,27 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   initial_cdf[k_count - 1] = 1.0;
 
   double* spot = append(t.offsets.spot, n);
+  double* initial_shock = append(t.offsets.initial_shock, n);
   double* holdings = append(t.offsets.holdings, n);
+  double* asset_beta = append(t.offsets.asset_beta, n);
+  const std::vector<double> betas =
+      portfolio.asset_beta.empty() ? model_asset_betas(model, benchmark) : portfolio.asset_beta;
   for (int i = 0; i < n; ++i) {
     spot[i] = model.spot[i];
     holdings[i] = portfolio.holdings[i];
+    asset_beta[i] = betas[i];
+    if (!shocks.initial_log_jump.empty()) initial_shock[i] = shocks.initial_log_jump[i];
+  }
+
+  const std::vector<double> funding = per_regime(hc.funding_rate_8h, k_count, 0.0, book, "hedge.funding_rate_8h");
+  const std::vector<double> basis = per_regime(hc.future.annual_basis, k_count, 0.0, book, "hedge.future.annual_basis");
+  double* funding_rate = append(t.offsets.funding_rate, k_count);
+  double* annual_basis = append(t.offsets.annual_basis, k_count);
+  double* implied_vol = append(t.offsets.implied_vol, k_count);
+  for (int k = 0; k < k_count; ++k) {
+    funding_rate[k] = funding[k] * shocks.funding_multiplier;
+    annual_basis[k] = basis[k];
+    implied_vol[k] = model.regimes[k].vol[benchmark] * std::sqrt(kDaysPerYear) * hc.option.implied_vol_premium;
   }
 
   MarketView& m = t.scalars.market;
@@ -106,6 +186,47 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   m.student_t = model.distribution == Distribution::student_t;
   t.scalars.portfolio.initial_value = portfolio.value;
   t.scalars.seed = simulation.seed;
+
+  HedgeView& h = t.scalars.hedge;
+  switch (hc.instrument) {
+    case HedgeInstrument::perpetual: h.kind = HedgeKind::perpetual; break;
+    case HedgeInstrument::future: h.kind = HedgeKind::future; break;
+    case HedgeInstrument::option: h.kind = HedgeKind::option; break;
+    default: h.kind = HedgeKind::none; break;
+  }
+  if (h.kind == HedgeKind::option && hc.ratio < 0.0)
+    throw InputError(book_field(book, "hedge.ratio") + ": options are bought; the ratio must be >= 0");
+  h.benchmark = benchmark;
+  h.dynamic = hc.mode == HedgeMode::dynamic;
+  h.ratio = hc.ratio;
+  h.target_beta = hc.target_beta;
+  h.band = hc.band;
+  h.rebalance_every_days = hc.rebalance_every_days;
+  h.cost_rate = (hc.fee_bps + hc.slippage_bps) * 1e-4;
+  h.expiry_days = hc.future.expiry_days;
+  h.roll_days_before = hc.future.roll_days_before;
+  h.roll_cost_rate = hc.future.roll_cost_bps * 1e-4;
+  h.option_is_call = hc.option.is_call;
+  h.strike_fraction = hc.option.strike;
+  h.tenor_days = hc.option.tenor_days;
+  h.option_rate = hc.option.rate;
+  h.initial_rate = book.margin.initial_rate;
+  h.maintenance_rate = book.margin.maintenance_rate;
+  h.top_up = book.margin.on_call == MarginAction::top_up;
+  if (book.margin.collateral) {
+    h.collateral = *book.margin.collateral;
+  } else if (h.kind != HedgeKind::none) {
+    // No collateral given: post the initial margin of the t0 hedge (linear), or the cash that
+    // buys it, premium plus costs (bought options carry no margin requirement); the largest
+    // over the regimes a path may start in, since futures and options are priced per regime.
+    const SimulationView v = t.view(t.data.data());
+    for (int k = 0; k < k_count; ++k) {
+      HedgeState st;
+      open_hedge(v.hedge, st, model.spot[benchmark], k, portfolio.value, portfolio.beta);
+      h.collateral = std::max(h.collateral, h.kind == HedgeKind::option ? st.units * st.price + st.costs
+                                                                         : margin_requirement(v.hedge, st, h.initial_rate));
+    }
+  }
   return t;
 }
 

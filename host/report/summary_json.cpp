@@ -29,11 +29,31 @@ json summary_to_json(const RiskReport& report) {
   doc["portfolio"] = {{"value", report.portfolio.value}, {"beta", report.portfolio.beta},
                       {"assets", report.portfolio.assets}};
   json scenarios = json::array();
-  for (const ScenarioResult& s : report.scenarios)
-    scenarios.push_back({{"name", s.name},
-                         {"unhedged", statistics_to_json(s.unhedged)},
-                         {"hedged", statistics_to_json(s.hedged)},
-                         {"hedge_effectiveness", s.hedge_effectiveness}});
+  for (const ScenarioResult& s : report.scenarios) {
+    json collateral = json::object();
+    for (const auto& [p, c] : s.margin.collateral_for_call_probability) collateral[p] = c;
+    const MarginResult& m = s.margin;
+    const BetaResult& b = s.beta;
+    scenarios.push_back(
+        {{"name", s.name},
+         {"unhedged", statistics_to_json(s.unhedged)},
+         {"hedged", statistics_to_json(s.hedged)},
+         {"hedge_effectiveness", s.hedge_effectiveness},
+         {"hedge_effectiveness_se", s.hedge_effectiveness_se},
+         {"margin",
+          {{"collateral", m.collateral},
+           {"call_probability", m.call_probability},
+           {"call_probability_se", m.call_probability_se},
+           {"liquidation_probability", m.liquidation_probability},
+           {"mean_first_call_day", m.mean_first_call_day ? json(*m.mean_first_call_day) : json(nullptr)},
+           {"collateral_for_call_probability", collateral}}},
+         {"beta",
+          {{"target", b.target},
+           {"start", b.start},
+           {"mean_abs_deviation", b.mean_abs_deviation},
+           {"mean_rebalances", b.mean_rebalances},
+           {"mean_costs", b.mean_costs}}}});
+  }
   doc["scenarios"] = scenarios;
   return doc;
 }

@@ -23,8 +23,6 @@ class SortedSample {
   virtual double sum_squared_deviation(std::uint64_t lo, std::uint64_t hi, double center) const = 0;
 };
 
-enum class OutcomeField { pnl_unhedged, pnl_hedged };
-
 class PathBackend {
  public:
   virtual ~PathBackend() = default;
@@ -37,6 +35,8 @@ class PathBackend {
   virtual void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) = 0;
   /// Losses (minus the field) of the last simulation, sorted ascending.
   virtual std::unique_ptr<SortedSample> sorted_losses(OutcomeField field) const = 0;
+  /// The field itself (not negated), sorted ascending.
+  virtual std::unique_ptr<SortedSample> sorted_values(OutcomeField field) const = 0;
   /// One outcome field of the last simulation, by path id, copied to the host.
   virtual std::vector<double> outcome(OutcomeField field) const = 0;
 };

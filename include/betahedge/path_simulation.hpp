@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "betahedge/bh_hd.hpp"
+#include "betahedge/hedging.hpp"
 #include "betahedge/path_types.hpp"
 #include "betahedge/random_draws.hpp"
 
@@ -24,9 +25,10 @@ BH_HD int sample_from_cdf(const double* cdf, int count, double u) {
   return count - 1;
 }
 
-/// Observer hooks let tests watch a path (regimes, prices) without touching the kernel path.
+/// Observer hooks let tests watch a path (regimes, hedge betas) without touching the kernel path.
 struct NoPathObserver {
   BH_HD void on_day(int /*day*/, int /*regime*/) const {}
+  BH_HD void on_beta_check(int /*day*/, double /*beta_before*/, double /*beta_after*/) const {}
 };
 
 /// Advances the log prices (relative to spot) by one step in `regime`.
@@ -64,42 +66,143 @@ BH_HD int initial_regime(const MarketView& m, Draws& draws) {
   return sample_from_cdf(m.initial_cdf, m.num_regimes, draws.uniform());
 }
 
-/// Portfolio value at the given log prices: sum_i holdings_i * spot_i * exp(log_price_i).
+/// Value of the original holdings, sum_i holdings_i spot_i exp(log_price_i), and their
+/// value-weighted beta sum_i holdings_i S_i beta_i / value.
+struct PortfolioMark {
+  double value;
+  double beta;
+};
+
 template <int kCapacity>
-BH_HD double portfolio_value(const SimulationView& v, const double (&log_price)[kCapacity]) {
-  double value = 0.0;
+BH_HD PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_price)[kCapacity]) {
+  double value = 0.0, beta_value = 0.0;
   for (int i = 0; i < kCapacity; ++i) {
     if (i >= v.market.num_assets) break;
     const double h = v.portfolio.holdings[i];
-    if (h != 0.0) value += h * v.market.spot[i] * exp(log_price[i]);
+    if (h == 0.0) continue;
+    const double position = h * v.market.spot[i] * exp(log_price[i]);
+    value += position;
+    beta_value += position * v.portfolio.asset_beta[i];
   }
-  return value;
+  return {value, value != 0.0 ? beta_value / value : 0.0};
 }
 
 /// One whole path. kCapacity >= num_assets bounds the local arrays so they stay in registers.
+///
+/// Per step: market move; hedge marked (with funding); the margin rule on the hedge account.
+/// Per day: contract rolls; every rebalance_every_days the beta check (and, dynamic, a trade
+/// back to target when |beta - target| > band). Two hedge accounts run side by side: the real
+/// one, on which margin calls act, and a shadow that never meets a call; the shadow's largest
+/// (requirement - pnl) is the least collateral that would have avoided every call on this
+/// path, so collateral quantiles come from one run. The unhedged P&L keeps the original
+/// holdings; top-ups sell the real portfolio pro rata (holdings_scale).
 template <int kCapacity, class Generator, class Observer = NoPathObserver>
 BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const Observer& observer = Observer{}) {
   RandomDraws<Generator> draws(gen);
   const MarketView& m = v.market;
+  const HedgeView& h = v.hedge;
+  const bool hedged = h.kind != HedgeKind::none;
+  const double dt_days = 1.0 / m.steps_per_day;
   double log_price[kCapacity];
   for (int i = 0; i < kCapacity; ++i) log_price[i] = 0.0;
 
   int regime = initial_regime(m, draws);
+  const double spot_benchmark = m.spot[h.benchmark];
+  HedgeState real, shadow;
+  if (hedged) {
+    const PortfolioMark start = mark_portfolio<kCapacity>(v, log_price);
+    open_hedge(h, real, spot_benchmark, regime, start.value, start.beta);
+    shadow = real;
+  }
+  for (int i = 0; i < kCapacity; ++i)
+    if (i < m.num_assets) log_price[i] = m.initial_shock[i];
+
+  PathOutcome out;
+  double holdings_scale = 1.0;
+  double min_equity = h.collateral + real.pnl;
+  double shortfall = margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl;
+  double deviation_sum = 0.0;
+  int checks = 0;
   for (int day = 1; day <= m.num_days; ++day) {
     regime = next_regime(m, regime, draws);
     observer.on_day(day, regime);
-    for (int step = 0; step < m.steps_per_day; ++step) market_step<kCapacity>(m, regime, draws, log_price);
+    for (int step = 0; step < m.steps_per_day; ++step) {
+      market_step<kCapacity>(m, regime, draws, log_price);
+      if (!hedged) continue;
+      const int global_step = (day - 1) * m.steps_per_day + step;
+      const double s = spot_benchmark * exp(log_price[h.benchmark]);
+      mark_hedge(h, real, s, regime, dt_days, global_step, m.steps_per_day);
+      mark_hedge(h, shadow, s, regime, dt_days, global_step, m.steps_per_day);
+      shortfall = fmax(shortfall, margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl);
+
+      const double equity = h.collateral + real.pnl;
+      min_equity = fmin(min_equity, equity);
+      if (margin_call_due(h, real, equity)) {
+        if (out.first_call_step < 0.0) out.first_call_step = global_step + 1;
+        const double portfolio_value = holdings_scale * mark_portfolio<kCapacity>(v, log_price).value;
+        if (h.top_up && portfolio_value > 0.0) {
+          // Sell the portfolio pro rata so that, net of costs, equity is back at initial margin.
+          double needed = margin_requirement(h, real, h.initial_rate) - equity;
+          double gross = needed / (1.0 - h.cost_rate);
+          if (gross >= portfolio_value) {
+            gross = portfolio_value;
+            needed = gross * (1.0 - h.cost_rate);
+          }
+          holdings_scale *= 1.0 - gross / portfolio_value;
+          real.pnl += needed;
+          real.costs += gross - needed;
+        } else {
+          trade_to(h, real, 0.0, s);
+          real.active = false;
+          out.liquidated = 1.0;
+        }
+      }
+    }
+    if (!hedged) continue;
+    const double s = spot_benchmark * exp(log_price[h.benchmark]);
+    const PortfolioMark now = mark_portfolio<kCapacity>(v, log_price);
+    roll_if_due(h, real, s, regime, holdings_scale * now.value, now.beta);
+    roll_if_due(h, shadow, s, regime, now.value, now.beta);
+    if (day % h.rebalance_every_days != 0) continue;
+
+    const double value = holdings_scale * now.value;
+    const double before = now.beta + hedge_beta(h, real, s, regime, value);
+    deviation_sum += fabs(before - h.target_beta);
+    ++checks;
+    if (h.dynamic && real.active && fabs(before - h.target_beta) > h.band) {
+      trade_to(h, real, units_for_target_beta(h, now.beta, value, s, regime, real), s);
+      ++real.rebalances;
+    }
+    observer.on_beta_check(day, before, now.beta + hedge_beta(h, real, s, regime, value));
+    if (h.dynamic && shadow.active) {
+      const double shadow_beta = now.beta + hedge_beta(h, shadow, s, regime, now.value);
+      if (fabs(shadow_beta - h.target_beta) > h.band)
+        trade_to(h, shadow, units_for_target_beta(h, now.beta, now.value, s, regime, shadow), s);
+    }
   }
 
-  PathOutcome out;
-  out.pnl_unhedged = portfolio_value<kCapacity>(v, log_price) - v.portfolio.initial_value;
-  out.pnl_hedged = out.pnl_unhedged;
+  const double final_value = mark_portfolio<kCapacity>(v, log_price).value;
+  out.pnl_unhedged = final_value - v.portfolio.initial_value;
+  out.pnl_hedged = holdings_scale * final_value - v.portfolio.initial_value + real.pnl;
+  out.collateral_shortfall = hedged ? fmax(shortfall, 0.0) : 0.0;
+  out.min_equity = min_equity;
+  out.costs = real.costs;
+  out.rebalances = real.rebalances;
+  out.beta_deviation = checks > 0 ? deviation_sum / checks : 0.0;
   return out;
 }
 
-BH_HD void store_outcome(const OutcomeColumns& columns, std::uint64_t index, const PathOutcome& o) {
-  columns.pnl_unhedged[index] = o.pnl_unhedged;
-  columns.pnl_hedged[index] = o.pnl_hedged;
+BH_HD void store_outcome(const OutcomeColumns& c, std::uint64_t index, const PathOutcome& o) {
+  double* column = c.base + index;
+  column[0 * c.stride] = o.pnl_unhedged;
+  column[1 * c.stride] = o.pnl_hedged;
+  column[2 * c.stride] = o.collateral_shortfall;
+  column[3 * c.stride] = o.min_equity;
+  column[4 * c.stride] = o.first_call_step;
+  column[5 * c.stride] = o.liquidated;
+  column[6 * c.stride] = o.costs;
+  column[7 * c.stride] = o.rebalances;
+  column[8 * c.stride] = o.beta_deviation;
 }
 
 /// The local-array capacities compiled for; a model with n assets runs with the smallest >= n.

@@ -18,29 +18,80 @@ struct MarketView {
   const double* transition_cdf = nullptr;  ///< [regime][regime]: cumulative rows of the daily transition matrix
   const double* initial_cdf = nullptr;     ///< [regime]: cumulative initial regime distribution
   const double* spot = nullptr;            ///< [asset]: price at t0
+  const double* initial_shock = nullptr;   ///< [asset]: log-price jump at t = 0+ (stress), usually 0
 };
 
 struct PortfolioView {
   const double* holdings = nullptr;  ///< [asset]: units held (negative = short), 0 for assets not held
+  const double* asset_beta = nullptr;  ///< [asset]: beta to the benchmark used for hedging decisions
   double initial_value = 0.0;        ///< V0 = sum holdings x spot
+};
+
+enum class HedgeKind : int { none = 0, perpetual = 1, future = 2, option = 3 };
+
+/// The hedge programme and its margin account. Rates are decimals; "cost" = fee + slippage.
+struct HedgeView {
+  HedgeKind kind = HedgeKind::none;
+  int benchmark = 0;                 ///< asset index of the hedge's underlying
+  bool dynamic = false;
+  double ratio = 0.0;                ///< static: hedge notional = ratio x V0 (short for linear, long options)
+  double target_beta = 0.0;          ///< dynamic: portfolio-plus-hedge beta to keep
+  double band = 0.0;                 ///< dynamic: rebalance when |beta - target| > band
+  int rebalance_every_days = 1;
+  double cost_rate = 0.0;            ///< (fee_bps + slippage_bps) / 1e4 per unit of traded notional
+  const double* funding_rate = nullptr;  ///< [regime]: perpetual funding per 8 hours, paid by longs to shorts
+  const double* annual_basis = nullptr;  ///< [regime]: future F = S exp(basis tau), tau in years of 365 days
+  int expiry_days = 0;               ///< future: days to expiry of each contract
+  int roll_days_before = 0;          ///< future: roll this many days before expiry
+  double roll_cost_rate = 0.0;       ///< future: cost per roll per unit of notional
+  bool option_is_call = false;
+  double strike_fraction = 1.0;      ///< option strike = fraction x benchmark price at purchase
+  int tenor_days = 30;               ///< option: bought with this tenor, rolled at expiry
+  double option_rate = 0.0;          ///< option: continuously compounded rate per year
+  const double* implied_vol = nullptr;  ///< [regime]: option implied vol per sqrt(year)
+  double collateral = 0.0;           ///< hedge account at t0
+  double initial_rate = 0.0;         ///< top_up restores equity to initial_rate x notional
+  double maintenance_rate = 0.0;     ///< call when equity < maintenance_rate x notional
+  bool top_up = false;               ///< on a call: true = sell portfolio to top up, false = liquidate
 };
 
 struct SimulationView {
   MarketView market;
   PortfolioView portfolio;
+  HedgeView hedge;
   std::uint64_t seed = 0;
 };
 
-/// What one path leaves behind for the statistics (base currency).
+/// What one path leaves behind for the statistics (base currency unless noted).
 struct PathOutcome {
-  double pnl_unhedged = 0.0;  ///< V_T - V_0
-  double pnl_hedged = 0.0;    ///< portfolio plus hedge account, all costs inside
+  double pnl_unhedged = 0.0;          ///< V_T - V_0 with the original holdings
+  double pnl_hedged = 0.0;            ///< portfolio plus hedge account, every cost inside
+  double collateral_shortfall = 0.0;  ///< least starting collateral with no margin call on this path
+  double min_equity = 0.0;            ///< lowest hedge-account equity at any step
+  double first_call_step = -1.0;      ///< step (1-based) of the first margin call, -1 if none
+  double liquidated = 0.0;            ///< 1 if the hedge was liquidated on a call
+  double costs = 0.0;                 ///< fees, slippage and roll costs paid
+  double rebalances = 0.0;            ///< dynamic-hedge trades after t0
+  double beta_deviation = 0.0;        ///< mean |beta - target| over the daily checks, before trading
 };
 
-/// Structure-of-arrays storage for PathOutcome, indexed by path id.
+enum class OutcomeField : int {
+  pnl_unhedged = 0,
+  pnl_hedged,
+  collateral_shortfall,
+  min_equity,
+  first_call_step,
+  liquidated,
+  costs,
+  rebalances,
+  beta_deviation,
+};
+inline constexpr int kNumOutcomeFields = 9;
+
+/// Structure-of-arrays storage for PathOutcome: column f starts at base + f * stride.
 struct OutcomeColumns {
-  double* pnl_unhedged = nullptr;
-  double* pnl_hedged = nullptr;
+  double* base = nullptr;
+  std::uint64_t stride = 0;  ///< number of paths
 };
 
 }  // namespace betahedge

@@ -10,7 +10,9 @@ namespace betahedge {
 
 struct SimulationTables {
   struct Offsets {
-    std::size_t drift = 0, shock_factor = 0, dof = 0, transition_cdf = 0, initial_cdf = 0, spot = 0, holdings = 0;
+    std::size_t drift = 0, shock_factor = 0, dof = 0, transition_cdf = 0, initial_cdf = 0, spot = 0, initial_shock = 0;
+    std::size_t holdings = 0, asset_beta = 0;
+    std::size_t funding_rate = 0, annual_basis = 0, implied_vol = 0;
   };
   std::vector<double> data;
   Offsets offsets;
@@ -25,7 +27,12 @@ struct SimulationTables {
     v.market.transition_cdf = base + offsets.transition_cdf;
     v.market.initial_cdf = base + offsets.initial_cdf;
     v.market.spot = base + offsets.spot;
+    v.market.initial_shock = base + offsets.initial_shock;
     v.portfolio.holdings = base + offsets.holdings;
+    v.portfolio.asset_beta = base + offsets.asset_beta;
+    v.hedge.funding_rate = base + offsets.funding_rate;
+    v.hedge.annual_basis = base + offsets.annual_basis;
+    v.hedge.implied_vol = base + offsets.implied_vol;
     return v;
   }
 };

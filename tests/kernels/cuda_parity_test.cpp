@@ -40,42 +40,79 @@ TEST_F(CudaParity, RawPhiloxWordsAreBitIdentical) {
   }
 }
 
-void expect_outcomes_match(const Model& model) {
-  PortfolioSetup portfolio;
-  portfolio.holdings.assign(model.num_assets(), 0.0);
-  portfolio.holdings[1 % model.num_assets()] = 5.0;
-  portfolio.holdings[model.num_assets() - 1] += 10.0;
-  portfolio.value = 0.0;
-  for (int i = 0; i < model.num_assets(); ++i) portfolio.value += portfolio.holdings[i] * model.spot[i];
-  SimulationConfig sim;
-  sim.paths = 20000;
-  sim.horizon_days = 30;
-  sim.seed = 5;
-  const SimulationTables tables = build_simulation_tables(model, portfolio, sim);
-  auto cpu = make_cpu_backend(0);
-  auto gpu = make_cuda_backend();
-  cpu->simulate(tables, sim.paths, 0);
-  gpu->simulate(tables, sim.paths, 4096);
-  for (OutcomeField field : {OutcomeField::pnl_unhedged, OutcomeField::pnl_hedged}) {
-    const std::vector<double> a = cpu->outcome(field), b = gpu->outcome(field);
-    ASSERT_EQ(a.size(), b.size());
-    for (std::size_t i = 0; i < a.size(); ++i)
-      ASSERT_NEAR(a[i], b[i], 1e-9 * std::max(1.0, std::abs(a[i]))) << "path " << i;
-  }
-  RiskConfig risk;
-  const ScenarioResult rc = evaluate_scenario("base", *cpu, tables, sim, risk);
-  const ScenarioResult rg = evaluate_scenario("base", *gpu, tables, sim, risk);
-  EXPECT_NEAR(rc.unhedged.mean, rg.unhedged.mean, 1e-9 * std::abs(rc.unhedged.stdev));
-  EXPECT_NEAR(rc.unhedged.stdev, rg.unhedged.stdev, 1e-9 * rc.unhedged.stdev);
-  for (std::size_t i = 0; i < rc.unhedged.tails.size(); ++i) {
-    EXPECT_NEAR(rc.unhedged.tails[i].var, rg.unhedged.tails[i].var, 1e-9 * rc.unhedged.stdev);
-    EXPECT_NEAR(rc.unhedged.tails[i].es, rg.unhedged.tails[i].es, 1e-9 * rc.unhedged.stdev);
-  }
+BookConfig hedged_book(const Model& model, HedgeInstrument instrument, HedgeMode mode) {
+  BookConfig book;
+  book.holdings = {{model.assets[1 % model.num_assets()], 5.0}, {model.assets.back(), 10.0}};
+  book.hedge.instrument = instrument;
+  book.hedge.mode = mode;
+  book.hedge.ratio = 0.8;
+  book.hedge.target_beta = 0.3;
+  book.hedge.band = 0.02;
+  book.hedge.fee_bps = 2;
+  book.hedge.slippage_bps = 5;
+  book.hedge.funding_rate_8h = {0.0001};
+  book.hedge.future = {10, {0.05}, 2, 3.0};
+  book.hedge.option = {false, 0.95, 7, 1.1, 0.01};
+  book.margin.collateral = 60.0;
+  book.margin.on_call = mode == HedgeMode::dynamic ? MarginAction::top_up : MarginAction::liquidate;
+  book.simulation.paths = 20000;
+  book.simulation.horizon_days = 30;
+  book.simulation.seed = 5;
+  return book;
 }
 
-TEST_F(CudaParity, GaussianOutcomesMatchCpu) { expect_outcomes_match(make_synthetic_model(3, 2)); }
-TEST_F(CudaParity, StudentTOutcomesMatchCpu) { expect_outcomes_match(make_synthetic_model(8, 2, Distribution::student_t)); }
-TEST_F(CudaParity, ManyAssetOutcomesMatchCpu) { expect_outcomes_match(make_synthetic_model(20, 3)); }
+void expect_outcomes_match(const Model& model, const BookConfig& book) {
+  const PortfolioSetup portfolio = make_portfolio(model, book);
+  const SimulationTables tables = build_simulation_tables(model, portfolio, book);
+  auto cpu = make_cpu_backend(0);
+  auto gpu = make_cuda_backend();
+  const std::uint64_t paths = book.simulation.paths;
+  cpu->simulate(tables, paths, 0);
+  gpu->simulate(tables, paths, 4096);
+  for (int f = 0; f < kNumOutcomeFields; ++f) {
+    const std::vector<double> a = cpu->outcome(static_cast<OutcomeField>(f));
+    const std::vector<double> b = gpu->outcome(static_cast<OutcomeField>(f));
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i)
+      ASSERT_NEAR(a[i], b[i], 1e-9 * std::max(1.0, std::abs(a[i]))) << "field " << f << " path " << i;
+  }
+  const ScenarioResult rc = evaluate_scenario("base", *cpu, tables, book);
+  const ScenarioResult rg = evaluate_scenario("base", *gpu, tables, book);
+  for (const auto* pair : {&rc.unhedged, &rc.hedged}) {
+    const PnlStatistics& c = *pair;
+    const PnlStatistics& g = pair == &rc.unhedged ? rg.unhedged : rg.hedged;
+    EXPECT_NEAR(c.mean, g.mean, 1e-9 * c.stdev);
+    EXPECT_NEAR(c.stdev, g.stdev, 1e-9 * c.stdev);
+    for (std::size_t i = 0; i < c.tails.size(); ++i) {
+      EXPECT_NEAR(c.tails[i].var, g.tails[i].var, 1e-9 * c.stdev);
+      EXPECT_NEAR(c.tails[i].es, g.tails[i].es, 1e-9 * c.stdev);
+    }
+  }
+  EXPECT_EQ(rc.margin.call_probability, rg.margin.call_probability);
+  EXPECT_NEAR(rc.margin.collateral_for_call_probability[0].second, rg.margin.collateral_for_call_probability[0].second,
+              1e-9 * std::max(1.0, rc.margin.collateral_for_call_probability[0].second));
+}
+
+TEST_F(CudaParity, GaussianUnhedgedOutcomesMatchCpu) {
+  const Model m = make_synthetic_model(3, 2);
+  expect_outcomes_match(m, hedged_book(m, HedgeInstrument::none, HedgeMode::static_ratio));
+}
+TEST_F(CudaParity, StudentTOutcomesMatchCpu) {
+  const Model m = make_synthetic_model(8, 2, Distribution::student_t);
+  expect_outcomes_match(m, hedged_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic));
+}
+TEST_F(CudaParity, ManyAssetOutcomesMatchCpu) {
+  const Model m = make_synthetic_model(20, 3);
+  expect_outcomes_match(m, hedged_book(m, HedgeInstrument::perpetual, HedgeMode::static_ratio));
+}
+TEST_F(CudaParity, EveryInstrumentAndModeMatchesCpu) {
+  const Model m = make_synthetic_model(4, 2);
+  for (HedgeInstrument instrument : {HedgeInstrument::perpetual, HedgeInstrument::future, HedgeInstrument::option})
+    for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
+      SCOPED_TRACE(static_cast<int>(instrument) * 10 + static_cast<int>(mode));
+      expect_outcomes_match(m, hedged_book(m, instrument, mode));
+    }
+}
 
 }  // namespace
 }  // namespace betahedge

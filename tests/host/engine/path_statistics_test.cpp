@@ -82,6 +82,7 @@ class RegimeCounter {
     if (day == day_) (*at_day_)[regime] += 1.0;
     (*occupancy_)[regime] += 1.0;
   }
+  void on_beta_check(int, double, double) const {}
 
  private:
   std::vector<double>* at_day_;
@@ -161,15 +162,16 @@ TEST(PathStatistics, OneAssetVarAndEsMatchLognormalClosedForm) {
   validate_model(m, "test");
   const double units = 3.0, s0 = 50000.0, mu = 0.0004, sigma = 0.035;
   const PortfolioSetup portfolio{{units}, units * s0, 1.0};
-  SimulationConfig sim;
+  BookConfig book;
+  SimulationConfig& sim = book.simulation;
   sim.paths = 1000000;
   sim.horizon_days = 30;
   sim.seed = 7;
-  RiskConfig risk;
+  RiskConfig& risk = book.risk;
   risk.levels = {{"0.95", 0.95}, {"0.99", 0.99}};
   const SimulationTables tables = build_simulation_tables(m, portfolio, sim);
   auto backend = make_cpu_backend(0);
-  const ScenarioResult r = evaluate_scenario("base", *backend, tables, sim, risk);
+  const ScenarioResult r = evaluate_scenario("base", *backend, tables, book);
 
   const double t = sim.horizon_days, v0 = units * s0;
   const double mean = v0 * (std::exp(mu * t + 0.5 * sigma * sigma * t) - 1.0);

@@ -1,0 +1,191 @@
+/// `betahedge calibrate`: prices CSV -> model.json and regimes.csv beside it (SPEC 3, 4).
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "betahedge/error.hpp"
+#include "calibration/calibrate.hpp"
+#include "cli/commands.hpp"
+#include "market/prices_csv.hpp"
+#include "market/returns.hpp"
+#include "report/atomic_write.hpp"
+
+namespace betahedge::cli {
+namespace {
+
+struct CalibrateArgs {
+  std::string prices;
+  std::string benchmark;
+  std::string regimes = "2";
+  std::string dist = "gaussian";
+  std::string out = "model.json";
+  std::string fill;
+  std::string start;
+  std::string end;
+  std::vector<std::string> assets;
+  std::uint64_t seed = 42;
+  int starts = 10;
+  int max_iterations = 1000;
+  double tolerance = 1e-8;
+  double ewma_lambda = 0.94;
+  int rolling_window = 60;
+  std::string initial = "stationary";
+  bool shared_covariance = false;
+  double covariance_floor = 1e-3;
+  bool accept_unconverged = false;
+  bool quiet = false;
+};
+
+std::optional<int> parse_regimes(const std::string& text) {
+  if (text == "auto") return std::nullopt;
+  int k = 0;
+  std::size_t used = 0;
+  try {
+    k = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || k < 1 || k > kMaxRegimes)
+    throw InputError("--regimes: '" + text + "' must be auto or an integer 1.." + std::to_string(kMaxRegimes));
+  return k;
+}
+
+CalibrationOptions calibration_options(const CalibrateArgs& a) {
+  CalibrationOptions o;
+  o.num_regimes = parse_regimes(a.regimes);
+  o.fit.distribution = a.dist == "student-t" ? Distribution::student_t : Distribution::gaussian;
+  o.fit.shared_covariance = a.shared_covariance;
+  o.fit.initial = a.initial == "estimated" ? InitialDistribution::estimated : InitialDistribution::stationary;
+  o.fit.num_starts = a.starts;
+  o.fit.max_iterations = a.max_iterations;
+  o.fit.tolerance = a.tolerance;
+  o.fit.covariance_floor = a.covariance_floor;
+  o.fit.seed = a.seed;
+  o.ewma_lambda = a.ewma_lambda;
+  o.rolling_window = a.rolling_window;
+  o.accept_unconverged = a.accept_unconverged;
+  return o;
+}
+
+int selected_asset_count(const PriceTable& table, const ReturnWindowOptions& window) {
+  if (window.assets.empty()) return table.num_symbols();
+  int count = static_cast<int>(window.assets.size());
+  bool has_benchmark = false;
+  for (const auto& a : window.assets) has_benchmark = has_benchmark || a == window.benchmark;
+  return has_benchmark ? count : count + 1;
+}
+
+std::string summary_line(const Calibration& c, const ReturnData& data) {
+  const CalibrationInfo& info = *c.model.calibration;
+  std::ostringstream s;
+  s.precision(10);
+  s << "calibrated " << c.model.num_regimes() << " regime" << (c.model.num_regimes() == 1 ? "" : "s") << " ("
+    << (c.model.distribution == Distribution::gaussian ? "gaussian" : "student-t") << ") on " << data.num_assets()
+    << " assets x " << info.nobs << " returns, " << info.start << " .. " << info.end << ": loglik " << info.loglik
+    << ", BIC " << info.bic << ", " << info.iterations << " EM iterations, best of " << c.fit.start_logliks.size()
+    << " starts";
+  return s.str();
+}
+
+void run_calibrate(const CalibrateArgs& args) {
+  if (args.fill != "" && args.fill != "forward") throw InputError("--fill: only 'forward' is supported");
+  if (!(args.ewma_lambda > 0.0 && args.ewma_lambda < 1.0)) throw InputError("--ewma-lambda must be in (0, 1)");
+  const CalibrationOptions options = calibration_options(args);
+  const PriceTable table = read_prices_csv(args.prices);
+
+  ReturnWindowOptions window;
+  window.benchmark = args.benchmark;
+  window.assets = args.assets;
+  if (!args.start.empty()) window.start = args.start;
+  if (!args.end.empty()) window.end = args.end;
+  window.fill_forward = args.fill == "forward";
+  window.min_returns = minimum_returns(selected_asset_count(table, window), options);
+  const ReturnData data = log_returns_on_common_window(table, window);
+
+  auto say = [&](const std::string& line) {
+    if (!args.quiet) std::cerr << "calibrate: " << line << "\n";
+  };
+  if (table.converted_fractional_years)
+    say("the 'time' column holds fractional years (260 business days a year); day i of a year is read as its i-th "
+        "weekday");
+  for (const auto& note : data.notes) say(note);
+
+  const Calibration calibration = calibrate(data, options);
+
+  // Everything is computed before the first byte is written; each file lands by rename.
+  const std::filesystem::path out = args.out;
+  const std::filesystem::path regimes_path = out.parent_path() / "regimes.csv";
+  if (std::filesystem::absolute(regimes_path) == std::filesystem::absolute(out))
+    throw InputError("--out: '" + args.out + "' would be overwritten by regimes.csv; choose another name");
+  const std::string model_text = calibration_to_json(calibration).dump(2) + "\n";
+  const std::string regimes_text = regimes_csv(calibration, data);
+  write_file_atomically(regimes_path, regimes_text);
+  try {
+    write_file_atomically(out, model_text);
+  } catch (...) {
+    // The regimes.csv of a run whose model.json could not be written is not left behind.
+    std::error_code ignored;
+    std::filesystem::remove(regimes_path, ignored);
+    throw;
+  }
+  say(summary_line(calibration, data));
+  say("wrote " + out.string() + " and " + regimes_path.string());
+}
+
+}  // namespace
+
+void add_calibrate_command(CLI::App& app, CommandAction& action) {
+  auto args = std::make_shared<CalibrateArgs>();
+  CLI::App* cmd = app.add_subcommand("calibrate", "fit betas and the regime model from a prices CSV");
+  cmd->add_option("--prices", args->prices, "prices CSV: date,<SYM>,... (SPEC 4)")->required();
+  cmd->add_option("--benchmark", args->benchmark, "benchmark column (the hedge's underlying)")->required();
+  cmd->add_option("--regimes", args->regimes, "number of regimes 1..8, or auto (BIC over 1..4)")
+      ->capture_default_str();
+  cmd->add_option("--dist", args->dist, "emission distribution")
+      ->check(CLI::IsMember({"gaussian", "student-t"}))
+      ->capture_default_str();
+  cmd->add_option("--out", args->out, "model file to write; regimes.csv goes beside it")->capture_default_str();
+  cmd->add_option("--fill", args->fill, "fill empty cells: forward (repeat the previous close)")
+      ->check(CLI::IsMember({"forward"}));
+  cmd->add_option("--start", args->start, "first date of the window (YYYY-MM-DD)");
+  cmd->add_option("--end", args->end, "last date of the window (YYYY-MM-DD)");
+  cmd->add_option("--assets", args->assets, "assets to model, comma-separated (benchmark added if absent)")
+      ->delimiter(',');
+  cmd->add_option("--seed", args->seed, "seed of the EM starts")->capture_default_str();
+  cmd->add_option("--starts", args->starts, "EM starts (volatility quantiles and k-means++, perturbed)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--max-iterations", args->max_iterations, "EM iteration cap per start")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--tolerance", args->tolerance, "EM stops when the relative log-likelihood change is below this")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--ewma-lambda", args->ewma_lambda, "decay of the EWMA beta")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--rolling-window", args->rolling_window, "returns in the rolling OLS beta")
+      ->check(CLI::Range(3, 100000))
+      ->capture_default_str();
+  cmd->add_option("--initial", args->initial,
+                  "distribution of the first regime in EM: stationary (of the transition matrix, as statsmodels "
+                  "and Stata) or estimated (as hmmlearn)")
+      ->check(CLI::IsMember({"stationary", "estimated"}))
+      ->capture_default_str();
+  cmd->add_flag("--shared-covariance", args->shared_covariance, "one covariance for every regime (switching means)");
+  cmd->add_option("--covariance-floor", args->covariance_floor,
+                  "floor on each regime covariance's eigenvalues, relative to the sample variances")
+      ->check(CLI::Range(1e-12, 1.0))
+      ->capture_default_str();
+  cmd->add_flag("--accept-unconverged", args->accept_unconverged,
+                "write the model even when EM hits --max-iterations (converged: false)");
+  cmd->add_flag("--quiet", args->quiet, "no progress lines on stderr");
+  cmd->callback([&action, args] { action = [args] { run_calibrate(*args); }; });
+}
+
+}  // namespace betahedge::cli

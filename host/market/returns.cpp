@@ -1,0 +1,114 @@
+#include "market/returns.hpp"
+
+#include <cmath>
+
+#include "betahedge/error.hpp"
+
+namespace betahedge {
+namespace {
+
+[[noreturn]] void fail_at(const std::string& source, int line, const std::string& what) {
+  throw InputError(source + ":" + std::to_string(line) + ": " + what);
+}
+
+void check_option_date(const std::optional<std::string>& date, const char* option) {
+  if (date && !is_iso_date(*date))
+    throw InputError(std::string(option) + ": '" + *date + "' is not a date written YYYY-MM-DD");
+}
+
+}  // namespace
+
+ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWindowOptions& options) {
+  const std::string& source = table.source;
+  check_option_date(options.start, "--start");
+  check_option_date(options.end, "--end");
+  if (options.start && options.end && *options.start > *options.end)
+    throw InputError("--start " + *options.start + " is after --end " + *options.end);
+
+  ReturnData data;
+  data.source = source;
+  if (table.column(options.benchmark) < 0)
+    fail_at(source, 1, "header: no column for benchmark '" + options.benchmark + "'");
+  if (options.assets.empty()) {
+    data.assets = table.symbols;
+  } else {
+    for (const auto& symbol : options.assets) {
+      if (table.column(symbol) < 0) fail_at(source, 1, "header: no column for asset '" + symbol + "'");
+      for (const auto& kept : data.assets)
+        if (kept == symbol) throw InputError("--assets: '" + symbol + "' is listed twice");
+      data.assets.push_back(symbol);
+    }
+    bool has_benchmark = false;
+    for (const auto& symbol : data.assets) has_benchmark = has_benchmark || symbol == options.benchmark;
+    if (!has_benchmark) data.assets.insert(data.assets.begin(), options.benchmark);
+  }
+  for (int i = 0; i < data.num_assets(); ++i)
+    if (data.assets[i] == options.benchmark) data.benchmark_index = i;
+  const int num_assets = data.num_assets();
+  std::vector<int> columns(num_assets);
+  for (int i = 0; i < num_assets; ++i) columns[i] = table.column(data.assets[i]);
+
+  // Rows [first, last] of the table fall inside the requested dates.
+  int first = 0;
+  int last = table.num_rows() - 1;
+  while (first <= last && options.start && table.dates[first] < *options.start) ++first;
+  while (last >= first && options.end && table.dates[last] > *options.end) --last;
+  if (first > last)
+    throw InputError(source + ": no rows between " + options.start.value_or(table.dates.front()) + " and " +
+                     options.end.value_or(table.dates.back()) + " (the file spans " + table.dates.front() +
+                     " .. " + table.dates.back() + ")");
+
+  // The common window starts at the latest first-valid row among the selected assets.
+  int common_first = first;
+  int latest_asset = -1;
+  for (int i = 0; i < num_assets; ++i) {
+    int r = first;
+    while (r <= last && std::isnan(table.closes(r, columns[i]))) ++r;
+    if (r > last)
+      throw InputError(source + ": field '" + data.assets[i] + "': no price between lines " +
+                       std::to_string(table.lines[first]) + " and " + std::to_string(table.lines[last]));
+    if (r > common_first) {
+      common_first = r;
+      latest_asset = i;
+    }
+  }
+  if (latest_asset >= 0)
+    data.notes.push_back("common window starts at " + table.dates[common_first] + " (line " +
+                         std::to_string(table.lines[common_first]) + "), the first price of " +
+                         data.assets[latest_asset]);
+
+  const int num_prices = last - common_first + 1;
+  const int num_returns = num_prices - 1;
+  if (num_returns < options.min_returns)
+    throw InputError(source + ":" + std::to_string(table.lines[common_first]) + "-" +
+                     std::to_string(table.lines[last]) + ": the common window " + table.dates[common_first] +
+                     " .. " + table.dates[last] + " gives " + std::to_string(std::max(num_returns, 0)) +
+                     " returns, the model needs at least " + std::to_string(options.min_returns));
+
+  Eigen::MatrixXd prices(num_prices, num_assets);
+  for (int p = 0; p < num_prices; ++p) {
+    const int r = common_first + p;
+    for (int i = 0; i < num_assets; ++i) {
+      double price = table.closes(r, columns[i]);
+      if (std::isnan(price)) {
+        if (!options.fill_forward)
+          fail_at(source, table.lines[r], "field '" + data.assets[i] +
+                                              "': empty cell inside the common window (use --fill forward to "
+                                              "repeat the previous close)");
+        price = prices(p - 1, i);  // p > 0: row common_first has every price
+        ++data.filled_cells;
+      }
+      prices(p, i) = price;
+    }
+    data.price_dates.push_back(table.dates[r]);
+  }
+  if (data.filled_cells > 0)
+    data.notes.push_back("--fill forward filled " + std::to_string(data.filled_cells) + " empty cells");
+
+  data.log_returns = (prices.bottomRows(num_returns).array() / prices.topRows(num_returns).array()).log().matrix();
+  data.spot.resize(num_assets);
+  for (int i = 0; i < num_assets; ++i) data.spot[i] = prices(num_prices - 1, i);
+  return data;
+}
+
+}  // namespace betahedge

@@ -1,0 +1,47 @@
+#pragma once
+/// From a price table to the log returns a model is fitted on: asset selection, date window,
+/// the common window of assets listed on different dates, and `--fill forward` (SPEC 4).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "market/prices_csv.hpp"
+
+namespace betahedge {
+
+struct ReturnWindowOptions {
+  std::string benchmark;                 ///< must be a column of the table
+  std::vector<std::string> assets;       ///< empty: every column; the benchmark is added first if absent
+  std::optional<std::string> start;      ///< first price date kept (inclusive, YYYY-MM-DD)
+  std::optional<std::string> end;        ///< last price date kept (inclusive, YYYY-MM-DD)
+  bool fill_forward = false;             ///< an empty cell repeats the asset's previous close
+  int min_returns = 2;                   ///< fewer returns in the common window is an error
+};
+
+/// Daily log returns of the selected assets on their common window.
+struct ReturnData {
+  std::string source;
+  std::vector<std::string> assets;       ///< [num_assets], the model's asset order
+  int benchmark_index = 0;               ///< position of the benchmark in `assets`
+  std::vector<std::string> price_dates;  ///< [num_returns + 1] dates of the closes used
+  Eigen::MatrixXd log_returns;           ///< [num_returns x num_assets]; row t is log(P[t+1] / P[t])
+  std::vector<double> spot;              ///< [num_assets] last close of each asset in the window
+  int filled_cells = 0;                  ///< empty cells replaced by the previous close
+  std::vector<std::string> notes;        ///< decisions the user should hear about (trimmed window, fills)
+
+  int num_returns() const { return static_cast<int>(log_returns.rows()); }
+  int num_assets() const { return static_cast<int>(assets.size()); }
+  /// Date of return t (the date of its closing price).
+  const std::string& return_date(int t) const { return price_dates[static_cast<std::size_t>(t) + 1]; }
+};
+
+/// Selects the columns and the [start, end] window, starts the common window at the latest
+/// first-valid date among the selected assets (saying so in `notes`), applies `--fill forward`,
+/// and takes log returns. Throws InputError naming the file, line and field for: a missing
+/// benchmark or asset column, a bad --start/--end, an empty cell inside the common window
+/// without fill_forward, an asset with no price in the window, fewer than `min_returns` returns.
+ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWindowOptions& options);
+
+}  // namespace betahedge

@@ -1,0 +1,161 @@
+#include "market/returns.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "betahedge/error.hpp"
+#include "test_support.hpp"
+
+namespace betahedge {
+namespace {
+
+PriceTable parse(const std::string& text) {
+  std::istringstream in(text);
+  return parse_prices_csv(in, "prices.csv");
+}
+
+ReturnWindowOptions benchmark(const std::string& symbol) {
+  ReturnWindowOptions o;
+  o.benchmark = symbol;
+  return o;
+}
+
+std::string rejection(const PriceTable& table, const ReturnWindowOptions& options) {
+  try {
+    log_returns_on_common_window(table, options);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* kLeadingBlank =
+    "date,BTC,SOL,ETH\n"
+    "2024-01-01,100,,10\n"
+    "2024-01-02,110,,11\n"
+    "2024-01-03,121,5,12\n"
+    "2024-01-04,110,4,12\n"
+    "2024-01-05,99,5,13\n";
+
+TEST(Returns, LogReturnsOfEveryColumnInFileOrder) {
+  const ReturnData d = log_returns_on_common_window(parse("date,A,B\n2024-01-01,1,4\n2024-01-02,2,2\n2024-01-03,4,2\n"),
+                                                    benchmark("B"));
+  ASSERT_EQ(d.assets, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(d.benchmark_index, 1);
+  ASSERT_EQ(d.num_returns(), 2);
+  EXPECT_DOUBLE_EQ(d.log_returns(0, 0), std::log(2.0));
+  EXPECT_DOUBLE_EQ(d.log_returns(0, 1), std::log(0.5));
+  EXPECT_DOUBLE_EQ(d.log_returns(1, 1), 0.0);
+  EXPECT_EQ(d.return_date(0), "2024-01-02");
+  EXPECT_EQ(d.spot, (std::vector<double>{4.0, 2.0}));
+}
+
+TEST(Returns, CommonWindowStartsAtTheLatestFirstValidDateAndSaysSo) {
+  const ReturnData d = log_returns_on_common_window(parse(kLeadingBlank), benchmark("BTC"));
+  EXPECT_EQ(d.price_dates.front(), "2024-01-03");
+  ASSERT_EQ(d.num_returns(), 2);
+  EXPECT_DOUBLE_EQ(d.log_returns(0, 1), std::log(4.0 / 5.0));
+  ASSERT_EQ(d.notes.size(), 1u);
+  EXPECT_NE(d.notes[0].find("2024-01-03 (line 4)"), std::string::npos) << d.notes[0];
+  EXPECT_NE(d.notes[0].find("SOL"), std::string::npos) << d.notes[0];
+}
+
+TEST(Returns, AssetSelectionKeepsTheGivenOrderAndAddsTheBenchmark) {
+  ReturnWindowOptions o = benchmark("BTC");
+  o.assets = {"ETH"};
+  const ReturnData d = log_returns_on_common_window(parse(kLeadingBlank), o);
+  ASSERT_EQ(d.assets, (std::vector<std::string>{"BTC", "ETH"}));
+  EXPECT_EQ(d.benchmark_index, 0);
+  EXPECT_EQ(d.price_dates.front(), "2024-01-01");  // SOL's blanks no longer matter
+  EXPECT_EQ(d.num_returns(), 4);
+  EXPECT_TRUE(d.notes.empty());
+
+  o.assets = {"ETH", "BTC"};
+  const ReturnData e = log_returns_on_common_window(parse(kLeadingBlank), o);
+  EXPECT_EQ(e.assets, (std::vector<std::string>{"ETH", "BTC"}));
+  EXPECT_EQ(e.benchmark_index, 1);
+}
+
+TEST(Returns, StartAndEndAreInclusive) {
+  ReturnWindowOptions o = benchmark("BTC");
+  o.assets = {"BTC", "ETH"};
+  o.start = "2024-01-02";
+  o.end = "2024-01-04";
+  const ReturnData d = log_returns_on_common_window(parse(kLeadingBlank), o);
+  EXPECT_EQ(d.price_dates, (std::vector<std::string>{"2024-01-02", "2024-01-03", "2024-01-04"}));
+  EXPECT_DOUBLE_EQ(d.spot[0], 110.0);
+}
+
+TEST(Returns, RejectsBadWindowOptions) {
+  const PriceTable t = parse(kLeadingBlank);
+  ReturnWindowOptions o = benchmark("BTC");
+  o.start = "2024-1-2";
+  EXPECT_NE(rejection(t, o).find("--start"), std::string::npos);
+  o.start = "2024-01-04";
+  o.end = "2024-01-02";
+  EXPECT_NE(rejection(t, o).find("after --end"), std::string::npos);
+  o.start = "2025-01-01";
+  o.end.reset();
+  EXPECT_NE(rejection(t, o).find("no rows between"), std::string::npos);
+}
+
+TEST(Returns, RejectsAMissingBenchmarkOrAssetColumnOnTheHeaderLine) {
+  const PriceTable t = parse(kLeadingBlank);
+  const std::string msg = rejection(t, benchmark("XRP"));
+  EXPECT_NE(msg.find("prices.csv:1:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("benchmark 'XRP'"), std::string::npos) << msg;
+  ReturnWindowOptions o = benchmark("BTC");
+  o.assets = {"DOGE"};
+  EXPECT_NE(rejection(t, o).find("prices.csv:1: header: no column for asset 'DOGE'"), std::string::npos);
+  o.assets = {"ETH", "ETH"};
+  EXPECT_NE(rejection(t, o).find("listed twice"), std::string::npos);
+}
+
+TEST(Returns, RejectsAnEmptyCellInsideTheWindowUnlessFilledForward) {
+  const PriceTable t = parse("date,BTC,ETH\n2024-01-01,100,10\n2024-01-02,110,\n2024-01-03,121,12\n");
+  const std::string msg = rejection(t, benchmark("BTC"));
+  EXPECT_NE(msg.find("prices.csv:3:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'ETH'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--fill forward"), std::string::npos) << msg;
+
+  ReturnWindowOptions o = benchmark("BTC");
+  o.fill_forward = true;
+  const ReturnData d = log_returns_on_common_window(t, o);
+  EXPECT_EQ(d.filled_cells, 1);
+  EXPECT_DOUBLE_EQ(d.log_returns(0, 1), 0.0);
+  EXPECT_DOUBLE_EQ(d.log_returns(1, 1), std::log(1.2));
+  ASSERT_EQ(d.notes.size(), 1u);
+  EXPECT_NE(d.notes[0].find("filled 1"), std::string::npos);
+}
+
+TEST(Returns, RejectsAnAssetWithNoPriceInTheWindow) {
+  ReturnWindowOptions o = benchmark("BTC");
+  o.end = "2024-01-02";
+  const std::string msg = rejection(parse(kLeadingBlank), o);
+  EXPECT_NE(msg.find("'SOL': no price between lines 2 and 3"), std::string::npos) << msg;
+}
+
+TEST(Returns, RejectsTooFewRowsNamingTheLines) {
+  ReturnWindowOptions o = benchmark("BTC");
+  o.min_returns = 3;
+  const std::string msg = rejection(parse(kLeadingBlank), o);
+  EXPECT_NE(msg.find("prices.csv:4-6:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("gives 2 returns, the model needs at least 3"), std::string::npos) << msg;
+}
+
+TEST(Returns, CryptoCommonWindowStartsWithSol) {
+  if (!test::have_shared_data()) GTEST_SKIP() << "no ../shared/data";
+  const PriceTable t = read_prices_csv(test::shared_dir() / "data" / "crypto_daily_close_yahoo_2014_2025.csv");
+  ReturnWindowOptions o = benchmark("BTC");
+  o.assets = {"BTC", "ETH", "SOL"};
+  const ReturnData d = log_returns_on_common_window(t, o);
+  EXPECT_EQ(d.price_dates.front(), "2020-04-10");
+  EXPECT_EQ(d.price_dates.back(), "2025-02-11");
+  EXPECT_EQ(d.num_returns(), 1768);
+  EXPECT_TRUE(d.log_returns.allFinite());
+}
+
+}  // namespace
+}  // namespace betahedge

@@ -22,40 +22,50 @@ class CudaBackend final : public PathBackend {
   std::string device_name() const override { return cuda_device_name(); }
 
   void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
-    const std::uint64_t batch = batch_size > 0 ? batch_size : kDefaultDeviceBatch;
-    params_.upload(tables.data);
-    num_paths_ = num_paths;
-    outcomes_.resize(num_paths * kNumOutcomeFields);
-    const OutcomeColumns columns{outcomes_.data(), num_paths};
-    const SimulationView view = tables.view(params_.data());
-    for (std::uint64_t first = 0; first < num_paths; first += batch)
-      launch_simulate_paths(view, first, std::min(batch, num_paths - first), columns, nullptr);
-    BH_CUDA_TRY(cudaDeviceSynchronize());
+    run_paths(tables, num_paths, batch_size, kNumOutcomeFields, launch_simulate_paths);
   }
 
-  std::unique_ptr<SortedSample> sorted_losses(OutcomeField field) const override {
-    return make_device_sorted_sample(column(field), num_paths_, /*negate=*/true);
+  void simulate_ratio_grid(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
+    run_paths(tables, num_paths, batch_size, RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios),
+              launch_simulate_ratio_grid);
   }
 
-  std::unique_ptr<SortedSample> sorted_values(OutcomeField field) const override {
-    return make_device_sorted_sample(column(field), num_paths_, /*negate=*/false);
+  std::unique_ptr<SortedSample> sorted_column(int column_index, bool negate) const override {
+    return make_device_sorted_sample(column_data(column_index), num_paths_, negate);
   }
 
-  std::vector<double> outcome(OutcomeField field) const override {
+  std::vector<double> column(int column_index) const override {
     std::vector<double> host(num_paths_);
     if (num_paths_ > 0)
-      BH_CUDA_TRY(cudaMemcpy(host.data(), column(field), num_paths_ * sizeof(double), cudaMemcpyDeviceToHost));
+      BH_CUDA_TRY(cudaMemcpy(host.data(), column_data(column_index), num_paths_ * sizeof(double),
+                             cudaMemcpyDeviceToHost));
     return host;
   }
 
  private:
-  const double* column(OutcomeField field) const {
-    return outcomes_.data() + static_cast<std::uint64_t>(field) * num_paths_;
+  using Launcher = void (*)(const SimulationView&, std::uint64_t, std::uint64_t, const OutcomeColumns&, cudaStream_t);
+
+  /// Uploads the tables, sizes the outcome columns and launches batch after batch.
+  void run_paths(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size, int columns,
+                 Launcher launch) {
+    const std::uint64_t batch = batch_size > 0 ? batch_size : kDefaultDeviceBatch;
+    params_.upload(tables.data);
+    num_paths_ = num_paths;
+    outcomes_.resize(num_paths * columns);
+    const OutcomeColumns out{outcomes_.data(), num_paths};
+    const SimulationView view = tables.view(params_.data());
+    for (std::uint64_t first = 0; first < num_paths; first += batch)
+      launch(view, first, std::min(batch, num_paths - first), out, nullptr);
+    BH_CUDA_TRY(cudaDeviceSynchronize());
+  }
+
+  const double* column_data(int column_index) const {
+    return outcomes_.data() + static_cast<std::uint64_t>(column_index) * num_paths_;
   }
 
   DeviceBuffer<double> params_;
   std::uint64_t num_paths_ = 0;
-  DeviceBuffer<double> outcomes_;  ///< kNumOutcomeFields columns of num_paths_
+  DeviceBuffer<double> outcomes_;  ///< the last simulation's columns of num_paths_ each
 };
 
 }  // namespace

@@ -19,6 +19,17 @@ __global__ void __launch_bounds__(kPathBlockSize)
   store_outcome(out, path_id, simulate_path<kCapacity>(view, gen));
 }
 
+/// One thread per path, one hedge account per grid ratio (local memory beyond the registers).
+template <int kCapacity>
+__global__ void __launch_bounds__(kPathBlockSize)
+    simulate_ratio_grid_kernel(SimulationView view, std::uint64_t first_path, std::uint64_t count, OutcomeColumns out) {
+  const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count) return;
+  const std::uint64_t path_id = first_path + i;
+  CurandPhiloxGenerator gen(view.seed, path_id);
+  simulate_ratio_grid_path<kCapacity>(view, gen, out, path_id);
+}
+
 __global__ void philox_words_kernel(std::uint64_t seed, std::uint64_t first_path, std::uint64_t num_paths,
                                     int words_per_path, std::uint32_t* out) {
   const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -41,6 +52,17 @@ void launch_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint
   if (num_paths == 0) return;
   const auto blocks = static_cast<unsigned>((num_paths + kPathBlockSize - 1) / kPathBlockSize);
   philox_words_kernel<<<blocks, kPathBlockSize, 0, stream>>>(seed, first_path, num_paths, words_per_path, out);
+  BH_CUDA_CHECK_LAUNCH();
+}
+
+void launch_simulate_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
+                                const OutcomeColumns& out, cudaStream_t stream) {
+  if (count == 0) return;
+  const auto blocks = static_cast<unsigned>((count + kPathBlockSize - 1) / kPathBlockSize);
+  with_path_capacity(view.market.num_assets, [&](auto capacity) {
+    constexpr int kCapacity = decltype(capacity)::value;
+    simulate_ratio_grid_kernel<kCapacity><<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
+  });
   BH_CUDA_CHECK_LAUNCH();
 }
 

@@ -211,7 +211,7 @@ SimulationConfig parse_simulation(const Fields& f) {
 }
 
 RiskConfig parse_risk(const Fields& f) {
-  f.allow_only({"levels", "hedge_ratio_grid", "band_grid", "max_call_probability"});
+  f.allow_only({"levels", "hedge_ratio_grid", "band_grid", "max_call_probability", "tracking_tolerance"});
   RiskConfig r;
   if (f.has("levels")) {
     const YAML::Node n = f.get("levels");
@@ -232,8 +232,8 @@ RiskConfig parse_risk(const Fields& f) {
     r.hedge_ratio_grid.step = g.number("step", 0.05);
     if (!(r.hedge_ratio_grid.step > 0.0)) g.fail("step", "must be positive");
     if (r.hedge_ratio_grid.to < r.hedge_ratio_grid.from) g.fail("to", "must be >= from");
-    if ((r.hedge_ratio_grid.to - r.hedge_ratio_grid.from) / r.hedge_ratio_grid.step > 1000)
-      g.fail("step", "gives more than 1000 grid points");
+    if ((r.hedge_ratio_grid.to - r.hedge_ratio_grid.from) / r.hedge_ratio_grid.step + 1 > 64 + 1e-9)
+      g.fail("step", "gives more than 64 grid points (one pass evaluates at most 64 ratios)");
   }
   if (f.has("band_grid")) {
     r.band_grid = f.numbers("band_grid");
@@ -243,6 +243,8 @@ RiskConfig parse_risk(const Fields& f) {
   }
   r.max_call_probability = f.number("max_call_probability", 0.01);
   require_range(f, "max_call_probability", r.max_call_probability, 0.0, 1.0, "must be in [0, 1]");
+  r.tracking_tolerance = f.number("tracking_tolerance", 0.05);
+  require_range(f, "tracking_tolerance", r.tracking_tolerance, 0.0, 100.0, "must be >= 0");
   return r;
 }
 

@@ -82,6 +82,7 @@ struct RiskConfig {
   HedgeRatioGrid hedge_ratio_grid;
   std::vector<double> band_grid{0.01, 0.02, 0.05, 0.1, 0.2};
   double max_call_probability = 0.01;
+  double tracking_tolerance = 0.05;  ///< bands: largest acceptable mean |beta - target|
 };
 
 struct StressScenario {

@@ -59,12 +59,6 @@ struct PortfolioSummary {
   std::vector<std::string> assets;
 };
 
-struct RiskReport {
-  RunMetadata run;
-  PortfolioSummary portfolio;
-  std::vector<ScenarioResult> scenarios;
-};
-
 /// Simulates book.simulation.paths paths of `tables` on `backend` and estimates the statistics.
 ScenarioResult evaluate_scenario(const std::string& name, PathBackend& backend, const SimulationTables& tables,
                                  const BookConfig& book);

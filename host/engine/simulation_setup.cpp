@@ -57,6 +57,15 @@ std::vector<double> estimated_asset_betas(const Model& model, const BookConfig& 
 
 }  // namespace
 
+std::vector<double> hedge_ratio_grid(const HedgeRatioGrid& g) {
+  // Round the count so that `to` is included despite the binary representation of `step`.
+  const auto count = static_cast<int>(std::floor((g.to - g.from) / g.step + 1e-9)) + 1;
+  std::vector<double> ratios(count);
+  // Rounded to 1e-12 so that 0.15 prints as 0.15, not 0.15000000000000002.
+  for (int i = 0; i < count; ++i) ratios[i] = std::round((g.from + i * g.step) * 1e12) / 1e12;
+  return ratios;
+}
+
 PortfolioSetup make_portfolio(const Model& model, const BookConfig& book) {
   PortfolioSetup p;
   p.holdings.assign(model.num_assets(), 0.0);
@@ -115,7 +124,8 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   // Every table is appended below and filled through the returned pointer while later tables
   // are appended, so the buffer must never reallocate: reserve its exact final size.
   const std::size_t nk = static_cast<std::size_t>(k_count);
-  t.data.reserve(nk * n + nk * n * n + nk + nk * nk + nk + 4 * static_cast<std::size_t>(n) + 3 * nk);
+  const std::vector<double> grid = hedge_ratio_grid(book.risk.hedge_ratio_grid);
+  t.data.reserve(nk * n + nk * n * n + nk + nk * nk + nk + 4 * static_cast<std::size_t>(n) + 3 * nk + grid.size());
   auto append = [&t](std::size_t& offset, std::size_t count) {
     if (t.data.size() + count > t.data.capacity()) throw std::logic_error("simulation tables: reserve too small");
     offset = t.data.size();
@@ -178,6 +188,9 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
     implied_vol[k] = model.regimes[k].vol[benchmark] * std::sqrt(kDaysPerYear) * hc.option.implied_vol_premium;
   }
 
+  double* grid_ratios = append(t.offsets.grid_ratios, grid.size());
+  std::copy(grid.begin(), grid.end(), grid_ratios);
+
   MarketView& m = t.scalars.market;
   m.num_assets = n;
   m.num_regimes = k_count;
@@ -213,6 +226,7 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   h.initial_rate = book.margin.initial_rate;
   h.maintenance_rate = book.margin.maintenance_rate;
   h.top_up = book.margin.on_call == MarginAction::top_up;
+  h.num_grid_ratios = static_cast<int>(grid.size());
   if (book.margin.collateral) {
     h.collateral = *book.margin.collateral;
   } else if (h.kind != HedgeKind::none) {

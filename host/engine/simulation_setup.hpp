@@ -25,6 +25,9 @@ struct ScenarioShocks {
   double funding_multiplier = 1.0;
 };
 
+/// The ratios of risk.hedge_ratio_grid: from, from + step, ..., up to and including to.
+std::vector<double> hedge_ratio_grid(const HedgeRatioGrid& grid);
+
 /// Matches the book's holdings to the model's assets and resolves hedge.beta_estimate into
 /// per-asset betas. Throws InputError naming the book's field.
 PortfolioSetup make_portfolio(const Model& model, const BookConfig& book);

@@ -103,10 +103,9 @@ BH_HD double units_for_target_beta(const HedgeView& h, double beta_portfolio, do
   return (h.target_beta - beta_portfolio) * value / exposure_per_unit;
 }
 
-/// Units of a static hedge: notional ratio x V, short for linear hedges, bought for options.
-BH_HD double static_units(const HedgeView& h, double value, double s, const HedgeState& st) {
-  if (h.kind == HedgeKind::option) return h.ratio * value / s;
-  return -h.ratio * value / st.price;
+/// Units of a static hedge: notional `ratio` x V, short for linear hedges, bought for options.
+BH_HD double static_units(const HedgeView& h, double ratio, double value, double s, const HedgeState& st) {
+  return ratio * (h.kind == HedgeKind::option ? value / s : -value / st.price);
 }
 
 BH_HD double hedge_beta(const HedgeView& h, const HedgeState& st, double s, int regime, double value) {
@@ -128,28 +127,65 @@ BH_HD void start_contract(const HedgeView& h, HedgeState& st, double s, int regi
 BH_HD void open_hedge(const HedgeView& h, HedgeState& st, double s, int regime, double value, double beta_portfolio) {
   start_contract(h, st, s, regime);
   const double units =
-      h.dynamic ? units_for_target_beta(h, beta_portfolio, value, s, regime, st) : static_units(h, value, s, st);
+      h.dynamic ? units_for_target_beta(h, beta_portfolio, value, s, regime, st) : static_units(h, h.ratio, value, s, st);
   trade_to(h, st, units, s);
 }
 
-/// Marks the hedge to benchmark price s after a step of dt_days, with funding for perpetuals.
-BH_HD void mark_hedge(const HedgeView& h, HedgeState& st, double s, int regime, double dt_days, int global_step,
-                      int steps_per_day) {
-  if (!st.active) return;
+/// Moves the contract's clock on by dt_days (futures and options expire; perpetuals do not).
+BH_HD void advance_contract_clock(const HedgeView& h, HedgeState& st, double dt_days) {
   if (h.kind == HedgeKind::future || h.kind == HedgeKind::option)
     st.days_to_expiry = fmax(st.days_to_expiry - dt_days, 0.0);
-  const double price = instrument_price(h, s, regime, st.days_to_expiry, st.strike);
+}
+
+/// Books the move of the mark to `price` (benchmark at s), with funding for perpetuals.
+BH_HD void mark_to_price(const HedgeView& h, HedgeState& st, double price, double s, int regime, int global_step,
+                         int steps_per_day) {
   st.pnl += st.units * (price - st.price);
   st.price = price;
   if (h.kind == HedgeKind::perpetual)
     st.pnl -= st.units * s * h.funding_rate[regime] * funding_payments(global_step, steps_per_day);
 }
 
+/// Marks the hedge to benchmark price s after a step of dt_days.
+BH_HD void mark_hedge(const HedgeView& h, HedgeState& st, double s, int regime, double dt_days, int global_step,
+                      int steps_per_day) {
+  if (!st.active) return;
+  advance_contract_clock(h, st, dt_days);
+  mark_to_price(h, st, instrument_price(h, s, regime, st.days_to_expiry, st.strike), s, regime, global_step,
+                steps_per_day);
+}
+
+/// The margin rule after a step: on a call, top up (sell the portfolio pro rata, worth
+/// `portfolio_value` at holdings_scale, so that equity net of costs is back at initial margin)
+/// or liquidate (close the hedge; the portfolio runs unhedged after). A top-up with nothing
+/// left to sell liquidates. Returns true when a call happened.
+BH_HD bool apply_margin_rule(const HedgeView& h, HedgeState& st, double s, double portfolio_value,
+                             double& holdings_scale, bool& liquidated) {
+  const double equity = h.collateral + st.pnl;
+  if (!margin_call_due(h, st, equity)) return false;
+  if (h.top_up && portfolio_value > 0.0) {
+    double needed = margin_requirement(h, st, h.initial_rate) - equity;
+    double gross = needed / (1.0 - h.cost_rate);
+    if (gross >= portfolio_value) {
+      gross = portfolio_value;
+      needed = gross * (1.0 - h.cost_rate);
+    }
+    holdings_scale *= 1.0 - gross / portfolio_value;
+    st.pnl += needed;
+    st.costs += gross - needed;
+  } else {
+    trade_to(h, st, 0.0, s);
+    st.active = false;
+    liquidated = true;
+  }
+  return true;
+}
+
 /// End-of-day contract events: a future rolls roll_days_before expiry into a new contract of
 /// the same notional at roll_cost_rate; an expired option settles at its payoff (its last
-/// mark) and is replaced by a new one (static: ratio x V of notional; dynamic: the target).
-BH_HD void roll_if_due(const HedgeView& h, HedgeState& st, double s, int regime, double value,
-                       double beta_portfolio) {
+/// mark) and is replaced by a new one (static: `ratio` x V of notional; dynamic: the target).
+BH_HD void roll_if_due(const HedgeView& h, HedgeState& st, double s, int regime, double value, double beta_portfolio,
+                       double ratio) {
   if (!st.active) return;
   if (h.kind == HedgeKind::future && st.days_to_expiry <= h.roll_days_before + kExpiryEpsilonDays) {
     const double notional = st.units * st.price;
@@ -162,7 +198,8 @@ BH_HD void roll_if_due(const HedgeView& h, HedgeState& st, double s, int regime,
     st.units = 0.0;  // settled in cash at the payoff already marked
     start_contract(h, st, s, regime);
     trade_to(h, st,
-             h.dynamic ? units_for_target_beta(h, beta_portfolio, value, s, regime, st) : static_units(h, value, s, st),
+             h.dynamic ? units_for_target_beta(h, beta_portfolio, value, s, regime, st)
+                       : static_units(h, ratio, value, s, st),
              s);
   }
 }

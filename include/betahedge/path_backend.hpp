@@ -31,14 +31,27 @@ class PathBackend {
   /// The processor or GPU that runs the paths, in words.
   virtual std::string device_name() const = 0;
   /// Simulates path ids [0, num_paths) in batches of `batch_size` (0 = the backend's choice)
-  /// and keeps the per-path outcomes for the calls below. Outcomes depend on the path id only.
+  /// and keeps the per-path outcomes (OutcomeField columns). Outcomes depend on the path id only.
   virtual void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) = 0;
-  /// Losses (minus the field) of the last simulation, sorted ascending.
-  virtual std::unique_ptr<SortedSample> sorted_losses(OutcomeField field) const = 0;
-  /// The field itself (not negated), sorted ascending.
-  virtual std::unique_ptr<SortedSample> sorted_values(OutcomeField field) const = 0;
-  /// One outcome field of the last simulation, by path id, copied to the host.
-  virtual std::vector<double> outcome(OutcomeField field) const = 0;
+  /// Evaluates the static hedge at every ratio of the tables' grid in one pass on the same paths
+  /// (simulate_ratio_grid_path) and keeps its outcomes (RatioGridColumns).
+  virtual void simulate_ratio_grid(const SimulationTables& tables, std::uint64_t num_paths,
+                                   std::uint64_t batch_size) = 0;
+  /// Column `column` of the last simulation, sorted ascending; negated first when `negate`.
+  virtual std::unique_ptr<SortedSample> sorted_column(int column, bool negate) const = 0;
+  /// Column `column` of the last simulation, by path id, copied to the host.
+  virtual std::vector<double> column(int column) const = 0;
+
+  /// Losses (minus the field) of the last `simulate`, sorted ascending.
+  std::unique_ptr<SortedSample> sorted_losses(OutcomeField field) const {
+    return sorted_column(static_cast<int>(field), true);
+  }
+  /// The field of the last `simulate`, sorted ascending.
+  std::unique_ptr<SortedSample> sorted_values(OutcomeField field) const {
+    return sorted_column(static_cast<int>(field), false);
+  }
+  /// One field of the last `simulate`, by path id.
+  std::vector<double> outcome(OutcomeField field) const { return column(static_cast<int>(field)); }
 };
 
 }  // namespace betahedge

@@ -53,7 +53,11 @@ struct HedgeView {
   double initial_rate = 0.0;         ///< top_up restores equity to initial_rate x notional
   double maintenance_rate = 0.0;     ///< call when equity < maintenance_rate x notional
   bool top_up = false;               ///< on a call: true = sell portfolio to top up, false = liquidate
+  int num_grid_ratios = 0;           ///< optimiser: static hedge ratios evaluated in one pass
+  const double* grid_ratios = nullptr;  ///< [num_grid_ratios]
 };
+
+inline constexpr int kMaxGridRatios = 64;
 
 struct SimulationView {
   MarketView market;
@@ -87,6 +91,16 @@ enum class OutcomeField : int {
   beta_deviation,
 };
 inline constexpr int kNumOutcomeFields = 9;
+
+/// Column layout of the ratio-grid outcomes for a grid of `count` ratios.
+struct RatioGridColumns {
+  static constexpr int pnl(int r) { return 2 * r; }
+  static constexpr int called(int r) { return 2 * r + 1; }
+  static constexpr int unhedged(int count) { return 2 * count; }
+  static constexpr int unit_hedge_pnl(int count) { return 2 * count + 1; }
+  static constexpr int unit_shortfall(int count) { return 2 * count + 2; }
+  static constexpr int total(int count) { return 2 * count + 3; }
+};
 
 /// Structure-of-arrays storage for PathOutcome: column f starts at base + f * stride.
 struct OutcomeColumns {

@@ -114,5 +114,23 @@ TEST_F(CudaParity, EveryInstrumentAndModeMatchesCpu) {
     }
 }
 
+TEST_F(CudaParity, RatioGridMatchesCpu) {
+  const Model m = make_synthetic_model(4, 2);
+  for (HedgeInstrument instrument : {HedgeInstrument::perpetual, HedgeInstrument::future, HedgeInstrument::option}) {
+    BookConfig book = hedged_book(m, instrument, HedgeMode::static_ratio);
+    book.risk.hedge_ratio_grid = {0.0, 1.5, 0.1};
+    const SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
+    auto cpu = make_cpu_backend(0);
+    auto gpu = make_cuda_backend();
+    cpu->simulate_ratio_grid(tables, book.simulation.paths, 0);
+    gpu->simulate_ratio_grid(tables, book.simulation.paths, 3000);
+    for (int c = 0; c < RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios); ++c) {
+      const std::vector<double> a = cpu->column(c), b = gpu->column(c);
+      for (std::size_t i = 0; i < a.size(); ++i)
+        ASSERT_NEAR(a[i], b[i], 1e-9 * std::max(1.0, std::abs(a[i]))) << "column " << c << " path " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace betahedge

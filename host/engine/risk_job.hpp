@@ -1,0 +1,122 @@
+#pragma once
+/// The risk job's stages on one backend: scenarios (base and stresses), the hedge-ratio
+/// optimiser and the band sweep. host/cli chains them; host/report writes what they return.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "betahedge/model_types.hpp"
+#include "betahedge/path_backend.hpp"
+#include "config/book_config.hpp"
+#include "engine/risk_engine.hpp"
+#include "engine/simulation_setup.hpp"
+#include "scenario/stress.hpp"
+
+namespace betahedge {
+
+struct RatioCurvePoint {
+  double ratio = 0.0;
+  PnlStatistics hedged;
+  double call_probability = 0.0;
+};
+
+/// SPEC 5's optimal hedge ratios (short notional / V) of a static hedge with the book's
+/// instrument, from one pass over the ratio grid on common random numbers (margin calls and
+/// their liquidations or top-ups included), refined past the grid:
+/// - min_variance: r* = -Cov(U, G) / Var(G), U the unhedged P&L and G the ratio-1 hedge P&L
+///   without margin action, when no path meets a call at the grid ratio above r* (the static
+///   hedge is then linear in the ratio and r* exact); otherwise the minimum of the simulated
+///   stdev curve, refined as for ES.
+/// - min_es[a]: a second one-pass grid of 64 ratios spanning the brackets around the grid
+///   minima, and the vertex of the parabola through its least point and its neighbours.
+/// - margin_constrained: the min-variance ratio subject to P(call) <= max_call_probability.
+///   Ratio r is called iff C < r D (D the ratio-1 collateral shortfall), so the feasible
+///   ratios are r <= C / q, q the (1 - p) quantile of D; the variance being a convex
+///   quadratic in r on the uncalled paths, the answer is min(r*, C / q). None when even the
+///   smallest grid ratio is infeasible.
+struct OptimalRatios {
+  double min_variance = 0.0;
+  std::vector<std::pair<std::string, double>> min_es;
+  std::optional<double> margin_constrained;
+};
+
+struct Optimization {
+  std::vector<RatioCurvePoint> curve;
+  OptimalRatios optimal;
+};
+
+struct ScenarioRun {
+  ScenarioResult result;
+  nlohmann::json applied;                   ///< SPEC 6 `applied`
+  std::optional<Optimization> optimization;
+};
+
+struct BandRow {
+  double band = 0.0;
+  double mean_abs_deviation = 0.0;
+  double mean_rebalances = 0.0;
+  double mean_costs = 0.0;
+  PnlStatistics hedged;
+  double call_probability = 0.0;
+  bool recommended = false;
+};
+
+/// A histogram of the base scenario's P&L, both hedged and unhedged, on common bins.
+struct PnlHistogram {
+  std::vector<double> edges;               ///< bins + 1 edges
+  std::vector<double> unhedged_density;    ///< per unit of P&L
+  std::vector<double> hedged_density;
+};
+
+/// What a job asks for beyond the base scenario.
+struct JobStages {
+  bool stresses = false;   ///< every scenario of the book's stress: list
+  bool optimize = false;   ///< the hedge-ratio optimiser per scenario
+  bool bands = false;      ///< the band sweep on the base scenario
+  bool histogram = false;  ///< the base scenario's P&L histogram (for the report)
+};
+
+/// Everything a job found, for summary.json and the tables beside it.
+struct RiskReport {
+  RunMetadata run;
+  PortfolioSummary portfolio;
+  std::vector<ScenarioRun> scenarios;  ///< base first
+  std::vector<BandRow> bands;
+  std::optional<PnlHistogram> histogram;
+};
+
+using ProgressFn = std::function<void(const std::string&)>;
+
+/// The risk job, top to bottom: choose the backend, size the portfolio and its hedge, run the
+/// base scenario and each stress (optimising the ratio per scenario when asked), sweep the
+/// bands, and time it all. Each stage reports a progress line with the elapsed time.
+RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobStages& stages,
+                        const ProgressFn& progress);
+
+/// Base plus every stress of the book, in order.
+std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig& book, bool with_stresses);
+
+/// Simulates one scenario: the market of `scenario`, the hedge sized from `portfolio` (the
+/// base model's betas: the desk hedges with what it believes, the stress is what happens).
+ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, const PortfolioSetup& portfolio,
+                         const BookConfig& book);
+
+/// The hedge-ratio optimiser for one scenario (a static hedge at every grid ratio).
+Optimization optimize_hedge_ratio(PathBackend& backend, const AppliedScenario& scenario,
+                                  const PortfolioSetup& portfolio, const BookConfig& book);
+
+/// The band sweep on the base scenario: the dynamic hedge at every band of risk.band_grid on
+/// common random numbers. The recommended band has the least mean cost among bands whose
+/// mean |beta - target| is within risk.tracking_tolerance; when none is, the band that
+/// tracks best. Throws InputError when the book has no hedge instrument.
+std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const PortfolioSetup& portfolio,
+                                 const BookConfig& book);
+
+/// 100-bin histogram of the last `simulate`'s unhedged and hedged P&L over their common
+/// 0.1%..99.9% range.
+PnlHistogram pnl_histogram(const PathBackend& backend);
+
+}  // namespace betahedge

@@ -56,11 +56,12 @@ struct CliResult {
   std::string stderr_text;
 };
 
-/// Runs the built `betahedge` binary with `args` (a shell-quoted string), capturing stderr.
-inline CliResult run_cli(const std::string& args) {
+/// Runs the built `betahedge` binary with `args` (a shell-quoted string), capturing stderr;
+/// `environment` ("NAME=value ...") is set for that run only.
+inline CliResult run_cli(const std::string& args, const std::string& environment = "") {
   const auto err = std::filesystem::temp_directory_path() /
                    ("betahedge-cli-stderr-" + std::to_string(::getpid()));
-  const std::string cmd = std::string(BETAHEDGE_CLI) + " " + args + " >/dev/null 2>" + err.string();
+  const std::string cmd = environment + " " + std::string(BETAHEDGE_CLI) + " " + args + " >/dev/null 2>" + err.string();
   int status = std::system(cmd.c_str());
   CliResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(err)};
   std::filesystem::remove(err);

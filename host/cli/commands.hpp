@@ -11,7 +11,24 @@ using CommandAction = std::function<void()>;
 
 void add_calibrate_command(CLI::App& app, CommandAction& action);
 void add_simulate_command(CLI::App& app, CommandAction& action);
+void add_stress_command(CLI::App& app, CommandAction& action);
+void add_optimize_command(CLI::App& app, CommandAction& action);
+void add_bands_command(CLI::App& app, CommandAction& action);
+void add_run_command(CLI::App& app, CommandAction& action);
 void add_info_command(CLI::App& app, CommandAction& action);
 void add_bench_command(CLI::App& app, CommandAction& action);
+
+}  // namespace betahedge::cli
+
+#include <filesystem>
+
+#include "config/book_config.hpp"
+#include "engine/risk_job.hpp"
+
+namespace betahedge::cli {
+
+/// Writes summary.json and the tables the stages produced into `dir`.
+void write_risk_outputs(const std::filesystem::path& dir, const RiskReport& report, const BookConfig& book,
+                        const JobStages& stages);
 
 }  // namespace betahedge::cli

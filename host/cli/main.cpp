@@ -16,6 +16,10 @@ int main(int argc, char** argv) {
   cli::CommandAction action;
   cli::add_calibrate_command(app, action);
   cli::add_simulate_command(app, action);
+  cli::add_stress_command(app, action);
+  cli::add_optimize_command(app, action);
+  cli::add_bands_command(app, action);
+  cli::add_run_command(app, action);
   cli::add_info_command(app, action);
   cli::add_bench_command(app, action);
 

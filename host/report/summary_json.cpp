@@ -29,7 +29,8 @@ json summary_to_json(const RiskReport& report) {
   doc["portfolio"] = {{"value", report.portfolio.value}, {"beta", report.portfolio.beta},
                       {"assets", report.portfolio.assets}};
   json scenarios = json::array();
-  for (const ScenarioResult& s : report.scenarios) {
+  for (const ScenarioRun& run : report.scenarios) {
+    const ScenarioResult& s = run.result;
     json collateral = json::object();
     for (const auto& [p, c] : s.margin.collateral_for_call_probability) collateral[p] = c;
     const MarginResult& m = s.margin;
@@ -52,9 +53,31 @@ json summary_to_json(const RiskReport& report) {
            {"start", b.start},
            {"mean_abs_deviation", b.mean_abs_deviation},
            {"mean_rebalances", b.mean_rebalances},
-           {"mean_costs", b.mean_costs}}}});
+           {"mean_costs", b.mean_costs}}},
+         {"applied", run.applied}});
+    if (run.optimization) {
+      const OptimalRatios& o = run.optimization->optimal;
+      json min_es = json::object();
+      for (const auto& [level, ratio] : o.min_es) min_es[level] = ratio;
+      scenarios.back()["optimal_hedge_ratio"] = {
+          {"min_variance", o.min_variance},
+          {"min_es", min_es},
+          {"margin_constrained", o.margin_constrained ? json(*o.margin_constrained) : json(nullptr)}};
+    }
   }
   doc["scenarios"] = scenarios;
+  if (!report.bands.empty()) {
+    json bands = json::array();
+    for (const BandRow& b : report.bands)
+      bands.push_back({{"band", b.band},
+                       {"mean_abs_deviation", b.mean_abs_deviation},
+                       {"mean_rebalances", b.mean_rebalances},
+                       {"mean_costs", b.mean_costs},
+                       {"hedged", statistics_to_json(b.hedged)},
+                       {"call_probability", b.call_probability},
+                       {"recommended", b.recommended}});
+    doc["bands"] = bands;
+  }
   return doc;
 }
 

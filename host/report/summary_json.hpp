@@ -1,7 +1,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
-#include "engine/risk_engine.hpp"
+#include "engine/risk_job.hpp"
 
 namespace betahedge {
 

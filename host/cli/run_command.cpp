@@ -1,0 +1,97 @@
+// betahedge run: the overnight job. Calibrate (or load) the model, simulate the base scenario
+// and every stress, optimise the hedge ratio per scenario, sweep the bands, write the tables
+// and render report.html; the output directory appears complete or not at all.
+#include <algorithm>
+#include <filesystem>
+
+#include "calibration/calibrate.hpp"
+#include "cli/commands.hpp"
+#include "cli/run_options.hpp"
+#include "config/run_config.hpp"
+#include "market/prices_csv.hpp"
+#include "market/returns.hpp"
+#include "model/model_json.hpp"
+#include "report/atomic_write.hpp"
+#include "report/html_report.hpp"
+
+namespace betahedge::cli {
+namespace {
+
+struct RunArgs {
+  std::filesystem::path config;
+  std::filesystem::path out;
+  RunOptions run;
+};
+
+struct CalibratedModel {
+  Calibration calibration;
+  std::string regimes_csv;
+};
+
+CalibratedModel calibrate_for_run(const RunCalibration& c) {
+  CalibrationOptions options;
+  options.num_regimes = c.regimes;
+  options.fit.distribution = c.student_t ? Distribution::student_t : Distribution::gaussian;
+  options.fit.seed = c.seed;
+  options.fit.num_starts = c.starts;
+  const PriceTable table = read_prices_csv(c.prices);
+  ReturnWindowOptions window;
+  window.benchmark = c.benchmark;
+  window.assets = c.assets;
+  window.start = c.start;
+  window.end = c.end;
+  window.fill_forward = c.fill_forward;
+  const bool benchmark_listed = std::find(c.assets.begin(), c.assets.end(), c.benchmark) != c.assets.end();
+  const int num_assets = c.assets.empty() ? table.num_symbols() : static_cast<int>(c.assets.size()) + !benchmark_listed;
+  window.min_returns = minimum_returns(num_assets, options);
+  const ReturnData data = log_returns_on_common_window(table, window);
+  CalibratedModel out{calibrate(data, options), {}};
+  out.regimes_csv = regimes_csv(out.calibration, data);
+  return out;
+}
+
+void run_overnight(const RunArgs& args) {
+  const RunConfig config = load_run_config(args.config);
+  BookConfig book = load_book(config.book);
+  apply_run_options(args.run, book.simulation);
+  const auto say = [&](const std::string& line) { progress(args.run, "run: " + line); };
+
+  std::optional<CalibratedModel> calibrated;
+  Model model;
+  if (config.calibrate) {
+    say("calibrating from " + config.calibrate->prices.string());
+    calibrated = calibrate_for_run(*config.calibrate);
+    model = calibrated->calibration.model;
+  } else {
+    model = load_model(book.model_path);
+  }
+  const JobStages stages{.stresses = true, .optimize = true, .bands = book.hedge.instrument != HedgeInstrument::none,
+                         .histogram = true};
+  const RiskReport report = run_risk_job(model, book, stages, say);
+
+  write_directory_atomically(args.out, [&](const std::filesystem::path& dir) {
+    write_file_atomically(dir / "model.json",
+                          (calibrated ? calibration_to_json(calibrated->calibration) : model_to_json(model)).dump(2) +
+                              "\n");
+    if (calibrated) write_file_atomically(dir / "regimes.csv", calibrated->regimes_csv);
+    write_risk_outputs(dir, report, book, stages);
+    if (config.report) {
+      say("rendering report.html");
+      render_html_report(dir, args.out);
+    }
+  });
+  say("wrote " + args.out.string());
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, CommandAction& action) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "the overnight job: calibrate, base and stresses, optimise, bands, report");
+  cmd->add_option("--config", args->config, "run.yaml")->required();
+  cmd->add_option("--out", args->out, "output directory (written completely or not at all)")->required();
+  add_run_options(*cmd, args->run);
+  cmd->callback([args, &action] { action = [args] { run_overnight(*args); }; });
+}
+
+}  // namespace betahedge::cli

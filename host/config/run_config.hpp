@@ -1,0 +1,47 @@
+#pragma once
+/// run.yaml: the overnight job. Paths are relative to the run.yaml file.
+///
+///   book: book.yaml            # required
+///   calibrate:                 # optional; without it the book's model: is used
+///     prices: prices.csv       # SPEC 4 prices CSV
+///     benchmark: BTC
+///     assets: [BTC, ETH, SOL]  # optional; default every column
+///     regimes: 2               # 1..8 or auto
+///     distribution: gaussian   # or student-t
+///     start: 2020-01-01        # optional window
+///     end: 2024-12-31
+///     fill_forward: false
+///     seed: 42
+///     starts: 10
+///   report: true               # render report.html (default true)
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace betahedge {
+
+struct RunCalibration {
+  std::filesystem::path prices;
+  std::string benchmark;
+  std::vector<std::string> assets;
+  std::optional<int> regimes = 2;  ///< none = auto (BIC)
+  bool student_t = false;
+  std::optional<std::string> start;
+  std::optional<std::string> end;
+  bool fill_forward = false;
+  std::uint64_t seed = 42;
+  int starts = 10;
+};
+
+struct RunConfig {
+  std::filesystem::path source;
+  std::filesystem::path book;
+  std::optional<RunCalibration> calibrate;
+  bool report = true;
+};
+
+/// Loads run.yaml; throws InputError "FILE:LINE: FIELD: what is wrong".
+RunConfig load_run_config(const std::filesystem::path& path);
+
+}  // namespace betahedge

@@ -1,0 +1,91 @@
+#include "report/tables_csv.hpp"
+
+#include <charconv>
+#include <sstream>
+
+namespace betahedge {
+namespace {
+
+/// The shortest text that reads back as exactly x (0.05, not 0.050000000000000003).
+std::string number(double x) {
+  char buf[40];
+  const auto result = std::to_chars(buf, buf + sizeof buf, x);
+  return std::string(buf, result.ptr);
+}
+
+std::string level_columns(const RiskConfig& risk, const std::string& prefix) {
+  std::string out;
+  for (const RiskLevel& l : risk.levels) out += "," + prefix + "var_" + l.key + "," + prefix + "es_" + l.key;
+  return out;
+}
+
+std::string level_values(const PnlStatistics& s) {
+  std::string out;
+  for (const TailRisk& t : s.tails) out += "," + number(t.var) + "," + number(t.es);
+  return out;
+}
+
+}  // namespace
+
+std::string stress_csv(const RiskReport& report, const RiskConfig& risk) {
+  std::ostringstream out;
+  out << "scenario,unhedged_mean,unhedged_stdev" << level_columns(risk, "unhedged_") << ",hedged_mean,hedged_stdev"
+      << level_columns(risk, "hedged_")
+      << ",hedge_effectiveness,hedge_effectiveness_se,call_probability,call_probability_se,liquidation_probability,"
+         "collateral_for_call_probability,min_variance_ratio";
+  for (const RiskLevel& l : risk.levels) out << ",min_es_ratio_" << l.key;
+  out << ",margin_constrained_ratio,repair_distance\n";
+  for (const ScenarioRun& run : report.scenarios) {
+    const ScenarioResult& s = run.result;
+    out << s.name << "," << number(s.unhedged.mean) << "," << number(s.unhedged.stdev) << level_values(s.unhedged)
+        << "," << number(s.hedged.mean) << "," << number(s.hedged.stdev) << level_values(s.hedged) << ","
+        << number(s.hedge_effectiveness) << "," << number(s.hedge_effectiveness_se) << ","
+        << number(s.margin.call_probability) << "," << number(s.margin.call_probability_se) << ","
+        << number(s.margin.liquidation_probability) << ","
+        << number(s.margin.collateral_for_call_probability.front().second);
+    if (run.optimization) {
+      const OptimalRatios& o = run.optimization->optimal;
+      out << "," << number(o.min_variance);
+      for (const auto& [level, ratio] : o.min_es) out << "," << number(ratio);
+      out << "," << (o.margin_constrained ? number(*o.margin_constrained) : "");
+    } else {
+      out << "," << std::string(risk.levels.size() + 1, ',');
+    }
+    out << "," << number(run.applied.value("repair_distance", 0.0)) << "\n";
+  }
+  return out.str();
+}
+
+std::string hedge_ratio_curve_csv(const RiskReport& report, const RiskConfig& risk) {
+  std::ostringstream out;
+  out << "scenario,ratio,mean,stdev" << level_columns(risk, "") << ",call_probability\n";
+  for (const ScenarioRun& run : report.scenarios) {
+    if (!run.optimization) continue;
+    for (const RatioCurvePoint& p : run.optimization->curve)
+      out << run.result.name << "," << number(p.ratio) << "," << number(p.hedged.mean) << "," << number(p.hedged.stdev)
+          << level_values(p.hedged) << "," << number(p.call_probability) << "\n";
+  }
+  return out.str();
+}
+
+std::string bands_csv(const RiskReport& report, const RiskConfig& risk) {
+  std::ostringstream out;
+  out << "band,mean_abs_deviation,mean_rebalances,mean_costs" << level_columns(risk, "")
+      << ",call_probability,recommended\n";
+  for (const BandRow& b : report.bands)
+    out << number(b.band) << "," << number(b.mean_abs_deviation) << "," << number(b.mean_rebalances) << ","
+        << number(b.mean_costs) << level_values(b.hedged) << "," << number(b.call_probability) << ","
+        << (b.recommended ? 1 : 0) << "\n";
+  return out.str();
+}
+
+std::string pnl_distribution_csv(const PnlHistogram& h) {
+  std::ostringstream out;
+  out << "bin_lo,bin_hi,unhedged_density,hedged_density\n";
+  for (std::size_t b = 0; b + 1 < h.edges.size(); ++b)
+    out << number(h.edges[b]) << "," << number(h.edges[b + 1]) << "," << number(h.unhedged_density[b]) << ","
+        << number(h.hedged_density[b]) << "\n";
+  return out.str();
+}
+
+}  // namespace betahedge

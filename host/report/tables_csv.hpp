@@ -1,0 +1,19 @@
+#pragma once
+/// The tables beside summary.json, for spreadsheets and plots (SPEC 6). Numbers are written in
+/// their shortest round-trip form, so a reader gets the summary's doubles back exactly.
+#include <string>
+
+#include "engine/risk_job.hpp"
+
+namespace betahedge {
+
+/// scenario, unhedged and hedged mean/stdev/VaR/ES per level, effectiveness, margin, optima, repair.
+std::string stress_csv(const RiskReport& report, const RiskConfig& risk);
+/// scenario,ratio,mean,stdev,var_<l>,es_<l>...,call_probability
+std::string hedge_ratio_curve_csv(const RiskReport& report, const RiskConfig& risk);
+/// band,mean_abs_deviation,mean_rebalances,mean_costs,var_<l>,es_<l>...,call_probability,recommended
+std::string bands_csv(const RiskReport& report, const RiskConfig& risk);
+/// bin_lo,bin_hi,unhedged_density,hedged_density
+std::string pnl_distribution_csv(const PnlHistogram& histogram);
+
+}  // namespace betahedge

@@ -1,0 +1,807 @@
+#!/usr/bin/python3
+"""Risk-committee report: one self-contained HTML page from a betahedge output directory.
+
+    /usr/bin/python3 scripts/render_report.py OUT_DIR
+
+Reads, from OUT_DIR, the files `betahedge run` writes (SPEC sections 4 to 6):
+    summary.json            run header, portfolio, one entry per scenario (base first)
+    model.json              asset and regime names
+    hedge_ratio_curve.csv   scenario,ratio,mean,stdev,var_<a>,es_<a>...,call_probability
+    bands.csv               band,mean_abs_deviation,mean_rebalances,mean_costs,var_<a>,es_<a>...,
+                            call_probability,recommended
+    pnl_distribution.csv    bin_lo,bin_hi,unhedged_density,hedged_density (base scenario)
+    regimes.csv             date,filtered_<regime>...,smoothed_<regime>... (absent when the run
+                            loaded a model instead of calibrating)
+and writes OUT_DIR/report.html: inline CSS, every chart a base64 PNG data URI, no script and
+no external reference. The file appears complete or not at all (temporary name, then rename).
+
+Every number in a table is printed from its JSON/CSV value by one of the fixed formatters
+below and its cell carries `data-key`, the value's address, so tests can read it back:
+    run.paths, portfolio.value, scenarios[<name>].hedged.es.0.99,
+    scenarios[<name>].margin.collateral_for_call_probability.0.01, bands[<band as in CSV>].es_0.99
+Money: 2 decimals with thousands separators; probabilities, ratios, betas, effectiveness and
+distances: 4 decimals; counts: 2 decimals; a JSON null prints as an em dash.
+
+Errors: exit 2 (missing or malformed input) or 1 (anything else) with one line on stderr
+starting with `error:`, naming the file and the field or line.
+"""
+import base64
+import csv
+import html
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+EM_DASH = "\u2014"
+
+
+class InputError(Exception):
+    """A missing or malformed input file; the message names the file and field or line."""
+
+
+# ----------------------------------------------------------------------------- formatters
+
+def fmt_money(x):
+    return f"{x:,.2f}"
+
+
+def fmt_prob(x):
+    """Probabilities, ratios, betas, effectiveness, distances, multipliers."""
+    return f"{x:.4f}"
+
+
+def fmt_count(x):
+    return f"{x:,.2f}"
+
+
+def fmt_int(x):
+    return f"{int(x):,}"
+
+
+def fmt_seconds(x):
+    return f"{x:.3f}"
+
+
+def fmt_rate(x):
+    return f"{x:.3e}"
+
+
+def fmt_text(x):
+    return str(x)
+
+
+def level_label(level):
+    """'0.99' -> '99%', '0.975' -> '97.5%'."""
+    return f"{float(level) * 100:g}%"
+
+
+def compact_money(x, _pos=None):
+    """Axis ticks: 1.25M, 250k."""
+    a = abs(x)
+    if a >= 1e6:
+        return f"{x / 1e6:.2f}".rstrip("0").rstrip(".") + "M"
+    if a >= 1e3:
+        return f"{x / 1e3:.0f}k"
+    return f"{x:.0f}"
+
+
+# ----------------------------------------------------------------------------- loading
+
+def load_json(out_dir, name):
+    path = os.path.join(out_dir, name)
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: file not found")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+
+
+def load_csv(out_dir, name, numeric_columns, text_columns=()):
+    """Rows of a header-first CSV as dicts; numeric columns parsed to float, text kept as str.
+
+    The raw text of every cell is kept under ('raw', column) so keys such as a band can be
+    quoted exactly as the file spells them.
+    """
+    path = os.path.join(out_dir, name)
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: file not found")
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            lines = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise InputError(f"{path}: cannot read: {e}") from None
+    if not lines:
+        raise InputError(f"{path}: empty file (expected a header row)")
+    header = [h.strip() for h in lines[0]]
+    for col in list(text_columns) + list(numeric_columns):
+        if col not in header:
+            raise InputError(f"{path}: line 1: missing column '{col}' (header: {','.join(header)})")
+    rows = []
+    for lineno, cells in enumerate(lines[1:], start=2):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            raise InputError(f"{path}: line {lineno}: {len(cells)} fields, header has {len(header)}")
+        row = {}
+        for col, cell in zip(header, cells):
+            cell = cell.strip()
+            row[("raw", col)] = cell
+            if col in numeric_columns:
+                try:
+                    row[col] = float(cell)
+                except ValueError:
+                    raise InputError(f"{path}: line {lineno}: column '{col}': not a number: '{cell}'") from None
+            else:
+                row[col] = cell
+        rows.append(row)
+    if not rows:
+        raise InputError(f"{path}: no data rows")
+    return rows
+
+
+class Checker:
+    """Field access that fails with the file and the JSON path of what is missing or wrong."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def get(self, obj, key, where, nullable=False, kind="number"):
+        if not isinstance(obj, dict) or key not in obj:
+            raise InputError(f"{self.path}: {where}: missing key '{key}'")
+        value = obj[key]
+        here = f"{where}.{key}" if where else key
+        if value is None:
+            if nullable:
+                return None
+            raise InputError(f"{self.path}: {here}: is null")
+        if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise InputError(f"{self.path}: {here}: expected a number, got {json.dumps(value)[:40]}")
+        if kind == "object" and not isinstance(value, dict):
+            raise InputError(f"{self.path}: {here}: expected an object")
+        if kind == "list" and not isinstance(value, list):
+            raise InputError(f"{self.path}: {here}: expected a list")
+        if kind == "string" and not isinstance(value, str):
+            raise InputError(f"{self.path}: {here}: expected a string")
+        return value
+
+
+def validate_summary(summary, path):
+    """Checks every field the report prints; returns the risk levels in config order."""
+    c = Checker(path)
+    run = c.get(summary, "run", "", kind="object")
+    for key in ("paths", "steps", "horizon_days", "seed", "elapsed_s"):
+        c.get(run, key, "run")
+    for key in ("backend", "device"):
+        c.get(run, key, "run", kind="string")
+    portfolio = c.get(summary, "portfolio", "", kind="object")
+    c.get(portfolio, "value", "portfolio")
+    c.get(portfolio, "beta", "portfolio")
+    scenarios = c.get(summary, "scenarios", "", kind="list")
+    if not scenarios:
+        raise InputError(f"{path}: scenarios: empty list")
+    first = c.get(scenarios[0], "unhedged", "scenarios[0]", kind="object")
+    levels = list(c.get(first, "var", "scenarios[0].unhedged", kind="object").keys())
+    if not levels:
+        raise InputError(f"{path}: scenarios[0].unhedged.var: no risk levels")
+    for lvl in levels:
+        try:
+            float(lvl)
+        except ValueError:
+            raise InputError(f"{path}: scenarios[0].unhedged.var: level key '{lvl}' is not a number") from None
+    names = set()
+    for i, s in enumerate(scenarios):
+        where = f"scenarios[{i}]"
+        name = c.get(s, "name", where, kind="string")
+        if name in names:
+            raise InputError(f"{path}: {where}: duplicate scenario name '{name}'")
+        names.add(name)
+        where = f"scenarios[{name}]"
+        for side in ("unhedged", "hedged"):
+            block = c.get(s, side, where, kind="object")
+            c.get(block, "mean", f"{where}.{side}")
+            c.get(block, "stdev", f"{where}.{side}")
+            for measure in ("var", "es"):
+                values = c.get(block, measure, f"{where}.{side}", kind="object")
+                for lvl in levels:
+                    c.get(values, lvl, f"{where}.{side}.{measure}")
+        c.get(s, "hedge_effectiveness", where)
+        c.get(s, "hedge_effectiveness_se", where)
+        margin = c.get(s, "margin", where, kind="object")
+        for key in ("collateral", "call_probability", "call_probability_se", "liquidation_probability"):
+            c.get(margin, key, f"{where}.margin")
+        c.get(margin, "mean_first_call_day", f"{where}.margin", nullable=True)
+        cfp = c.get(margin, "collateral_for_call_probability", f"{where}.margin", kind="object")
+        for p in cfp:
+            c.get(cfp, p, f"{where}.margin.collateral_for_call_probability", nullable=True)
+        beta = c.get(s, "beta", where, kind="object")
+        for key in ("target", "start", "mean_abs_deviation", "mean_rebalances", "mean_costs"):
+            c.get(beta, key, f"{where}.beta")
+        applied = c.get(s, "applied", where, kind="object")
+        c.get(applied, "repair_distance", f"{where}.applied")
+        corr = c.get(applied, "corr", f"{where}.applied", kind="list")
+        if not corr or not all(isinstance(m, list) and m and all(isinstance(r, list) and len(r) == len(m) for r in m)
+                               for m in corr):
+            raise InputError(f"{path}: {where}.applied.corr: expected [regime][i][j] square matrices")
+        if "optimal_hedge_ratio" in s:
+            ohr = c.get(s, "optimal_hedge_ratio", where, kind="object")
+            c.get(ohr, "min_variance", f"{where}.optimal_hedge_ratio")
+            min_es = c.get(ohr, "min_es", f"{where}.optimal_hedge_ratio", kind="object")
+            for lvl in min_es:
+                c.get(min_es, lvl, f"{where}.optimal_hedge_ratio.min_es")
+            c.get(ohr, "margin_constrained", f"{where}.optimal_hedge_ratio", nullable=True)
+    return levels
+
+
+def validate_model(model, path, summary):
+    c = Checker(path)
+    assets = c.get(model, "assets", "", kind="list")
+    regimes = c.get(model, "regimes", "", kind="list")
+    names = [c.get(r, "name", f"regimes[{k}]", kind="string") for k, r in enumerate(regimes)]
+    for s in summary["scenarios"]:
+        corr = s["applied"]["corr"]
+        if len(corr) != len(names):
+            raise InputError(f"{path}: {len(names)} regimes, but summary.json scenarios[{s['name']}].applied.corr "
+                             f"has {len(corr)}")
+        for m in corr:
+            if len(m) != len(assets):
+                raise InputError(f"{path}: {len(assets)} assets, but summary.json scenarios[{s['name']}]"
+                                 f".applied.corr has {len(m)}x{len(m)} matrices")
+    return assets, names
+
+
+def load_inputs(out_dir):
+    if not os.path.isdir(out_dir):
+        raise InputError(f"{out_dir}: not a directory")
+    summary = load_json(out_dir, "summary.json")
+    levels = validate_summary(summary, os.path.join(out_dir, "summary.json"))
+    model = load_json(out_dir, "model.json")
+    assets, regime_names = validate_model(model, os.path.join(out_dir, "model.json"), summary)
+    risk_columns = [f"{m}_{lvl}" for lvl in levels for m in ("var", "es")]
+    curve = load_csv(out_dir, "hedge_ratio_curve.csv",
+                     ["ratio", "mean", "stdev"] + risk_columns + ["call_probability"], text_columns=["scenario"])
+    bands = load_csv(out_dir, "bands.csv",
+                     ["band", "mean_abs_deviation", "mean_rebalances", "mean_costs"] + risk_columns
+                     + ["call_probability", "recommended"])
+    recommended = [r for r in bands if r["recommended"] == 1]
+    if len(recommended) != 1 or any(r["recommended"] not in (0, 1) for r in bands):
+        raise InputError(f"{os.path.join(out_dir, 'bands.csv')}: column 'recommended' must be 1 on exactly one row "
+                         f"and 0 elsewhere (found {len(recommended)} rows with 1)")
+    pnl = load_csv(out_dir, "pnl_distribution.csv", ["bin_lo", "bin_hi", "unhedged_density", "hedged_density"])
+    regimes = None
+    if os.path.exists(os.path.join(out_dir, "regimes.csv")):
+        columns = [f"{p}_{n}" for p in ("filtered", "smoothed") for n in regime_names]
+        regimes = load_csv(out_dir, "regimes.csv", columns, text_columns=["date"])
+        for lineno, row in enumerate(regimes, start=2):
+            try:
+                row["date"] = np.datetime64(row["date"], "D")
+            except ValueError:
+                raise InputError(f"{os.path.join(out_dir, 'regimes.csv')}: data row {lineno - 1}: "
+                                 f"not an ISO date: '{row['date']}'") from None
+    return {"summary": summary, "levels": levels, "model": model, "assets": assets,
+            "regime_names": regime_names, "curve": curve, "bands": bands, "pnl": pnl, "regimes": regimes}
+
+
+# ----------------------------------------------------------------------------- HTML pieces
+
+def esc(x):
+    return html.escape(str(x), quote=True)
+
+
+def td(key, value, fmt):
+    """A table cell printing `value` with `fmt`, tagged with the value's address."""
+    if value is None:
+        return f'<td class="num na" data-key="{esc(key)}">{EM_DASH}</td>'
+    cls = "num" if fmt is not fmt_text else "txt"
+    return f'<td class="{cls}" data-key="{esc(key)}">{esc(fmt(value))}</td>'
+
+
+def td_se(key, value):
+    """Standard-error cell: '±0.0012', the number after the sign is the value."""
+    return f'<td class="num se" data-key="{esc(key)}">\u00b1{esc(fmt_prob(value))}</td>'
+
+
+def td_na():
+    return f'<td class="na">{EM_DASH}</td>'
+
+
+def figure_html(fig, alt, caption=None, css_class="fig"):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    cap = f"<figcaption>{caption}</figcaption>" if caption else ""
+    return f'<figure class="{css_class}"><img alt="{esc(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
+
+
+CSS = """
+body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; font-size: 14px; color: #1d2430;
+       max-width: 1240px; margin: 24px auto; padding: 0 20px; line-height: 1.4; }
+h1 { font-size: 24px; margin: 0 0 4px 0; }
+h2 { font-size: 18px; margin: 32px 0 10px 0; padding-bottom: 4px; border-bottom: 2px solid #3b5b8c; color: #23395d; }
+h3 { font-size: 15px; margin: 18px 0 6px 0; color: #23395d; }
+p.sub { color: #5b6473; margin: 0 0 12px 0; }
+p.note { color: #5b6473; font-size: 12.5px; margin: 6px 0; }
+nav { font-size: 13px; margin: 8px 0 4px 0; }
+nav a { color: #3b5b8c; margin-right: 14px; text-decoration: none; }
+table { border-collapse: collapse; margin: 6px 0 10px 0; font-size: 13px; }
+th, td { padding: 4px 9px; border-bottom: 1px solid #dde2ea; }
+th { background: #eef2f7; color: #23395d; font-weight: 600; text-align: center; white-space: nowrap; }
+th.left, td.txt, td.name { text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.se { color: #6b7382; }
+td.na { text-align: center; color: #9aa1ad; }
+td.name { font-weight: 600; white-space: nowrap; }
+tbody tr:nth-child(even) { background: #f8f9fb; }
+tr.recommended, tbody tr.recommended:nth-child(even) { background: #fff1b8; font-weight: 600; }
+td.flag { color: #8a6200; font-weight: 600; white-space: nowrap; }
+table.kv th { text-align: left; background: none; color: #5b6473; font-weight: normal; padding-right: 6px; }
+table.kv td { padding-right: 28px; }
+table.kv tr:nth-child(even) { background: none; }
+figure { margin: 8px 0 14px 0; }
+figure img { max-width: 100%; height: auto; display: block; }
+figcaption { color: #5b6473; font-size: 12.5px; margin-top: 2px; }
+.figrow { display: flex; flex-wrap: wrap; gap: 10px 24px; align-items: flex-start; }
+.figrow figure { margin: 0 0 8px 0; }
+"""
+
+
+# ----------------------------------------------------------------------------- sections
+
+def section_header(d, out_dir):
+    s, model = d["summary"], d["model"]
+    run, pf = s["run"], s["portfolio"]
+    cal = model.get("calibration") or {}
+    rows = [
+        ("Paths", td("run.paths", run["paths"], fmt_int)),
+        ("Steps", td("run.steps", run["steps"], fmt_int)),
+        ("Horizon (days)", td("run.horizon_days", run["horizon_days"], fmt_int)),
+        ("Seed", td("run.seed", run["seed"], fmt_int)),
+        ("Backend", td("run.backend", run["backend"], fmt_text)),
+        ("Device", td("run.device", run["device"], fmt_text)),
+    ]
+    if isinstance(run.get("ranks"), int):
+        rows.append(("Ranks", td("run.ranks", run["ranks"], fmt_int)))
+    rows.append(("Elapsed (s)", td("run.elapsed_s", run["elapsed_s"], fmt_seconds)))
+    if isinstance(run.get("path_steps_per_s"), (int, float)):
+        rows.append(("Path-steps per second", td("run.path_steps_per_s", run["path_steps_per_s"], fmt_rate)))
+    right = [
+        ("Portfolio value", td("portfolio.value", pf["value"], fmt_money)),
+        ("Portfolio beta", td("portfolio.beta", pf["beta"], fmt_prob)),
+    ]
+    if isinstance(pf.get("assets"), list):
+        right.append(("Portfolio assets", f'<td class="txt">{esc(", ".join(map(str, pf["assets"])))}</td>'))
+    right.append(("Model assets", f'<td class="txt">{esc(", ".join(map(str, d["assets"])))}</td>'))
+    if model.get("benchmark"):
+        right.append(("Benchmark", f'<td class="txt">{esc(model["benchmark"])}</td>'))
+    right.append(("Regimes", f'<td class="txt">{esc(", ".join(d["regime_names"]))}</td>'))
+    if cal.get("start") and cal.get("end"):
+        right.append(("Calibration window", f'<td class="txt">{esc(cal["start"])} to {esc(cal["end"])}</td>'))
+    right.append(("Risk levels", f'<td class="txt">{esc(", ".join(level_label(x) for x in d["levels"]))}</td>'))
+    # betahedge renders into a staging directory that is renamed when complete; it names the
+    # final directory in BETAHEDGE_REPORT_OUTPUT_DIR.
+    shown = os.environ.get("BETAHEDGE_REPORT_OUTPUT_DIR") or os.path.abspath(out_dir)
+    right.append(("Output directory", f'<td class="txt">{esc(shown)}</td>'))
+    n = max(len(rows), len(right))
+    body = []
+    for i in range(n):
+        a = f"<th>{rows[i][0]}</th>{rows[i][1]}" if i < len(rows) else "<th></th><td></td>"
+        b = f"<th>{right[i][0]}</th>{right[i][1]}" if i < len(right) else "<th></th><td></td>"
+        body.append(f"<tr>{a}{b}</tr>")
+    return ('<section id="run"><h2>Run</h2>'
+            f'<table class="kv"><tbody>{"".join(body)}</tbody></table></section>')
+
+
+def section_scenarios(d):
+    s, levels = d["summary"], d["levels"]
+    scen = s["scenarios"]
+
+    # Tail losses: unhedged and hedged VaR / ES at every level.
+    head1 = ('<tr><th class="left" rowspan="2">Scenario</th>'
+             f'<th colspan="{2 * len(levels)}">Unhedged</th><th colspan="{2 * len(levels)}">Hedged</th></tr>')
+    head2 = "<tr>" + "".join(f"<th>{m} {level_label(lvl)}</th>"
+                             for _ in ("unhedged", "hedged") for lvl in levels for m in ("VaR", "ES")) + "</tr>"
+    body = []
+    for sc in scen:
+        k = f"scenarios[{sc['name']}]"
+        cells = [f'<td class="name">{esc(sc["name"])}</td>']
+        for side in ("unhedged", "hedged"):
+            for lvl in levels:
+                for m in ("var", "es"):
+                    cells.append(td(f"{k}.{side}.{m}.{lvl}", sc[side][m][lvl], fmt_money))
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    tail = f"<table><thead>{head1}{head2}</thead><tbody>{''.join(body)}</tbody></table>"
+
+    # Hedge effectiveness and margin.
+    cfp_keys = []
+    for sc in scen:
+        for p in sc["margin"]["collateral_for_call_probability"]:
+            if p not in cfp_keys:
+                cfp_keys.append(p)
+    head = ('<tr><th class="left">Scenario</th><th colspan="2">Hedge effectiveness</th>'
+            '<th colspan="2">Call probability</th><th>Liquidation probability</th><th>Mean first call day</th>'
+            '<th>Collateral</th>'
+            + "".join(f"<th>Collateral for call prob. \u2264 {esc(p)}</th>" for p in cfp_keys) + "</tr>")
+    body = []
+    for sc in scen:
+        k = f"scenarios[{sc['name']}]"
+        mg = sc["margin"]
+        cells = [f'<td class="name">{esc(sc["name"])}</td>',
+                 td(f"{k}.hedge_effectiveness", sc["hedge_effectiveness"], fmt_prob),
+                 td_se(f"{k}.hedge_effectiveness_se", sc["hedge_effectiveness_se"]),
+                 td(f"{k}.margin.call_probability", mg["call_probability"], fmt_prob),
+                 td_se(f"{k}.margin.call_probability_se", mg["call_probability_se"]),
+                 td(f"{k}.margin.liquidation_probability", mg["liquidation_probability"], fmt_prob),
+                 td(f"{k}.margin.mean_first_call_day", mg["mean_first_call_day"], fmt_count),
+                 td(f"{k}.margin.collateral", mg["collateral"], fmt_money)]
+        for p in cfp_keys:
+            cfp = mg["collateral_for_call_probability"]
+            cells.append(td(f"{k}.margin.collateral_for_call_probability.{p}", cfp[p], fmt_money)
+                         if p in cfp else td_na())
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    margin = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
+    # Optimal hedge ratios and what the stress applied.
+    es_levels = []
+    for sc in scen:
+        for lvl in (sc.get("optimal_hedge_ratio") or {}).get("min_es", {}):
+            if lvl not in es_levels:
+                es_levels.append(lvl)
+    es_levels.sort(key=float)
+    head = ('<tr><th class="left">Scenario</th><th>Min variance</th>'
+            + "".join(f"<th>Min ES {level_label(lvl)}</th>" for lvl in es_levels)
+            + "<th>Margin-constrained</th><th>Repair distance</th><th>Funding multiplier</th>"
+              '<th>Forced regime</th></tr>')
+    body = []
+    shocks = []
+    for sc in scen:
+        k = f"scenarios[{sc['name']}]"
+        ohr = sc.get("optimal_hedge_ratio")
+        ap = sc["applied"]
+        cells = [f'<td class="name">{esc(sc["name"])}</td>']
+        if ohr is None:
+            cells += [td_na() for _ in range(len(es_levels) + 2)]
+        else:
+            cells.append(td(f"{k}.optimal_hedge_ratio.min_variance", ohr["min_variance"], fmt_prob))
+            for lvl in es_levels:
+                cells.append(td(f"{k}.optimal_hedge_ratio.min_es.{lvl}", ohr["min_es"][lvl], fmt_prob)
+                             if lvl in ohr["min_es"] else td_na())
+            cells.append(td(f"{k}.optimal_hedge_ratio.margin_constrained", ohr["margin_constrained"], fmt_prob))
+        cells.append(td(f"{k}.applied.repair_distance", ap["repair_distance"], fmt_prob))
+        fm = ap.get("funding_multiplier")
+        cells.append(td(f"{k}.applied.funding_multiplier", fm, fmt_prob)
+                     if isinstance(fm, (int, float)) and not isinstance(fm, bool) else td_na())
+        forced = ap.get("forced_regime")
+        cells.append(td(f"{k}.applied.forced_regime", forced, fmt_text) if isinstance(forced, str) else td_na())
+        body.append("<tr>" + "".join(cells) + "</tr>")
+        shock = ap.get("shock")
+        if isinstance(shock, dict) and shock:
+            parts = ", ".join(f"{esc(sym)} {float(v) * 100:+.2f}%" for sym, v in shock.items()
+                              if isinstance(v, (int, float)))
+            shocks.append(f"<b>{esc(sc['name'])}</b>: {parts}")
+    ratios = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+    shock_note = (f'<p class="note">Instantaneous shocks at t = 0+ (simple returns): {"; ".join(shocks)}.</p>'
+                  if shocks else "")
+
+    # Beta tracking of the hedge.
+    head = ('<tr><th class="left">Scenario</th><th>Target beta</th><th>Start beta</th>'
+            '<th>Mean |beta \u2212 target|</th><th>Mean rebalances</th><th>Mean costs</th></tr>')
+    body = []
+    for sc in scen:
+        k = f"scenarios[{sc['name']}]"
+        b = sc["beta"]
+        body.append("<tr>" + "".join([
+            f'<td class="name">{esc(sc["name"])}</td>',
+            td(f"{k}.beta.target", b["target"], fmt_prob),
+            td(f"{k}.beta.start", b["start"], fmt_prob),
+            td(f"{k}.beta.mean_abs_deviation", b["mean_abs_deviation"], fmt_prob),
+            td(f"{k}.beta.mean_rebalances", b["mean_rebalances"], fmt_count),
+            td(f"{k}.beta.mean_costs", b["mean_costs"], fmt_money)]) + "</tr>")
+    beta = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
+    return ('<section id="scenarios"><h2>Scenarios</h2>'
+            '<p class="note">Base first, then the stresses in the order of the book. Losses are positive numbers '
+            'in base currency over the horizon; VaR is the loss quantile, ES the mean loss beyond it.</p>'
+            f"<h3>Tail losses</h3>{tail}"
+            '<h3>Hedge effectiveness and margin</h3>'
+            '<p class="note">Hedge effectiveness = 1 \u2212 Var(hedged P&amp;L) / Var(unhedged P&amp;L); '
+            '\u00b1 columns are one standard error.</p>'
+            f"{margin}"
+            '<h3>Optimal hedge ratios and applied stress</h3>'
+            '<p class="note">Ratios are short hedge notional / portfolio value, on common random numbers. '
+            'Repair distance is the Frobenius distance to the nearest correlation matrix.</p>'
+            f"{ratios}{shock_note}"
+            f"<h3>Beta tracking</h3>{beta}</section>")
+
+
+def section_pnl(d):
+    pnl = d["pnl"]
+    base = d["summary"]["scenarios"][0]
+    top = max(d["levels"], key=float)
+    lo = np.array([r["bin_lo"] for r in pnl])
+    hi = np.array([r["bin_hi"] for r in pnl])
+    edges = np.append(lo, hi[-1])
+    peak = max(max(r["unhedged_density"], r["hedged_density"]) for r in pnl)
+    # Densities per unit of P&L are tiny (1e-6 for a book in millions): print them per 10^k units.
+    exponent = int(math.floor(math.log10(peak))) if peak > 0 else 0
+    scale = 10.0 ** -exponent
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    for col, label, color in (("unhedged_density", "unhedged", "#c0504d"), ("hedged_density", "hedged", "#2f6db5")):
+        dens = np.array([r[col] for r in pnl]) * scale
+        ax.stairs(dens, edges, color=color, linewidth=1.6, label=f"{label} P&L")
+        ax.stairs(dens, edges, color=color, alpha=0.12, fill=True)
+    for side, color, style in (("unhedged", "#c0504d", "--"), ("hedged", "#2f6db5", "--")):
+        v = base[side]["var"][top]
+        ax.axvline(-v, color=color, linestyle=style, linewidth=1.3,
+                   label=f"{side} VaR {level_label(top)}: {fmt_money(v)}")
+    ax.axvline(0, color="#555555", linewidth=0.8)
+    ax.xaxis.set_major_formatter(FuncFormatter(compact_money))
+    ax.set_xlabel("P&L over the horizon (base currency)")
+    unit = "" if exponent == 0 else f"\u00d710$^{{{exponent}}}$ "
+    ax.set_ylabel(f"density ({unit}per unit of P&L)")
+    ax.set_title(f"P&L distribution, scenario {base['name']}: hedged vs unhedged")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=9, frameon=False)
+    ax.set_ylim(bottom=0)
+    return ('<section id="pnl"><h2>P&amp;L distribution (base)</h2>'
+            + figure_html(fig, "P&L distribution of the base scenario, hedged and unhedged",
+                          f"Histogram densities from pnl_distribution.csv; dashed lines: VaR {level_label(top)} "
+                          f"(as a P&amp;L of \u2212VaR) from summary.json.")
+            + "</section>")
+
+
+def scenario_colors(names):
+    cmap = plt.get_cmap("tab10")
+    return {n: ("#222222" if i == 0 else cmap((i - 1) % 10)) for i, n in enumerate(names)}
+
+
+def section_hedge_curve(d):
+    curve, levels = d["curve"], d["levels"]
+    top = max(levels, key=float)
+    summary_names = [s["name"] for s in d["summary"]["scenarios"]]
+    names = summary_names + [n for n in dict.fromkeys(r["scenario"] for r in curve) if n not in summary_names]
+    names = [n for n in names if any(r["scenario"] == n for r in curve)]
+    colors = scenario_colors(names)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    lower = [lvl for lvl in levels if lvl != top]
+    for n in names:
+        rows = sorted((r for r in curve if r["scenario"] == n), key=lambda r: r["ratio"])
+        x = [r["ratio"] for r in rows]
+        ax1.plot(x, [r[f"es_{top}"] for r in rows], color=colors[n], linewidth=1.8,
+                 label=f"{n}: ES {level_label(top)}, call probability")
+        if n == names[0]:
+            for j, lvl in enumerate(lower):
+                ax1.plot(x, [r[f"es_{lvl}"] for r in rows], color=colors[n], linewidth=1.2,
+                         linestyle=[":", "-.", (0, (5, 2))][j % 3], label=f"{n}: ES {level_label(lvl)}")
+        ax2.plot(x, [r["call_probability"] for r in rows], color=colors[n], linewidth=1.8)
+    base = d["summary"]["scenarios"][0]
+    ohr = base.get("optimal_hedge_ratio")
+    marks = []
+    if ohr:
+        marks.append(("min variance", ohr["min_variance"], "#6b7382", "--"))
+        if top in ohr["min_es"]:
+            marks.append((f"min ES {level_label(top)}", ohr["min_es"][top], "#b8860b", "-."))
+        if ohr["margin_constrained"] is not None:
+            marks.append(("margin-constrained", ohr["margin_constrained"], "#2e8b57", ":"))
+    for label, x, color, style in marks:
+        for ax in (ax1, ax2):
+            ax.axvline(x, color=color, linestyle=style, linewidth=1.3,
+                       label=f"{names[0] if names else 'base'} optimum, {label}: {fmt_prob(x)}" if ax is ax1 else None)
+    ax1.yaxis.set_major_formatter(FuncFormatter(compact_money))
+    ax1.set_xlabel("hedge ratio (short notional / portfolio value)")
+    ax1.set_ylabel("expected shortfall (loss)")
+    ax1.set_title("Expected shortfall against hedge ratio")
+    ax1.grid(alpha=0.3)
+    ax2.set_xlabel("hedge ratio (short notional / portfolio value)")
+    ax2.set_ylabel("margin-call probability")
+    ax2.set_title("Margin-call probability against hedge ratio")
+    ax2.grid(alpha=0.3)
+    ax2.set_ylim(bottom=0)
+    fig.tight_layout()
+    # One legend under both panels: a run has up to a dozen scenarios, too many to sit on the curves.
+    handles, labels = ax1.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=9, frameon=False)
+    return ('<section id="hedge-ratio"><h2>Hedge ratio</h2>'
+            + figure_html(fig, "Expected shortfall and margin-call probability against hedge ratio",
+                          "From hedge_ratio_curve.csv; vertical lines mark the optimal ratios of the base scenario "
+                          "(summary.json optimal_hedge_ratio).")
+            + "</section>")
+
+
+def section_bands(d):
+    bands, levels = d["bands"], d["levels"]
+    head = ("<tr><th>Band</th><th>Mean |beta \u2212 target|</th><th>Mean rebalances</th><th>Mean costs</th>"
+            + "".join(f"<th>{m} {level_label(lvl)}</th>" for lvl in levels for m in ("VaR", "ES"))
+            + "<th>Call probability</th><th></th></tr>")
+    body = []
+    for r in bands:
+        k = f"bands[{r[('raw', 'band')]}]"
+        rec = r["recommended"] == 1
+        cells = [td(f"{k}.band", r["band"], fmt_prob),
+                 td(f"{k}.mean_abs_deviation", r["mean_abs_deviation"], fmt_prob),
+                 td(f"{k}.mean_rebalances", r["mean_rebalances"], fmt_count),
+                 td(f"{k}.mean_costs", r["mean_costs"], fmt_money)]
+        for lvl in levels:
+            for m in ("var", "es"):
+                cells.append(td(f"{k}.{m}_{lvl}", r[f"{m}_{lvl}"], fmt_money))
+        cells.append(td(f"{k}.call_probability", r["call_probability"], fmt_prob))
+        cells.append('<td class="flag">\u25c0 recommended</td>' if rec else "<td></td>")
+        body.append(f'<tr{" class=recommended" if rec else ""}>' + "".join(cells) + "</tr>")
+    table = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
+    rows = sorted(bands, key=lambda r: r["band"])
+    x = [r["band"] for r in rows]
+    fig, ax1 = plt.subplots(figsize=(9, 3.8))
+    ax2 = ax1.twinx()
+    l1, = ax1.plot(x, [r["mean_costs"] for r in rows], "o-", color="#c0504d", label="mean costs (left)")
+    l2, = ax2.plot(x, [r["mean_abs_deviation"] for r in rows], "s-", color="#2f6db5",
+                   label="mean |beta \u2212 target| (right)")
+    rec = next(r for r in bands if r["recommended"] == 1)
+    l3 = ax1.axvline(rec["band"], color="#b8860b", linestyle="--", linewidth=1.3,
+                     label=f"recommended band {fmt_prob(rec['band'])}")
+    if min(x) > 0 and max(x) / min(x) >= 8:
+        ax1.set_xscale("log")
+    ax1.set_xticks(x)
+    ax1.set_xticklabels([f"{v:g}" for v in x])
+    ax1.minorticks_off()
+    ax1.yaxis.set_major_formatter(FuncFormatter(compact_money))
+    ax1.set_xlabel("band width around target beta")
+    ax1.set_ylabel("mean costs (base currency)", color="#c0504d")
+    ax2.set_ylabel("mean |beta \u2212 target|", color="#2f6db5")
+    ax1.set_ylim(bottom=0)
+    ax2.set_ylim(bottom=0)
+    ax1.grid(alpha=0.3)
+    ax1.legend(handles=[l1, l2, l3], fontsize=9, frameon=False, loc="upper center")
+    ax1.set_title("Rebalancing cost against beta tracking error")
+    rec_text = fmt_prob(rec["band"])
+    return ('<section id="bands"><h2>Target-beta bands</h2>'
+            f'<p class="note">Recommended band: <b>{rec_text}</b> (highlighted). Risk columns are hedged.</p>'
+            + table
+            + figure_html(fig, "Mean costs and mean beta deviation against band width", "From bands.csv.")
+            + "</section>")
+
+
+def section_regimes(d):
+    if d["regimes"] is None:
+        return ('<section id="regimes"><h2>Regime probabilities</h2>'
+                '<p>No regimes.csv in this run: the model was loaded from a file rather than calibrated, '
+                'so there is no filtered regime history to show.</p></section>')
+    rows = d["regimes"]
+    names = d["regime_names"]
+    dates = np.array([r["date"] for r in rows])
+    probs = np.array([[r[f"filtered_{n}"] for r in rows] for n in names])
+    colors = plt.get_cmap("coolwarm")(np.linspace(0.1, 0.9, len(names))) if len(names) > 1 else ["#2f6db5"]
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    ax.stackplot(dates, probs, labels=[f"filtered P({n})" for n in names], colors=colors, alpha=0.85,
+                 step="post" if len(rows) < 60 else None)
+    ax.set_ylim(0, 1)
+    ax.set_xlim(dates[0], dates[-1])
+    ax.set_ylabel("probability")
+    ax.set_title("Filtered regime probabilities over the price history")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
+    fig.autofmt_xdate()
+    return ('<section id="regimes"><h2>Regime probabilities</h2>'
+            + figure_html(fig, "Filtered regime probabilities against date",
+                          f"From regimes.csv ({esc(str(dates[0]))} to {esc(str(dates[-1]))}); "
+                          "regimes ordered calmest first; stacked to one.")
+            + "</section>")
+
+
+def section_correlations(d):
+    assets, names = d["assets"], d["regime_names"]
+    n = len(assets)
+    figs = []
+    for sc in d["summary"]["scenarios"]:
+        corr = sc["applied"]["corr"]
+        k = len(corr)
+        cell = 0.62 + 0.55 * n
+        fig, axes = plt.subplots(1, k, figsize=(cell * k + 0.9, cell + 0.7), squeeze=False)
+        im = None
+        forced = sc["applied"].get("forced_regime")
+        for r, ax in enumerate(axes[0]):
+            m = np.array(corr[r], dtype=float)
+            im = ax.imshow(m, vmin=-1, vmax=1, cmap="RdBu_r")
+            for i in range(n):
+                for j in range(n):
+                    ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=9,
+                            color="white" if abs(m[i, j]) > 0.6 else "#1d2430")
+            ax.set_xticks(range(n))
+            ax.set_yticks(range(n))
+            ax.set_xticklabels(assets, fontsize=9)
+            ax.set_yticklabels(assets, fontsize=9)
+            ax.tick_params(length=0)
+            title = names[r] if r < len(names) else f"regime {r}"
+            if forced == title:
+                title += " (forced)"
+            ax.set_title(title, fontsize=10)
+        fig.colorbar(im, ax=list(axes[0]), fraction=0.046 / max(1, k) * 1.6, pad=0.04)
+        fig.suptitle(f"{sc['name']} (repair distance {fmt_prob(sc['applied']['repair_distance'])})",
+                     fontsize=11, y=1.02)
+        figs.append(figure_html(fig, f"Correlation matrices per regime, scenario {sc['name']}",
+                                css_class="fig"))
+    return ('<section id="correlations"><h2>Correlation matrices</h2>'
+            '<p class="note">The matrices each scenario simulated (summary.json applied.corr), per regime, '
+            'after stresses and repair; the base scenario shows the calibrated model.</p>'
+            f'<div class="figrow">{"".join(figs)}</div></section>')
+
+
+def render(d, out_dir):
+    s = d["summary"]
+    names = ", ".join(sc["name"] for sc in s["scenarios"])
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
+        ("run", "Run"), ("scenarios", "Scenarios"), ("pnl", "P&amp;L distribution"), ("hedge-ratio", "Hedge ratio"),
+        ("bands", "Bands"), ("regimes", "Regimes"), ("correlations", "Correlations")))
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>betahedge risk report</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<header><h1>betahedge risk report</h1>",
+        f'<p class="sub">{len(s["scenarios"])} scenarios: {esc(names)}</p>',
+        f"<nav>{nav}</nav></header>",
+        section_header(d, out_dir),
+        section_scenarios(d),
+        section_pnl(d),
+        section_hedge_curve(d),
+        section_bands(d),
+        section_regimes(d),
+        section_correlations(d),
+        "</body></html>",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def write_atomically(path, text):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".report.html.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] in ("-h", "--help"):
+        print("error: usage: render_report.py OUT_DIR", file=sys.stderr)
+        return 2
+    out_dir = argv[1]
+    try:
+        data = load_inputs(out_dir)
+        text = render(data, out_dir)
+        write_atomically(os.path.join(out_dir, "report.html"), text)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # one line, never a stack trace (SPEC 3)
+        msg = " ".join(str(e).split())
+        print(f"error: rendering {os.path.join(out_dir, 'report.html')} failed: {type(e).__name__}: {msg}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

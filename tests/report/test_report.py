@@ -1,0 +1,420 @@
+#!/usr/bin/python3
+"""ctest report.rendered_numbers_match_summary: scripts/render_report.py on a fixture run.
+
+    /usr/bin/python3 tests/report/test_report.py SOURCE_DIR
+
+Copies tests/report/fixture (a hand-made output directory in the exact formats of SPEC 6:
+two scenarios, assets BTC ETH SOL, two regimes, levels 0.95 and 0.99) to a temporary
+directory, renders report.html, loads it in headless Chromium (--dump-dom and --screenshot)
+and checks, on the DOM Chromium built:
+  - every cell with data-key prints the value at that key in summary.json / bands.csv to the
+    precision it shows, with the fixed formatter of its kind (money: 1,234.56; probability,
+    ratio, beta: 0.1234), and every number in a table cell carries a data-key;
+  - every field the report must show is there: each scenario x {unhedged, hedged} x
+    {var, es} x level, effectiveness and call probability with their standard errors,
+    collateral for a call probability, optimal ratios, repair distance, run header, every
+    bands.csv row and column; the recommended band is the one highlighted row;
+  - the sections come in the specified order; at least 5 charts are embedded as
+    data:image/png;base64 and decode as PNG; nothing refers outside the file (src, href,
+    url(), script, link);
+  - the screenshot is a non-blank PNG.
+Then, without Chromium: optional inputs absent (no regimes.csv, no optimal_hedge_ratio for
+the stress, null margin_constrained and mean_first_call_day) still render, with dashes; and
+the error paths: no summary.json, a bands.csv column missing, a non-number in
+pnl_distribution.csv each exit non-zero with one `error:` line naming the file, leaving no
+report.html (or the earlier one untouched) and no temporary file.
+Fails, with a message, when Chromium is not installed (scripts/install-deps.sh installs it).
+"""
+import base64
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from html.parser import HTMLParser
+
+PYTHON = "/usr/bin/python3"
+SECTIONS = ["run", "scenarios", "pnl", "hedge-ratio", "bands", "regimes", "correlations"]
+MONEY = re.compile(r"^-?\d{1,3}(,\d{3})*\.\d{2}$")
+FOUR_DECIMALS = re.compile(r"^-?\d+\.\d{4}$")
+INTEGER = re.compile(r"^-?\d{1,3}(,\d{3})*$")
+LOOKS_NUMERIC = re.compile(r"^[\u00b1+-]?\d[\d,]*(\.\d+)?(e[+-]?\d+)?%?$")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Page(HTMLParser):
+    """The parts of the report the checks need: tagged cells, images, references, sections."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.cells = []            # [key or None, text, tag] per td/th
+        self.rows = []             # [classes, [cell indexes]] per tr
+        self.imgs = []
+        self.refs = []             # (tag, attribute, value) of every src / href
+        self.forbidden = []        # tags that load or run something
+        self.section_ids = []
+        self.h2 = []
+        self.style = ""
+        self._cell = None
+        self._in = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for name in ("src", "href", "srcset", "poster", "data", "action"):
+            if name in a:
+                self.refs.append((tag, name, a[name] or ""))
+        if tag in ("script", "link", "iframe", "object", "embed", "base", "frame"):
+            self.forbidden.append(tag)
+        if tag == "img":
+            self.imgs.append(a.get("src", ""))
+        if tag == "section":
+            self.section_ids.append(a.get("id"))
+        if tag == "tr":
+            self.rows.append([(a.get("class") or "").split(), []])
+        if tag in ("td", "th"):
+            self._cell = len(self.cells)
+            self.cells.append([a.get("data-key"), "", tag])
+            if self.rows:
+                self.rows[-1][1].append(self._cell)
+        if tag in ("h2", "style"):
+            self._in = tag
+            if tag == "h2":
+                self.h2.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._cell = None
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self.cells[self._cell][1] += data
+        if self._in == "h2":
+            self.h2[-1] += data
+        elif self._in == "style":
+            self.style += data
+
+
+def parse(text):
+    page = Page()
+    page.feed(text)
+    page.close()
+    for c in page.cells:
+        c[1] = " ".join(c[1].split())
+    return page
+
+
+def read_bands(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def resolve(key, summary, bands):
+    """The value a data-key names. Level keys contain dots ('0.99'), so each step takes the
+    longest run of dot-separated parts that is a key of the current object."""
+    m = re.fullmatch(r"bands\[([^\]]+)\]\.(.+)", key)
+    if m:
+        rows = [r for r in bands if r["band"] == m.group(1)]
+        check(len(rows) == 1, f"data-key {key}: no single bands.csv row with band {m.group(1)}")
+        check(m.group(2) in rows[0], f"data-key {key}: bands.csv has no column {m.group(2)}")
+        return float(rows[0][m.group(2)])
+    m = re.fullmatch(r"scenarios\[([^\]]+)\]\.(.+)", key)
+    if m:
+        found = [s for s in summary["scenarios"] if s["name"] == m.group(1)]
+        check(len(found) == 1, f"data-key {key}: no scenario named {m.group(1)} in summary.json")
+        obj, rest = found[0], m.group(2)
+    else:
+        obj, rest = summary, key
+    parts = rest.split(".")
+    i = 0
+    while i < len(parts):
+        check(isinstance(obj, dict), f"data-key {key}: {'.'.join(parts[:i])} is not an object")
+        for j in range(len(parts), i, -1):
+            name = ".".join(parts[i:j])
+            if name in obj:
+                obj, i = obj[name], j
+                break
+        else:
+            raise Failure(f"data-key {key}: summary.json has no {'.'.join(parts[i:])}")
+    return obj
+
+
+def kind_of(key):
+    if re.search(r"(\.(var|es)\.[0-9.]+|\.(var|es)_[0-9.]+|\.mean_costs|\.collateral|"
+                 r"collateral_for_call_probability\.[0-9.]+|^portfolio\.value)$", key):
+        return "money"
+    if re.search(r"(hedge_effectiveness(_se)?|probability(_se)?|min_variance|min_es\.[0-9.]+|margin_constrained|"
+                 r"repair_distance|funding_multiplier|\]\.band|mean_abs_deviation|beta\.target|beta\.start|"
+                 r"^portfolio\.beta)$", key):
+        return "four_decimals"
+    if key in ("run.paths", "run.steps", "run.horizon_days", "run.seed", "run.ranks"):
+        return "integer"
+    return None
+
+
+def check_cell(key, text, value):
+    if value is None:
+        check(text == "\u2014", f"{key}: null in the input, but the cell shows '{text}' (expected an em dash)")
+        return
+    if isinstance(value, str):
+        check(text == value, f"{key}: cell shows '{text}', input has '{value}'")
+        return
+    check(isinstance(value, (int, float)) and not isinstance(value, bool),
+          f"{key}: input value {value!r} is not a number")
+    shown = text[1:] if text.startswith("\u00b1") else text
+    kind = kind_of(key)
+    pattern = {"money": MONEY, "four_decimals": FOUR_DECIMALS, "integer": INTEGER}.get(kind)
+    if pattern:
+        check(pattern.match(shown), f"{key}: '{text}' is not in the {kind} format")
+    plain = shown.replace(",", "")
+    try:
+        parsed = float(plain)
+    except ValueError:
+        raise Failure(f"{key}: cell text '{text}' is not a number") from None
+    m = re.fullmatch(r"-?\d+(?:\.(\d+))?(?:e([+-]?\d+))?", plain)
+    check(m, f"{key}: cannot read the precision of '{text}'")
+    decimals = len(m.group(1) or "")
+    exponent = int(m.group(2) or 0)
+    half_unit = 0.5 * 10.0 ** (exponent - decimals)
+    check(abs(parsed - value) <= half_unit * (1 + 1e-9) + 1e-9 * abs(value),
+          f"{key}: cell shows {text}, input has {value!r} (more than half a unit of the last printed digit apart)")
+
+
+def expected_keys(summary, bands, levels):
+    keys = ["run.paths", "run.steps", "run.horizon_days", "run.seed", "run.backend", "run.device", "run.elapsed_s",
+            "portfolio.value", "portfolio.beta"]
+    for s in summary["scenarios"]:
+        k = f"scenarios[{s['name']}]"
+        keys += [f"{k}.{side}.{m}.{lvl}" for side in ("unhedged", "hedged") for m in ("var", "es") for lvl in levels]
+        keys += [f"{k}.hedge_effectiveness", f"{k}.hedge_effectiveness_se", f"{k}.margin.call_probability",
+                 f"{k}.margin.call_probability_se", f"{k}.applied.repair_distance"]
+        keys += [f"{k}.margin.collateral_for_call_probability.{p}"
+                 for p in s["margin"]["collateral_for_call_probability"]]
+        ohr = s.get("optimal_hedge_ratio")
+        if ohr is not None:
+            keys += [f"{k}.optimal_hedge_ratio.min_variance", f"{k}.optimal_hedge_ratio.margin_constrained"]
+            keys += [f"{k}.optimal_hedge_ratio.min_es.{lvl}" for lvl in ohr["min_es"]]
+    for r in bands:
+        keys += [f"bands[{r['band']}].{c}" for c in r if c != "recommended"]
+    return keys
+
+
+def check_report(page, raw, summary, bands, expect_regimes):
+    levels = list(summary["scenarios"][0]["unhedged"]["var"].keys())
+    check(levels == ["0.95", "0.99"], f"fixture levels changed: {levels}")
+
+    # Numbers: every tagged cell reads back; every numeric-looking cell is tagged.
+    tagged = {}
+    for key, text, tag in page.cells:
+        if key is None:
+            check(tag == "th" or not LOOKS_NUMERIC.match(text),
+                  f"table cell '{text}' shows a number but has no data-key")
+            continue
+        check_cell(key, text, resolve(key, summary, bands))
+        tagged.setdefault(key, 0)
+        tagged[key] += 1
+    missing = [k for k in expected_keys(summary, bands, levels) if k not in tagged]
+    check(not missing, f"{len(missing)} values not shown with a data-key, e.g. {missing[:5]}")
+    for lvl in levels:
+        label = f"{float(lvl) * 100:g}%"
+        check(sum(1 for _, text, tag in page.cells if tag == "th" and label in text) >= 4,
+              f"level {lvl} ({label}) missing from the table headers")
+    for s in summary["scenarios"]:
+        rows_named = sum(1 for _, text, tag in page.cells if tag == "td" and text == s["name"])
+        check(rows_named >= 4, f"scenario {s['name']} has {rows_named} table rows, expected one per scenario table")
+
+    # The recommended band is the one highlighted row.
+    highlighted = [cells for classes, cells in page.rows if "recommended" in classes]
+    check(len(highlighted) == 1, f"{len(highlighted)} highlighted band rows, expected 1")
+    rec = [r["band"] for r in bands if r["recommended"] == "1"]
+    check(page.cells[highlighted[0][0]][0] == f"bands[{rec[0]}].band",
+          f"highlighted row is {page.cells[highlighted[0][0]][0]}, bands.csv recommends {rec[0]}")
+
+    # Sections in the specified order, each with a heading.
+    check(page.section_ids == SECTIONS, f"sections {page.section_ids}, expected {SECTIONS}")
+    check(len(page.h2) == len(SECTIONS) and all(h.strip() for h in page.h2), f"section headings {page.h2}")
+    regimes_text = "No regimes.csv" in raw
+    check(regimes_text != expect_regimes,
+          "regimes section: " + ("chart expected" if expect_regimes else "missing the 'No regimes.csv' sentence"))
+
+    # Self-contained: embedded PNGs only, no outside references.
+    pngs = [s for s in page.imgs if s.startswith("data:image/png;base64,")]
+    expected_charts = 3 + len(summary["scenarios"]) + (1 if expect_regimes else 0)
+    check(len(pngs) >= 5 and len(pngs) == len(page.imgs) == expected_charts,
+          f"{len(pngs)} embedded PNGs of {len(page.imgs)} images, expected {expected_charts} (at least 5)")
+    for s in pngs:
+        check(base64.b64decode(s.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n", "an embedded image is not a PNG")
+    external = [r for r in page.refs if not (r[2].startswith("data:") or (r[1] == "href" and r[2].startswith("#")))]
+    check(not external, f"external references: {external[:3]}")
+    check(not page.forbidden, f"tags that load or run something: {sorted(set(page.forbidden))}")
+    check("url(" not in page.style and "@import" not in page.style, "CSS refers to an outside resource")
+    check(not re.search(r"(https?|ftp|file):", raw), "report mentions an http(s)/ftp/file URL")
+
+
+def run_render(script, out_dir):
+    return subprocess.run([PYTHON, script, out_dir], capture_output=True, text=True, timeout=120)
+
+
+def chromium(binary, args, work):
+    env = dict(os.environ, HOME=work, XDG_CONFIG_HOME=work, XDG_CACHE_HOME=work)
+    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+           f"--user-data-dir={os.path.join(work, 'chromium-profile')}"] + args
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=90, env=env)
+    check(r.returncode == 0, f"chromium {' '.join(args[:-1])} exited {r.returncode}: {r.stderr.strip()[-500:]}")
+    return r.stdout
+
+
+def check_screenshot(path):
+    check(os.path.isfile(path) and os.path.getsize(path) > 10000, f"chromium wrote no screenshot at {path}")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.image
+    pixels = matplotlib.image.imread(path)
+    check(pixels.ndim == 3 and pixels.shape[0] >= 1000, f"screenshot has shape {pixels.shape}")
+    check(float(pixels[..., :3].std()) > 0.05, "screenshot is (nearly) blank")
+
+
+def check_error(script, out_dir, must_name, report_before):
+    r = run_render(script, out_dir)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode != 0, f"render_report.py exited 0 on a bad directory ({must_name})")
+    check(len(lines) == 1 and lines[0].startswith("error:"),
+          f"expected one 'error:' line on stderr, got: {r.stderr.strip()[:400]!r}")
+    check(must_name in lines[0], f"error line does not name {must_name}: {lines[0]}")
+    report = os.path.join(out_dir, "report.html")
+    if report_before is None:
+        check(not os.path.exists(report), f"report.html written despite the error ({must_name})")
+    else:
+        with open(report) as f:
+            check(f.read() == report_before, "an earlier report.html was changed by a failed render")
+    leftovers = [n for n in os.listdir(out_dir) if n.startswith(".report") or n.endswith(".tmp")]
+    check(not leftovers, f"temporary files left behind: {leftovers}")
+
+
+def main(source_dir):
+    script = os.path.join(source_dir, "scripts", "render_report.py")
+    fixture = os.path.join(source_dir, "tests", "report", "fixture")
+    binary = shutil.which("chromium")
+    check(binary is not None, "chromium is not installed; it renders the report in this test. Install the Debian "
+                              "package 'chromium' (scripts/install-deps.sh does: apt-get install -y chromium)")
+    with tempfile.TemporaryDirectory(prefix="betahedge-report-test-") as work:
+        out = os.path.join(work, "run")
+        shutil.copytree(fixture, out)
+        r = run_render(script, out)
+        check(r.returncode == 0, f"render_report.py exited {r.returncode}: {r.stderr.strip()}")
+        report = os.path.join(out, "report.html")
+        check(os.path.isfile(report), "no report.html written")
+        check(sorted(os.listdir(out)) == sorted(os.listdir(fixture) + ["report.html"]),
+              f"unexpected files in the output directory: {sorted(os.listdir(out))}")
+        with open(report, encoding="utf-8") as f:
+            raw = f.read()
+        with open(os.path.join(out, "summary.json")) as f:
+            summary = json.load(f)
+        bands = read_bands(os.path.join(out, "bands.csv"))
+
+        url = "file://" + report
+        dom = chromium(binary, ["--dump-dom", url], work)
+        check("<table" in dom and 'data-key="' in dom, "chromium's DOM has no report tables")
+        page = parse(dom)
+        check(len([c for c in page.cells if c[0]]) == len([c for c in parse(raw).cells if c[0]]),
+              "chromium's DOM and the file disagree on the tagged cells")
+        check_report(page, raw, summary, bands, expect_regimes=True)
+        shot = os.path.join(work, "report.png")
+        chromium(binary, ["--window-size=1280,2400", f"--screenshot={shot}", url], work)
+        check_screenshot(shot)
+
+        # Optional inputs absent: still a full report, with dashes and the regimes sentence.
+        variant = os.path.join(work, "variant")
+        shutil.copytree(fixture, variant)
+        os.remove(os.path.join(variant, "regimes.csv"))
+        trimmed = json.loads(json.dumps(summary))
+        del trimmed["scenarios"][1]["optimal_hedge_ratio"]
+        trimmed["scenarios"][0]["optimal_hedge_ratio"]["margin_constrained"] = None
+        trimmed["scenarios"][0]["margin"]["mean_first_call_day"] = None
+        with open(os.path.join(variant, "summary.json"), "w") as f:
+            json.dump(trimmed, f)
+        r = run_render(script, variant)
+        check(r.returncode == 0, f"render_report.py without optional inputs exited {r.returncode}: {r.stderr.strip()}")
+        with open(os.path.join(variant, "report.html"), encoding="utf-8") as f:
+            raw = f.read()
+        page = parse(raw)
+        check_report(page, raw, trimmed, bands, expect_regimes=False)
+        stress = trimmed["scenarios"][1]["name"]
+        check(not any(k and k.startswith(f"scenarios[{stress}].optimal_hedge_ratio") for k, _, _ in page.cells),
+              "absent optimal_hedge_ratio still printed")
+        check(any(k == "scenarios[base].optimal_hedge_ratio.margin_constrained" for k, _, _ in page.cells),
+              "null margin_constrained not shown")
+
+        # Error paths.
+        broken = os.path.join(work, "no-summary")
+        shutil.copytree(fixture, broken)
+        os.remove(os.path.join(broken, "summary.json"))
+        check_error(script, broken, "summary.json", None)
+
+        broken = os.path.join(work, "bad-bands")
+        shutil.copytree(fixture, broken)
+        with open(os.path.join(broken, "bands.csv")) as f:
+            rows = list(csv.reader(f))
+        drop = rows[0].index("es_0.99")
+        with open(os.path.join(broken, "bands.csv"), "w", newline="") as f:
+            csv.writer(f).writerows([c for i, c in enumerate(row) if i != drop] for row in rows)
+        check_error(script, broken, "bands.csv", None)
+
+        broken = os.path.join(work, "bad-pnl")
+        shutil.copytree(fixture, broken)
+        with open(os.path.join(broken, "pnl_distribution.csv")) as f:
+            text = f.read().splitlines()
+        text[5] = text[5].rsplit(",", 1)[0] + ",nan-ish"
+        with open(os.path.join(broken, "pnl_distribution.csv"), "w") as f:
+            f.write("\n".join(text) + "\n")
+        earlier = "<html>an earlier report</html>\n"
+        with open(os.path.join(broken, "report.html"), "w") as f:
+            f.write(earlier)
+        check_error(script, broken, "pnl_distribution.csv", earlier)
+    print("report.rendered_numbers_match_summary: OK")
+
+
+def check_run(run_dir):
+    """The report of a real `betahedge run` output directory: every number equals summary.json's."""
+    binary = shutil.which("chromium")
+    check(binary is not None, "chromium is not installed; it renders the report in this test")
+    report = os.path.join(run_dir, "report.html")
+    check(os.path.isfile(report), f"no report.html in {run_dir}")
+    with open(report, encoding="utf-8") as f:
+        raw = f.read()
+    with open(os.path.join(run_dir, "summary.json")) as f:
+        summary = json.load(f)
+    bands = read_bands(os.path.join(run_dir, "bands.csv"))
+    with tempfile.TemporaryDirectory(prefix="betahedge-report-run-") as work:
+        page = parse(chromium(binary, ["--dump-dom", "file://" + os.path.abspath(report)], work))
+    check_report(page, raw, summary, bands, expect_regimes=os.path.isfile(os.path.join(run_dir, "regimes.csv")))
+    print("report.run_output_numbers_match_summary: OK")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (2, 4) or (len(sys.argv) == 4 and sys.argv[2] != "--check-run"):
+        print("usage: test_report.py SOURCE_DIR [--check-run OUT_DIR]", file=sys.stderr)
+        sys.exit(2)
+    try:
+        if len(sys.argv) == 4:
+            check_run(os.path.abspath(sys.argv[3]))
+        else:
+            main(os.path.abspath(sys.argv[1]))
+    except Failure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
+    except subprocess.TimeoutExpired as e:
+        print(f"FAIL: timed out: {' '.join(map(str, e.cmd))[:200]}", file=sys.stderr)
+        sys.exit(1)

@@ -80,6 +80,21 @@ TEST(RandomDraws, UniformsStayInsideTheOpenInterval) {
   EXPECT_LT(uniform_from_word(0xffffffffu), 1.0);
 }
 
+// AS241 against the normal CDF from libm's erfc (an independent implementation): Phi(z(p)) = p
+// to 1e-15 (1 + z^2) relative (the CDF magnifies a relative error of z by about z^2 in the
+// tails), and the symmetry z(1 - p) = -z(p) where 1 - p is exact enough to test it.
+TEST(RandomDraws, InverseNormalCdfInvertsTheCdf) {
+  for (double p : {1e-300, 1e-100, 1e-20, 2.3e-10, 1e-6, 0.001, 0.0227, 0.075, 0.0750001, 0.2, 0.4, 0.5, 0.6,
+                   0.924, 0.975, 0.999, 1.0 - 1e-9}) {
+    const double z = inverse_normal_cdf(p);
+    const double cdf = 0.5 * std::erfc(-z / std::sqrt(2.0));
+    EXPECT_NEAR(cdf / p, 1.0, 1e-15 * (1.0 + z * z)) << "p " << p;
+    if (p > 1e-4 && p < 1.0 - 1e-4) EXPECT_NEAR(inverse_normal_cdf(1.0 - p), -z, 1e-12);
+  }
+  EXPECT_EQ(inverse_normal_cdf(0.5), 0.0);
+  EXPECT_NEAR(inverse_normal_cdf(0.975), 1.959963984540054, 1e-15);
+}
+
 // Kolmogorov-Smirnov on 200,000 normals: the 1% critical value of sqrt(n) D is 1.628.
 TEST(RandomDraws, NormalsPassKolmogorovSmirnov) {
   PhiloxStream gen(7, 3);

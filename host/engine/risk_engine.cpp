@@ -43,23 +43,20 @@ double ordered_mean(const std::vector<double>& x) {
 }
 
 std::pair<double, double> hedge_effectiveness(const std::vector<double>& u, const std::vector<double>& h) {
-  const std::size_t n = u.size();
-  const double mu = ordered_mean(u), mh = ordered_mean(h);
-  std::vector<double> x2(n), y2(n), x4(n), y4(n), x2y2(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double x = (u[i] - mu) * (u[i] - mu), y = (h[i] - mh) * (h[i] - mh);
-    x2[i] = x;
-    y2[i] = y;
-    x4[i] = x * x;
-    y4[i] = y * y;
-    x2y2[i] = x * y;
-  }
-  const double b = ordered_mean(x2), a = ordered_mean(y2);
-  if (!(b > 0.0)) return {0.0, 0.0};
+  const std::uint64_t n = u.size();
   const double nd = static_cast<double>(n);
-  const double var_a = (ordered_mean(y4) - a * a) / nd;
-  const double var_b = (ordered_mean(x4) - b * b) / nd;
-  const double cov_ab = (ordered_mean(x2y2) - a * b) / nd;
+  const double mu = ordered_mean(u), mh = ordered_mean(h);
+  // Second and fourth central moments, summed in fixed blocks without temporaries.
+  auto moment = [&](auto term) { return ordered_sum_of(n, term) / nd; };
+  const double b = moment([&](std::uint64_t i) { return (u[i] - mu) * (u[i] - mu); });
+  const double a = moment([&](std::uint64_t i) { return (h[i] - mh) * (h[i] - mh); });
+  if (!(b > 0.0)) return {0.0, 0.0};
+  const double y4 = moment([&](std::uint64_t i) { const double y = (h[i] - mh) * (h[i] - mh); return y * y; });
+  const double x4 = moment([&](std::uint64_t i) { const double x = (u[i] - mu) * (u[i] - mu); return x * x; });
+  const double x2y2 = moment([&](std::uint64_t i) { return (u[i] - mu) * (u[i] - mu) * (h[i] - mh) * (h[i] - mh); });
+  const double var_a = (y4 - a * a) / nd;
+  const double var_b = (x4 - b * b) / nd;
+  const double cov_ab = (x2y2 - a * b) / nd;
   const double variance = var_a / (b * b) + a * a * var_b / (b * b * b * b) - 2.0 * a * cov_ab / (b * b * b);
   return {1.0 - a / b, std::sqrt(std::fmax(variance, 0.0))};
 }
@@ -80,15 +77,13 @@ ScenarioResult evaluate_scenario(const std::string& name, PathBackend& backend, 
   MarginResult& m = r.margin;
   m.collateral = hedge.collateral;
   const std::vector<double> first_call = backend.outcome(OutcomeField::first_call_step);
-  std::vector<double> called(first_call.size()), call_days;
-  for (std::size_t i = 0; i < first_call.size(); ++i) {
-    called[i] = first_call[i] >= 0.0 ? 1.0 : 0.0;
-    if (first_call[i] >= 0.0) call_days.push_back(first_call[i] / sim.steps_per_day);
-  }
-  m.call_probability = ordered_mean(called);
+  const double calls = ordered_sum_of(first_call.size(), [&](std::uint64_t i) { return first_call[i] >= 0.0 ? 1.0 : 0.0; });
+  const double call_step_sum =
+      ordered_sum_of(first_call.size(), [&](std::uint64_t i) { return first_call[i] >= 0.0 ? first_call[i] : 0.0; });
+  m.call_probability = calls / n;
   m.call_probability_se = std::sqrt(m.call_probability * (1.0 - m.call_probability) / n);
   m.liquidation_probability = ordered_mean(backend.outcome(OutcomeField::liquidated));
-  if (!call_days.empty()) m.mean_first_call_day = ordered_mean(call_days);
+  if (calls > 0.0) m.mean_first_call_day = call_step_sum / calls / sim.steps_per_day;
   const auto shortfall = backend.sorted_values(OutcomeField::collateral_shortfall);
   const double p = book.risk.max_call_probability;
   const auto allowed_calls = static_cast<std::uint64_t>(std::floor(p * n + 1e-9));

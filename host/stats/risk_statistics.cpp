@@ -6,23 +6,9 @@
 #include "betahedge/error.hpp"
 
 namespace betahedge {
-namespace {
-constexpr std::uint64_t kSumBlock = 4096;
-}
 
 double ordered_sum(const double* x, std::uint64_t n) {
-  const std::uint64_t blocks = (n + kSumBlock - 1) / kSumBlock;
-  std::vector<double> block_sums(blocks, 0.0);
-#pragma omp parallel for schedule(static)
-  for (std::int64_t b = 0; b < static_cast<std::int64_t>(blocks); ++b) {
-    const std::uint64_t lo = b * kSumBlock, hi = std::min(n, lo + kSumBlock);
-    double s = 0.0;
-    for (std::uint64_t i = lo; i < hi; ++i) s += x[i];
-    block_sums[b] = s;
-  }
-  double total = 0.0;
-  for (double s : block_sums) total += s;
-  return total;
+  return ordered_sum_of(n, [x](std::uint64_t i) { return x[i]; });
 }
 
 HostSortedSample::HostSortedSample(std::vector<double> values) : values_(std::move(values)) {
@@ -35,9 +21,8 @@ double HostSortedSample::sum(std::uint64_t lo, std::uint64_t hi) const {
 
 double HostSortedSample::sum_squared_deviation(std::uint64_t lo, std::uint64_t hi, double center) const {
   if (hi <= lo) return 0.0;
-  std::vector<double> sq(hi - lo);
-  for (std::uint64_t i = lo; i < hi; ++i) sq[i - lo] = (values_[i] - center) * (values_[i] - center);
-  return ordered_sum(sq.data(), sq.size());
+  const double* x = values_.data() + lo;
+  return ordered_sum_of(hi - lo, [x, center](std::uint64_t i) { return (x[i] - center) * (x[i] - center); });
 }
 
 PnlStatistics estimate_pnl_statistics(const SortedSample& losses, const std::vector<RiskLevel>& levels) {

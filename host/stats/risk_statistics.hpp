@@ -41,6 +41,24 @@ PnlStatistics estimate_pnl_statistics(const SortedSample& losses, const std::vec
 /// result does not depend on the number of threads.
 double ordered_sum(const double* x, std::uint64_t n);
 
+/// sum_{i<n} term(i) in the same fixed block order as ordered_sum, without a temporary array.
+template <class Term>
+double ordered_sum_of(std::uint64_t n, Term term) {
+  constexpr std::uint64_t kBlock = 4096;
+  const std::uint64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<double> block_sums(blocks, 0.0);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t b = 0; b < static_cast<std::int64_t>(blocks); ++b) {
+    const std::uint64_t lo = b * kBlock, hi = lo + kBlock < n ? lo + kBlock : n;
+    double s = 0.0;
+    for (std::uint64_t i = lo; i < hi; ++i) s += term(i);
+    block_sums[b] = s;
+  }
+  double total = 0.0;
+  for (double s : block_sums) total += s;
+  return total;
+}
+
 /// A SortedSample in host memory.
 class HostSortedSample final : public SortedSample {
  public:

@@ -91,8 +91,8 @@ ScenarioResult evaluate_scenario(const std::string& name, PathBackend& backend, 
   m.collateral_for_call_probability.emplace_back(probability_key(p), rank > 0 ? shortfall->at(rank - 1) : 0.0);
 
   BetaResult& b = r.beta;
-  b.target = hedge.dynamic ? hedge.target_beta : start_beta(tables);
   b.start = start_beta(tables);
+  b.target = hedge.dynamic ? hedge.target_beta : b.start;  // a static hedge aims at its own t0 beta
   b.mean_abs_deviation = ordered_mean(backend.outcome(OutcomeField::beta_deviation));
   b.mean_rebalances = ordered_mean(backend.outcome(OutcomeField::rebalances));
   b.mean_costs = ordered_mean(backend.outcome(OutcomeField::costs));

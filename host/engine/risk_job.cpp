@@ -75,8 +75,9 @@ Optimization optimize_hedge_ratio(PathBackend& backend, const AppliedScenario& s
   const ScenarioShocks shocks = shocks_of(scenario);
   const std::vector<double> ratios = hedge_ratio_grid(book.risk.hedge_ratio_grid);
   const int count = static_cast<int>(ratios.size());
+  const SimulationTables tables = build_simulation_tables(scenario.model, portfolio, static_book, shocks);
   Optimization opt;
-  opt.curve = evaluate_grid(backend, build_simulation_tables(scenario.model, portfolio, static_book, shocks), ratios, book);
+  opt.curve = evaluate_grid(backend, tables, ratios, book);
 
   // The closed form and the margin constraint come from the same pass's no-call columns.
   const std::vector<double> u = backend.column(RatioGridColumns::unhedged(count));
@@ -87,7 +88,7 @@ Optimization optimize_hedge_ratio(PathBackend& backend, const AppliedScenario& s
   const std::uint64_t n = shortfall->size();
   const auto allowed = static_cast<std::uint64_t>(std::floor(book.risk.max_call_probability * n + 1e-9));
   const double q = allowed < n ? shortfall->at(n - allowed - 1) : 0.0;
-  const double collateral = build_simulation_tables(scenario.model, portfolio, static_book, shocks).scalars.hedge.collateral;
+  const double collateral = tables.scalars.hedge.collateral;
   const double largest_feasible = q > 0.0 ? collateral / q : std::numeric_limits<double>::infinity();
 
   // Where no path meets a call up to the grid ratio above r*, the hedge is linear there and

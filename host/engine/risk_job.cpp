@@ -15,9 +15,8 @@ ScenarioShocks shocks_of(const AppliedScenario& s) { return {s.shock_log_return,
 /// Sample covariance of two paired samples, summed in a fixed order.
 double covariance(const std::vector<double>& x, const std::vector<double>& y) {
   const double mx = ordered_mean(x), my = ordered_mean(y);
-  std::vector<double> products(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) products[i] = (x[i] - mx) * (y[i] - my);
-  return ordered_mean(products);
+  return ordered_sum_of(x.size(), [&](std::uint64_t i) { return (x[i] - mx) * (y[i] - my); }) /
+         static_cast<double>(x.size());
 }
 
 /// The vertex of the parabola through (x[i-1], y[i-1]), (x[i], y[i]), (x[i+1], y[i+1]), kept

@@ -66,18 +66,3 @@ PnlStatistics estimate_pnl_statistics(const SortedSample& losses, const std::vec
 }
 
 }  // namespace betahedge
-
-namespace betahedge {
-
-double expected_shortfall(std::vector<double>& losses, double a) {
-  const std::uint64_t n = losses.size();
-  const double nd = static_cast<double>(n);
-  auto k = static_cast<std::uint64_t>(std::ceil(a * nd - 1e-6));
-  k = std::clamp<std::uint64_t>(k, 1, n);
-  std::nth_element(losses.begin(), losses.begin() + static_cast<std::ptrdiff_t>(k - 1), losses.end());
-  const double var = losses[k - 1];
-  const double tail_sum = ordered_sum(losses.data() + k, n - k);
-  return (tail_sum + (static_cast<double>(k) - a * nd) * var) / (nd * (1.0 - a));
-}
-
-}  // namespace betahedge

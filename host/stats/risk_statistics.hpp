@@ -73,11 +73,3 @@ class HostSortedSample final : public SortedSample {
 };
 
 }  // namespace betahedge
-
-namespace betahedge {
-
-/// ES_a of the losses, the same estimator as estimate_pnl_statistics, in O(n) by selection
-/// rather than a sort (for 1-D searches that evaluate many candidate samples). Reorders `losses`.
-double expected_shortfall(std::vector<double>& losses, double level);
-
-}  // namespace betahedge

@@ -8,26 +8,46 @@
 namespace betahedge {
 namespace {
 
-/// One thread per path; the path state lives in the thread's registers for the whole horizon.
-template <int kCapacity>
+/// What a thread does with its path: the risk outcomes, or the static hedge at every grid ratio.
+struct SimulateOutcomes {
+  template <int kCapacity>
+  __device__ static void run(const SimulationView& view, CurandPhiloxGenerator& gen, const OutcomeColumns& out,
+                             std::uint64_t path_id) {
+    store_outcome(out, path_id, simulate_path<kCapacity>(view, gen));
+  }
+};
+
+struct SimulateRatioGrid {
+  template <int kCapacity>
+  __device__ static void run(const SimulationView& view, CurandPhiloxGenerator& gen, const OutcomeColumns& out,
+                             std::uint64_t path_id) {
+    simulate_ratio_grid_path<kCapacity>(view, gen, out, path_id);
+  }
+};
+
+/// One thread per path on its own Philox subsequence; the path state lives in the thread's
+/// registers (the ratio grid's accounts spill to local memory) for the whole horizon.
+template <int kCapacity, class PathOp>
 __global__ void __launch_bounds__(kPathBlockSize)
-    simulate_paths_kernel(SimulationView view, std::uint64_t first_path, std::uint64_t count, OutcomeColumns out) {
+    per_path_kernel(SimulationView view, std::uint64_t first_path, std::uint64_t count, OutcomeColumns out) {
   const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const std::uint64_t path_id = first_path + i;
   CurandPhiloxGenerator gen(view.seed, path_id);
-  store_outcome(out, path_id, simulate_path<kCapacity>(view, gen));
+  PathOp::template run<kCapacity>(view, gen, out, path_id);
 }
 
-/// One thread per path, one hedge account per grid ratio (local memory beyond the registers).
-template <int kCapacity>
-__global__ void __launch_bounds__(kPathBlockSize)
-    simulate_ratio_grid_kernel(SimulationView view, std::uint64_t first_path, std::uint64_t count, OutcomeColumns out) {
-  const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= count) return;
-  const std::uint64_t path_id = first_path + i;
-  CurandPhiloxGenerator gen(view.seed, path_id);
-  simulate_ratio_grid_path<kCapacity>(view, gen, out, path_id);
+/// Launches per_path_kernel at the capacity for the model's asset count and checks the launch.
+template <class PathOp>
+void launch_per_path(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
+                     const OutcomeColumns& out, cudaStream_t stream) {
+  if (count == 0) return;
+  const auto blocks = static_cast<unsigned>((count + kPathBlockSize - 1) / kPathBlockSize);
+  with_path_capacity(view.market.num_assets, [&](auto capacity) {
+    constexpr int kCapacity = decltype(capacity)::value;
+    per_path_kernel<kCapacity, PathOp><<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
+  });
+  BH_CUDA_CHECK_LAUNCH();
 }
 
 __global__ void philox_words_kernel(std::uint64_t seed, std::uint64_t first_path, std::uint64_t num_paths,
@@ -57,24 +77,12 @@ void launch_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint
 
 void launch_simulate_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                                 const OutcomeColumns& out, cudaStream_t stream) {
-  if (count == 0) return;
-  const auto blocks = static_cast<unsigned>((count + kPathBlockSize - 1) / kPathBlockSize);
-  with_path_capacity(view.market.num_assets, [&](auto capacity) {
-    constexpr int kCapacity = decltype(capacity)::value;
-    simulate_ratio_grid_kernel<kCapacity><<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
-  });
-  BH_CUDA_CHECK_LAUNCH();
+  launch_per_path<SimulateRatioGrid>(view, first_path, count, out, stream);
 }
 
 void launch_simulate_paths(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                            const OutcomeColumns& out, cudaStream_t stream) {
-  if (count == 0) return;
-  const auto blocks = static_cast<unsigned>((count + kPathBlockSize - 1) / kPathBlockSize);
-  with_path_capacity(view.market.num_assets, [&](auto capacity) {
-    constexpr int kCapacity = decltype(capacity)::value;
-    simulate_paths_kernel<kCapacity><<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
-  });
-  BH_CUDA_CHECK_LAUNCH();
+  launch_per_path<SimulateOutcomes>(view, first_path, count, out, stream);
 }
 
 }  // namespace betahedge

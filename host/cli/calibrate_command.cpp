@@ -13,7 +13,7 @@
 #include "cli/commands.hpp"
 #include "market/prices_csv.hpp"
 #include "market/returns.hpp"
-#include "report/atomic_write.hpp"
+#include "io/atomic_write.hpp"
 
 namespace betahedge::cli {
 namespace {

@@ -7,7 +7,7 @@
 #include "cli/run_options.hpp"
 #include "engine/risk_job.hpp"
 #include "model/model_json.hpp"
-#include "report/atomic_write.hpp"
+#include "io/atomic_write.hpp"
 #include "report/summary_json.hpp"
 #include "report/tables_csv.hpp"
 

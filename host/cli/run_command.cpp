@@ -11,7 +11,7 @@
 #include "market/prices_csv.hpp"
 #include "market/returns.hpp"
 #include "model/model_json.hpp"
-#include "report/atomic_write.hpp"
+#include "io/atomic_write.hpp"
 #include "report/html_report.hpp"
 
 namespace betahedge::cli {

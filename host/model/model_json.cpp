@@ -7,7 +7,7 @@
 #include <Eigen/Core>
 
 #include "betahedge/error.hpp"
-#include "report/atomic_write.hpp"
+#include "io/atomic_write.hpp"
 
 namespace betahedge {
 namespace {

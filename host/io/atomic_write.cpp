@@ -1,4 +1,4 @@
-#include "report/atomic_write.hpp"
+#include "io/atomic_write.hpp"
 
 #include <fstream>
 #include <random>

@@ -1,0 +1,32 @@
+#include "io/message_text.hpp"
+
+#include <cstdio>
+
+namespace betahedge {
+
+std::string clip_for_message(std::string_view text, std::size_t max_chars) {
+  std::string out;
+  std::size_t shown = 0;
+  for (; shown < text.size() && out.size() < max_chars; ++shown) {
+    const auto c = static_cast<unsigned char>(text[shown]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
+      out += escaped;
+    }
+  }
+  if (shown < text.size()) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+bool is_printable_name(std::string_view text) {
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace betahedge

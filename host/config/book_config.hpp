@@ -1,6 +1,9 @@
 #pragma once
 /// book.yaml (SPEC 4), loaded and validated. Every error names the file, line and field;
-/// unknown keys are errors so that a typo never silently runs the default.
+/// unknown keys, repeated keys and non-scalar keys are errors, so that a typo never silently
+/// runs the default. Whole numbers (paths, seed, days, ...) are plain decimal digits, parsed
+/// exactly and range-checked before any narrowing ("1e6" and "1.0" are refused); the ranges
+/// are in book_config.cpp and config/simulation_limits.hpp.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -106,10 +109,12 @@ struct BookConfig {
   std::vector<StressScenario> stress;
 };
 
-/// Loads book.yaml. Throws InputError "FILE:LINE: FIELD: what is wrong".
+/// Loads book.yaml (a regular file of at most kMaxConfigBytes). Throws InputError
+/// "FILE:LINE: FIELD: what is wrong".
 BookConfig load_book(const std::filesystem::path& path);
 
 /// Parses book YAML text; `source` names it in messages and anchors the relative model path.
+/// Returns a book or throws InputError, whatever the bytes.
 BookConfig parse_book(const std::string& yaml_text, const std::filesystem::path& source);
 
 BackendChoice parse_backend_choice(const std::string& text, const std::string& where);

@@ -1,108 +1,90 @@
 #include "config/run_config.hpp"
 
-#include <fstream>
 #include <set>
-#include <sstream>
-
-#include <yaml-cpp/yaml.h>
 
 #include "betahedge/error.hpp"
+#include "config/simulation_limits.hpp"
+#include "config/yaml_fields.hpp"
+#include "io/input_file.hpp"
+#include "market/prices_csv.hpp"  // is_iso_date: the dates of the prices CSV
 
 namespace betahedge {
 namespace {
 
-[[noreturn]] void fail(const std::string& file, const YAML::Node& n, const std::string& field, const std::string& what) {
-  std::string where = file;
-  if (n.IsDefined() && n.Mark().line >= 0) where += ":" + std::to_string(n.Mark().line + 1);
-  throw InputError(where + ": " + field + ": " + what);
+constexpr WholeRange kRegimesRange{1, 8};
+constexpr WholeRange kSeedRange{0, kMaxSeed};
+constexpr WholeRange kStartsRange{1, 1000};
+constexpr LengthRange kAssets{1, 64};
+constexpr std::size_t kMaxSymbolChars = 256;
+constexpr std::size_t kMaxPathChars = 4096;
+
+std::optional<std::string> iso_date(const Fields& c, const std::string& key) {
+  if (!c.has(key)) return std::nullopt;
+  const std::string text = c.text(key, "");
+  if (!is_iso_date(text)) c.fail(key, quote_value(text) + " must be a date YYYY-MM-DD");
+  return text;
 }
 
-void allow_only(const std::string& file, const YAML::Node& map, const std::string& prefix,
-                std::initializer_list<const char*> keys) {
-  const std::set<std::string> ok(keys.begin(), keys.end());
-  for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
-    if (!ok.count(key)) fail(file, kv.first, prefix + key, "unknown key");
+RunCalibration parse_calibration(const Fields& c, const std::filesystem::path& dir) {
+  c.allow_only({"prices", "benchmark", "assets", "regimes", "distribution", "start", "end", "fill_forward", "seed",
+                "starts"});
+  RunCalibration cal;
+  cal.prices = dir / c.name("prices", kMaxPathChars);
+  cal.benchmark = c.name("benchmark", kMaxSymbolChars);
+  if (c.has("assets")) {
+    const YAML::Node list = c.sequence("assets", kAssets, "symbols");
+    std::set<std::string> seen;
+    std::size_t i = 0;
+    for (const YAML::Node& item : list) {
+      const std::string where = c.field("assets") + "[" + std::to_string(i++) + "]";
+      const std::string symbol = c.name_of(item, where, kMaxSymbolChars);
+      if (!seen.insert(symbol).second) c.fail_at(item, where, quote_value(symbol) + " is listed twice");
+      cal.assets.push_back(symbol);
+    }
   }
-}
-
-std::string scalar(const std::string& file, const YAML::Node& n, const std::string& field) {
-  if (!n.IsScalar()) fail(file, n, field, "must be a single value");
-  return n.Scalar();
-}
-
-long long whole_number(const std::string& file, const YAML::Node& n, const std::string& field, long long lo,
-                       long long hi) {
-  const std::string text = scalar(file, n, field);
-  try {
-    std::size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v >= lo && v <= hi) return v;
-  } catch (const std::exception&) {
+  if (c.has("regimes")) {
+    if (c.text("regimes", "") == "auto") cal.regimes.reset();
+    else cal.regimes = static_cast<int>(c.whole_number("regimes", 2, kRegimesRange, "or auto"));
   }
-  fail(file, n, field, "'" + text + "' must be a whole number in " + std::to_string(lo) + ".." + std::to_string(hi));
+  cal.student_t = c.choice("distribution", "gaussian", {"gaussian", "student-t"}) == "student-t";
+  cal.start = iso_date(c, "start");
+  cal.end = iso_date(c, "end");
+  // ISO dates order as text.
+  if (cal.start && cal.end && *cal.end < *cal.start) c.fail("end", "must not be before calibrate.start " + *cal.start);
+  cal.fill_forward = c.boolean("fill_forward", cal.fill_forward);
+  cal.seed = c.whole_number("seed", cal.seed, kSeedRange);
+  cal.starts = static_cast<int>(c.whole_number("starts", static_cast<std::uint64_t>(cal.starts), kStartsRange));
+  return cal;
 }
 
-bool boolean(const std::string& file, const YAML::Node& n, const std::string& field) {
-  const std::string text = scalar(file, n, field);
-  if (text == "true") return true;
-  if (text == "false") return false;
-  fail(file, n, field, "must be true or false");
+RunConfig parse_run_root(const YAML::Node& root, const std::filesystem::path& source) {
+  const std::string file = source.string();
+  if (!root.IsMap()) throw InputError(file + ": must be a mapping with at least 'book:'");
+  const Fields top(root, file, "");
+  top.allow_only({"book", "calibrate", "report"});
+  RunConfig rc;
+  rc.source = source;
+  if (!top.has("book")) top.fail("book", "is missing (path of book.yaml, relative to this file)");
+  rc.book = source.parent_path() / top.name("book", kMaxPathChars);
+  rc.report = top.boolean("report", rc.report);
+  if (top.has("calibrate")) rc.calibrate = parse_calibration(top.sub("calibrate"), source.parent_path());
+  return rc;
 }
 
 }  // namespace
 
-RunConfig load_run_config(const std::filesystem::path& path) {
-  const std::string file = path.string();
-  std::ifstream in(path);
-  if (!in) throw InputError(file + ": cannot open run config");
-  std::stringstream text;
-  text << in.rdbuf();
-  YAML::Node root;
+RunConfig parse_run_config(const std::string& yaml_text, const std::filesystem::path& source) {
+  const std::string file = source.string();
+  const YAML::Node root = load_yaml(yaml_text, file);
   try {
-    root = YAML::Load(text.str());
+    return parse_run_root(root, source);
   } catch (const YAML::Exception& e) {
-    throw InputError(file + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    throw_yaml_error(e, file);
   }
-  if (!root.IsMap()) throw InputError(file + ": must be a mapping with at least 'book:'");
-  allow_only(file, root, "", {"book", "calibrate", "report"});
-  RunConfig rc;
-  rc.source = path;
-  if (!root["book"]) throw InputError(file + ": book: is missing (path of book.yaml, relative to this file)");
-  rc.book = path.parent_path() / scalar(file, root["book"], "book");
-  if (root["report"]) rc.report = boolean(file, root["report"], "report");
-  if (const YAML::Node c = root["calibrate"]) {
-    if (!c.IsMap()) fail(file, c, "calibrate", "must be a mapping");
-    allow_only(file, c, "calibrate.",
-               {"prices", "benchmark", "assets", "regimes", "distribution", "start", "end", "fill_forward", "seed",
-                "starts"});
-    RunCalibration cal;
-    if (!c["prices"]) fail(file, c, "calibrate.prices", "is missing");
-    cal.prices = path.parent_path() / scalar(file, c["prices"], "calibrate.prices");
-    if (!c["benchmark"]) fail(file, c, "calibrate.benchmark", "is missing");
-    cal.benchmark = scalar(file, c["benchmark"], "calibrate.benchmark");
-    if (const YAML::Node a = c["assets"]) {
-      if (!a.IsSequence()) fail(file, a, "calibrate.assets", "must be a list of symbols");
-      for (std::size_t i = 0; i < a.size(); ++i)
-        cal.assets.push_back(scalar(file, a[i], "calibrate.assets[" + std::to_string(i) + "]"));
-    }
-    if (const YAML::Node r = c["regimes"]) {
-      if (scalar(file, r, "calibrate.regimes") == "auto") cal.regimes.reset();
-      else cal.regimes = static_cast<int>(whole_number(file, r, "calibrate.regimes", 1, 8));
-    }
-    if (const YAML::Node d = c["distribution"]) {
-      const std::string dist = scalar(file, d, "calibrate.distribution");
-      if (dist != "gaussian" && dist != "student-t") fail(file, d, "calibrate.distribution", "must be gaussian or student-t");
-      cal.student_t = dist == "student-t";
-    }
-    if (c["start"]) cal.start = scalar(file, c["start"], "calibrate.start");
-    if (c["end"]) cal.end = scalar(file, c["end"], "calibrate.end");
-    if (c["fill_forward"]) cal.fill_forward = boolean(file, c["fill_forward"], "calibrate.fill_forward");
-    if (c["seed"]) cal.seed = static_cast<std::uint64_t>(whole_number(file, c["seed"], "calibrate.seed", 0, 1LL << 62));
-    if (c["starts"]) cal.starts = static_cast<int>(whole_number(file, c["starts"], "calibrate.starts", 1, 1000));
-    rc.calibrate = cal;
-  }
-  return rc;
+}
+
+RunConfig load_run_config(const std::filesystem::path& path) {
+  return parse_run_config(read_input_file(path, "config file", kMaxConfigBytes), path);
 }
 
 }  // namespace betahedge

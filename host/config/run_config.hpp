@@ -5,15 +5,16 @@
 ///   calibrate:                 # optional; without it the book's model: is used
 ///     prices: prices.csv       # SPEC 4 prices CSV
 ///     benchmark: BTC
-///     assets: [BTC, ETH, SOL]  # optional; default every column
+///     assets: [BTC, ETH, SOL]  # optional, at most 64, no repeats; default every column
 ///     regimes: 2               # 1..8 or auto
 ///     distribution: gaussian   # or student-t
-///     start: 2020-01-01        # optional window
-///     end: 2024-12-31
+///     start: 2020-01-01        # optional window, YYYY-MM-DD
+///     end: 2024-12-31          # not before start
 ///     fill_forward: false
-///     seed: 42
-///     starts: 10
+///     seed: 42                 # 0..2^63
+///     starts: 10               # 1..1000
 ///   report: true               # render report.html (default true)
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -41,7 +42,12 @@ struct RunConfig {
   bool report = true;
 };
 
-/// Loads run.yaml; throws InputError "FILE:LINE: FIELD: what is wrong".
+/// Loads run.yaml (a regular file of at most kMaxConfigBytes); throws InputError
+/// "FILE:LINE: FIELD: what is wrong".
 RunConfig load_run_config(const std::filesystem::path& path);
+
+/// Parses run.yaml text; `source` names it in messages and anchors the relative paths.
+/// Returns a config or throws InputError, whatever the bytes.
+RunConfig parse_run_config(const std::string& yaml_text, const std::filesystem::path& source);
 
 }  // namespace betahedge

@@ -1,0 +1,51 @@
+/// Every config shipped in configs/ loads under the loaders' rules.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "config/book_config.hpp"
+#include "config/run_config.hpp"
+#include "test_support.hpp"
+
+namespace betahedge {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(ShippedConfigs, EveryBookLoads) {
+  int books = 0;
+  for (const char* dir : {"configs/demo", "configs/examples"}) {
+    for (const fs::directory_entry& entry : fs::directory_iterator(test::source_dir() / dir)) {
+      if (entry.path().extension() != ".yaml" || entry.path().filename() == "run.yaml") continue;
+      SCOPED_TRACE(entry.path().string());
+      const BookConfig book = load_book(entry.path());
+      EXPECT_FALSE(book.holdings.empty());
+      EXPECT_GE(book.simulation.paths, 2u);
+      ++books;
+    }
+  }
+  EXPECT_GE(books, 6);  // demo: book, book_unhedged; examples: four
+}
+
+TEST(ShippedConfigs, DemoBookKeepsItsValues) {
+  const BookConfig book = load_book(test::source_dir() / "configs/demo/book.yaml");
+  EXPECT_EQ(book.hedge.mode, HedgeMode::dynamic);
+  EXPECT_DOUBLE_EQ(book.hedge.target_beta, 0.5);
+  EXPECT_EQ(book.simulation.paths, 1000000u);
+  EXPECT_EQ(book.simulation.seed, 42u);
+  EXPECT_EQ(book.stress.size(), 6u);
+  EXPECT_EQ(book.risk.levels.size(), 2u);
+}
+
+TEST(ShippedConfigs, DemoRunLoadsAndItsBookLoads) {
+  const RunConfig run = load_run_config(test::source_dir() / "configs/demo/run.yaml");
+  ASSERT_TRUE(run.calibrate);
+  EXPECT_EQ(run.calibrate->assets.size(), 3u);
+  EXPECT_EQ(*run.calibrate->regimes, 2);
+  EXPECT_EQ(run.calibrate->starts, 10);
+  EXPECT_TRUE(fs::exists(run.calibrate->prices)) << run.calibrate->prices;
+  EXPECT_FALSE(load_book(run.book).holdings.empty());
+}
+
+}  // namespace
+}  // namespace betahedge

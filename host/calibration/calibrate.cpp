@@ -89,6 +89,8 @@ Calibration calibrate(const ReturnData& data, const CalibrationOptions& options)
   const Eigen::MatrixXd& x = data.log_returns;
   const int num_obs = data.num_returns();
   const int num_assets = data.num_assets();
+  // A series that does not move is an input problem; say which, before any fit fails on it.
+  require_moving_prices(data);
 
   // Regime model: one K, or every K in 1..4 that the data can identify, best BIC kept.
   std::vector<int> candidates;
@@ -103,6 +105,7 @@ Calibration calibrate(const ReturnData& data, const CalibrationOptions& options)
     RegimeFitOptions fit_options = options.fit;
     fit_options.num_regimes = k;
     fit_options.volatility_column = data.benchmark_index;
+    fit_options.column_names = data.assets;
     RegimeFit fit = fit_regime_model(x, fit_options);
     order_regimes_by_volatility(fit, data.benchmark_index);
     result.selection.push_back(

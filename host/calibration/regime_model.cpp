@@ -12,6 +12,7 @@
 #include <Eigen/LU>
 
 #include "betahedge/error.hpp"
+#include "io/message_text.hpp"
 
 namespace betahedge {
 namespace {
@@ -564,12 +565,18 @@ void check_inputs(const Eigen::MatrixXd& x, const RegimeFitOptions& options) {
     throw InputError("regime model: volatility column out of range");
 }
 
-Eigen::VectorXd sample_sd(const Eigen::MatrixXd& x) {
+/// Per-column sample standard deviations; a column that does not move is an error naming it
+/// (by `names[i]` when given). Calibration rejects a price that does not move first
+/// (require_moving_prices): this is the net for other callers and other flat series.
+Eigen::VectorXd sample_sd(const Eigen::MatrixXd& x, const std::vector<std::string>& names) {
   Eigen::VectorXd sd = sample_covariance(x).diagonal().cwiseSqrt();
-  for (int i = 0; i < sd.size(); ++i)
-    if (!(sd[i] > 0.0))
-      throw NumericalError("regime model: column " + std::to_string(i) +
-                           " does not move (zero variance); hint: drop that asset");
+  for (int i = 0; i < sd.size(); ++i) {
+    if (sd[i] > 0.0) continue;
+    const std::string column = i < static_cast<int>(names.size())
+                                   ? "asset '" + clip_for_message(names[i]) + "'"
+                                   : "column " + std::to_string(i);
+    throw NumericalError("regime model: " + column + " does not move (zero variance); hint: drop that asset");
+  }
   return sd;
 }
 
@@ -628,7 +635,7 @@ RegimeFilter filter_regimes(const Eigen::MatrixXd& observations, const RegimePar
   RegimeFitOptions options;
   options.distribution = distribution;
   const Eigen::MatrixXd xt = observations.transpose();
-  const Eigen::VectorXd sd = sample_sd(observations);
+  const Eigen::VectorXd sd = sample_sd(observations, {});
   EmRun em(xt, sd, options, params.num_regimes());
   const double loglik = em.e_step(params);
   if (!std::isfinite(loglik))
@@ -640,7 +647,7 @@ RegimeFit fit_regime_model_from(const Eigen::MatrixXd& observations, const Regim
                                 const RegimeFitOptions& options) {
   check_inputs(observations, options);
   const Eigen::MatrixXd xt = observations.transpose();
-  const Eigen::VectorXd sd = sample_sd(observations);
+  const Eigen::VectorXd sd = sample_sd(observations, options.column_names);
   std::vector<StartResult> starts;
   starts.push_back(run_em(xt, sd, start, options));
   return assemble(starts, static_cast<int>(observations.rows()), static_cast<int>(observations.cols()), options);
@@ -650,7 +657,7 @@ RegimeFit fit_regime_model(const Eigen::MatrixXd& observations, const RegimeFitO
   check_inputs(observations, options);
   if (options.num_starts < 1) throw InputError("--starts must be at least 1");
   const Eigen::MatrixXd xt = observations.transpose();
-  const Eigen::VectorXd sd = sample_sd(observations);
+  const Eigen::VectorXd sd = sample_sd(observations, options.column_names);
   // One regime has one likelihood maximum: every start would find it.
   const int num_starts = options.num_regimes == 1 ? 1 : options.num_starts;
   std::vector<StartResult> starts(static_cast<std::size_t>(num_starts));

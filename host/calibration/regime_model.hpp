@@ -5,6 +5,7 @@
 /// fitted by EM (Baum-Welch with a scaled forward-backward pass; ECME for the t degrees of
 /// freedom) from several seeded starts, keeping the best likelihood.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <Eigen/Core>
@@ -46,6 +47,8 @@ struct RegimeFitOptions {
   std::uint64_t seed = 42;
   double min_dof = 2.05;            ///< Student-t dof kept in [min_dof, max_dof]
   double max_dof = 400.0;
+  /// Names of the observation columns (asset symbols) for messages; empty: "column i".
+  std::vector<std::string> column_names;
 };
 
 /// Forward-backward output at fixed parameters.

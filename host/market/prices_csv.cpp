@@ -7,14 +7,39 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 #include "betahedge/error.hpp"
+#include "io/input_file.hpp"
+#include "io/message_text.hpp"
 
 namespace betahedge {
 namespace {
 
 [[noreturn]] void fail_at(const std::string& source, int line, const std::string& what) {
   throw InputError(source + ":" + std::to_string(line) + ": " + what);
+}
+
+/// A value of the file, quoted for a message: one line, at most 60 characters.
+std::string in_quotes(const std::string& value) { return "'" + clip_for_message(value) + "'"; }
+
+/// Reads the next line (without its '\n') into `line` through `buffer`, whose size bounds the
+/// line: one that does not fit is an error naming `line_number`. False at the end of input.
+bool read_line(std::istream& in, std::vector<char>& buffer, std::string& line, const std::string& source,
+               int line_number) {
+  in.getline(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  const auto got = static_cast<std::size_t>(in.gcount());
+  if (in.bad()) fail_at(source, line_number, "read error");
+  if (in.fail()) {
+    // failbit without eofbit after reading something: the buffer filled before the line ended.
+    if (got > 0 && !in.eof())
+      fail_at(source, line_number,
+              "line is longer than the limit of " + std::to_string(kMaxCsvLineBytes >> 20) + " MiB");
+    return false;
+  }
+  line.assign(buffer.data(), in.eof() ? got : got - 1);  // gcount counts the '\n' it dropped
+  return true;
 }
 
 /// Splits one CSV line on commas and strips one pair of surrounding double quotes per field.
@@ -96,32 +121,43 @@ PriceTable parse_prices_csv(std::istream& in, const std::string& source) {
   std::string line;
   std::vector<std::string> fields;
 
-  int line_number = 0;
-  if (!std::getline(in, line)) throw InputError(source + ": file is empty (expected a header date,<SYM>,...)");
-  ++line_number;
+  std::vector<char> buffer(kMaxCsvLineBytes + 1);
+  int line_number = 1;
+  if (!read_line(in, buffer, line, source, line_number))
+    throw InputError(source + ": file is empty (expected a header date,<SYM>,...)");
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // UTF-8 byte order mark
   split_fields(line, fields);
   if (fields[0] == "time") {
     table.converted_fractional_years = true;
   } else if (fields[0] != "date") {
-    fail_at(source, 1, "header: first column must be 'date' (or 'time' for fractional years), got '" +
-                           fields[0] + "'");
+    fail_at(source, 1, "header: first column must be 'date' (or 'time' for fractional years), got " +
+                           in_quotes(fields[0]));
   }
   if (fields.size() < 2) fail_at(source, 1, "header: no price columns after '" + fields[0] + "'");
+  if (fields.size() - 1 > static_cast<std::size_t>(kMaxPriceColumns))
+    fail_at(source, 1, "header: " + std::to_string(fields.size() - 1) + " price columns, more than the limit of " +
+                           std::to_string(kMaxPriceColumns));
+  std::unordered_map<std::string_view, std::size_t> column_of_name;  // name -> 1-based column; views into `fields`
+  column_of_name.reserve(fields.size());
   for (std::size_t j = 1; j < fields.size(); ++j) {
-    if (fields[j].empty()) fail_at(source, 1, "header: column " + std::to_string(j + 1) + " has no name");
-    for (std::size_t i = 1; i < j; ++i)
-      if (fields[i] == fields[j]) fail_at(source, 1, "header: column '" + fields[j] + "' appears twice");
-    table.symbols.push_back(fields[j]);
+    const std::string column = "column " + std::to_string(j + 1);
+    if (fields[j].empty()) fail_at(source, 1, "header: " + column + " has no name");
+    if (!is_printable_name(fields[j]))
+      fail_at(source, 1, "header: " + column + " name " + in_quotes(fields[j]) +
+                             " holds a control character (a NUL byte, tab or similar)");
+    if (auto [it, inserted] = column_of_name.emplace(fields[j], j + 1); !inserted)
+      fail_at(source, 1, "header: column " + in_quotes(fields[j]) + " appears twice (columns " +
+                             std::to_string(it->second) + " and " + std::to_string(j + 1) + ")");
   }
+  table.symbols.assign(fields.begin() + 1, fields.end());
   const std::size_t num_fields = fields.size();
   const int num_symbols = table.num_symbols();
 
   std::vector<double> values;  // row-major while reading, copied into `closes` at the end
   std::map<std::string, int> line_of_date;
   int blank_line = 0;
-  while (std::getline(in, line)) {
+  while (read_line(in, buffer, line, source, line_number + 1)) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) {
@@ -138,12 +174,12 @@ PriceTable parse_prices_csv(std::istream& in, const std::string& source) {
     if (table.converted_fractional_years) {
       double t = 0.0;
       if (!parse_number(fields[0], t) || (date = fractional_year_to_date(t)).empty())
-        fail_at(source, line_number, "field 'time': '" + fields[0] +
-                                         "' is not a fractional year on a 260-a-year business-day grid");
+        fail_at(source, line_number, "field 'time': " + in_quotes(fields[0]) +
+                                         " is not a fractional year on a 260-a-year business-day grid");
     } else {
       date = fields[0];
       if (!is_iso_date(date))
-        fail_at(source, line_number, "field 'date': '" + date + "' is not a date written YYYY-MM-DD");
+        fail_at(source, line_number, "field 'date': " + in_quotes(date) + " is not a date written YYYY-MM-DD");
     }
     if (auto it = line_of_date.find(date); it != line_of_date.end())
       fail_at(source, line_number, "field '" + std::string(table.converted_fractional_years ? "time" : "date") +
@@ -153,15 +189,20 @@ PriceTable parse_prices_csv(std::istream& in, const std::string& source) {
                                        "': date " + date + " comes after " + table.dates.back() + " (line " +
                                        std::to_string(table.lines.back()) + "); dates must ascend");
     line_of_date.emplace(date, line_number);
+    if (values.size() + num_symbols > kMaxPriceCells)
+      fail_at(source, line_number, "more than " + std::to_string(kMaxPriceCells) +
+                                       " prices (rows x columns), the limit of a prices file");
 
     for (int j = 0; j < num_symbols; ++j) {
       const std::string& cell = fields[j + 1];
       double price = std::numeric_limits<double>::quiet_NaN();
       if (!cell.empty()) {
         if (!parse_number(cell, price))
-          fail_at(source, line_number, "field '" + table.symbols[j] + "': cannot read '" + cell + "' as a number");
+          fail_at(source, line_number,
+                  "field " + in_quotes(table.symbols[j]) + ": cannot read " + in_quotes(cell) + " as a number");
         if (!(price > 0.0))
-          fail_at(source, line_number, "field '" + table.symbols[j] + "': price must be positive, got " + cell);
+          fail_at(source, line_number,
+                  "field " + in_quotes(table.symbols[j]) + ": price must be positive, got " + clip_for_message(cell));
       }
       values.push_back(price);
     }
@@ -177,8 +218,9 @@ PriceTable parse_prices_csv(std::istream& in, const std::string& source) {
 }
 
 PriceTable read_prices_csv(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path.string() + ": cannot open prices file");
+  require_input_file(path, "prices file", kMaxPricesBytes);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot open prices file (permission denied?)");
   return parse_prices_csv(in, path.string());
 }
 

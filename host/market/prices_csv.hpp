@@ -1,7 +1,8 @@
 #pragma once
 /// The prices CSV of SPEC 4, read and checked: `date,<SYM>,<SYM>,...`, ISO dates ascending,
 /// positive closes, empty cells for missing values. Every rejection is an InputError naming
-/// the file, the 1-based line and the field.
+/// the file, the 1-based line and the field; values quoted in messages are clipped.
+#include <cstddef>
 #include <filesystem>
 #include <istream>
 #include <string>
@@ -10,6 +11,12 @@
 #include <Eigen/Core>
 
 namespace betahedge {
+
+/// Bounds on a prices CSV, far above any real one, so that no input makes the reader run
+/// without end (the file itself is capped at kMaxPricesBytes, host/io/input_file.hpp).
+inline constexpr int kMaxPriceColumns = 4096;                ///< symbols after the date column
+inline constexpr std::size_t kMaxCsvLineBytes = 1u << 20;    ///< one line, CR included: 1 MiB
+inline constexpr std::size_t kMaxPriceCells = 1u << 26;      ///< rows x symbols (512 MiB of doubles)
 
 /// A wide table of closes, one row per date and one column per symbol, as read from the file.
 struct PriceTable {
@@ -30,9 +37,12 @@ struct PriceTable {
 
 /// Reads a prices CSV. The first column is `date` (ISO dates) or `time` (fractional years,
 /// converted to dates). Fields may be wrapped in double quotes; CRLF line ends are accepted;
-/// blank lines at the end of the file are ignored. Throws InputError on: an unreadable or
-/// empty file, a bad or duplicate header, a row with the wrong number of fields, an invalid,
-/// duplicate or unsorted date, an unparseable or non-finite number, a non-positive price.
+/// blank lines at the end of the file are ignored. Throws InputError on: a path that is not a
+/// regular file of at most kMaxPricesBytes (a directory, /dev/zero, a FIFO), an unreadable or
+/// empty file, a bad or duplicate header, more than kMaxPriceColumns symbols, a column name
+/// with a control character, a line over kMaxCsvLineBytes, more than kMaxPriceCells prices,
+/// a row with the wrong number of fields, an invalid, duplicate or unsorted date, an
+/// unparseable or non-finite number, a non-positive price.
 PriceTable read_prices_csv(const std::filesystem::path& path);
 
 /// The same, reading from a stream; `source` names it in messages.

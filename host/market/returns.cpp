@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "betahedge/error.hpp"
+#include "betahedge/model_types.hpp"
+#include "io/message_text.hpp"
 
 namespace betahedge {
 namespace {
@@ -11,9 +13,11 @@ namespace {
   throw InputError(source + ":" + std::to_string(line) + ": " + what);
 }
 
+std::string in_quotes(const std::string& value) { return "'" + clip_for_message(value) + "'"; }
+
 void check_option_date(const std::optional<std::string>& date, const char* option) {
   if (date && !is_iso_date(*date))
-    throw InputError(std::string(option) + ": '" + *date + "' is not a date written YYYY-MM-DD");
+    throw InputError(std::string(option) + ": " + in_quotes(*date) + " is not a date written YYYY-MM-DD");
 }
 
 }  // namespace
@@ -23,25 +27,31 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
   check_option_date(options.start, "--start");
   check_option_date(options.end, "--end");
   if (options.start && options.end && *options.start > *options.end)
-    throw InputError("--start " + *options.start + " is after --end " + *options.end);
+    throw InputError("--start " + *options.start + " is after --end " + *options.end);  // both checked as dates above
 
   ReturnData data;
   data.source = source;
   if (table.column(options.benchmark) < 0)
-    fail_at(source, 1, "header: no column for benchmark '" + options.benchmark + "'");
+    fail_at(source, 1, "header: no column for benchmark " + in_quotes(options.benchmark));
   if (options.assets.empty()) {
     data.assets = table.symbols;
   } else {
     for (const auto& symbol : options.assets) {
-      if (table.column(symbol) < 0) fail_at(source, 1, "header: no column for asset '" + symbol + "'");
+      if (table.column(symbol) < 0) fail_at(source, 1, "header: no column for asset " + in_quotes(symbol));
       for (const auto& kept : data.assets)
-        if (kept == symbol) throw InputError("--assets: '" + symbol + "' is listed twice");
+        if (kept == symbol) throw InputError("--assets: " + in_quotes(symbol) + " is listed twice");
       data.assets.push_back(symbol);
     }
     bool has_benchmark = false;
     for (const auto& symbol : data.assets) has_benchmark = has_benchmark || symbol == options.benchmark;
     if (!has_benchmark) data.assets.insert(data.assets.begin(), options.benchmark);
   }
+  // Before any work sized by the asset count: the model holds at most kMaxAssets.
+  if (data.num_assets() > kMaxAssets)
+    throw InputError(source + ": " + std::to_string(data.num_assets()) +
+                     " assets selected (the benchmark included), more than the limit of " +
+                     std::to_string(kMaxAssets) + "; hint: select at most " + std::to_string(kMaxAssets) +
+                     " with --assets (calibrate.assets in a run config)");
   for (int i = 0; i < data.num_assets(); ++i)
     if (data.assets[i] == options.benchmark) data.benchmark_index = i;
   const int num_assets = data.num_assets();
@@ -65,7 +75,7 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
     int r = first;
     while (r <= last && std::isnan(table.closes(r, columns[i]))) ++r;
     if (r > last)
-      throw InputError(source + ": field '" + data.assets[i] + "': no price between lines " +
+      throw InputError(source + ": field " + in_quotes(data.assets[i]) + ": no price between lines " +
                        std::to_string(table.lines[first]) + " and " + std::to_string(table.lines[last]));
     if (r > common_first) {
       common_first = r;
@@ -75,7 +85,7 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
   if (latest_asset >= 0)
     data.notes.push_back("common window starts at " + table.dates[common_first] + " (line " +
                          std::to_string(table.lines[common_first]) + "), the first price of " +
-                         data.assets[latest_asset]);
+                         clip_for_message(data.assets[latest_asset]));
 
   const int num_prices = last - common_first + 1;
   const int num_returns = num_prices - 1;
@@ -92,8 +102,8 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
       double price = table.closes(r, columns[i]);
       if (std::isnan(price)) {
         if (!options.fill_forward)
-          fail_at(source, table.lines[r], "field '" + data.assets[i] +
-                                              "': empty cell inside the common window (use --fill forward to "
+          fail_at(source, table.lines[r], "field " + in_quotes(data.assets[i]) +
+                                              ": empty cell inside the common window (use --fill forward to "
                                               "repeat the previous close)");
         price = prices(p - 1, i);  // p > 0: row common_first has every price
         ++data.filled_cells;
@@ -108,7 +118,20 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
   data.log_returns = (prices.bottomRows(num_returns).array() / prices.topRows(num_returns).array()).log().matrix();
   data.spot.resize(num_assets);
   for (int i = 0; i < num_assets; ++i) data.spot[i] = prices(num_prices - 1, i);
+  require_moving_prices(data);
   return data;
+}
+
+void require_moving_prices(const ReturnData& data) {
+  if (data.num_returns() == 0) return;
+  for (int i = 0; i < data.num_assets(); ++i) {
+    if (!(data.log_returns.col(i).array() == 0.0).all()) continue;
+    const std::string symbol = clip_for_message(data.assets[i]);
+    throw InputError(data.source + ": field '" + symbol + "': the price does not move from " +
+                     data.price_dates.front() + " to " + data.price_dates.back() +
+                     ", so its returns have zero variance and no model can be fitted; hint: drop " + symbol +
+                     " from the selected assets (--assets, calibrate.assets in a run config)");
+  }
 }
 
 }  // namespace betahedge

@@ -40,8 +40,15 @@ struct ReturnData {
 /// Selects the columns and the [start, end] window, starts the common window at the latest
 /// first-valid date among the selected assets (saying so in `notes`), applies `--fill forward`,
 /// and takes log returns. Throws InputError naming the file, line and field for: a missing
-/// benchmark or asset column, a bad --start/--end, an empty cell inside the common window
-/// without fill_forward, an asset with no price in the window, fewer than `min_returns` returns.
+/// benchmark or asset column, more than kMaxAssets selected assets (benchmark included;
+/// checked before anything else is computed), a bad --start/--end, an empty cell inside the
+/// common window without fill_forward, an asset with no price in the window, fewer than
+/// `min_returns` returns, and an asset whose price does not move (require_moving_prices).
 ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWindowOptions& options);
+
+/// Throws InputError naming the file and the symbol when an asset's price does not move over
+/// the window (every return is 0, as with a stale or pegged series): its variance is zero and
+/// no model can be fitted to it.
+void require_moving_prices(const ReturnData& data);
 
 }  // namespace betahedge

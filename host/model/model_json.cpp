@@ -1,13 +1,18 @@
 #include "model/model_json.hpp"
 
+#include <climits>
 #include <cmath>
-#include <fstream>
+#include <cstdio>
+#include <optional>
+#include <string_view>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
 #include "betahedge/error.hpp"
 #include "io/atomic_write.hpp"
+#include "io/input_file.hpp"
+#include "io/message_text.hpp"
 
 namespace betahedge {
 namespace {
@@ -16,9 +21,27 @@ using nlohmann::json;
 
 constexpr double kProbabilityTolerance = 1e-6;
 constexpr double kSymmetryTolerance = 1e-10;
+constexpr std::size_t kFieldChars = 120;  // a field path quoted in a message (it may hold an asset name)
 
 [[noreturn]] void fail(const std::string& source, const std::string& field, const std::string& what) {
-  throw InputError(source + ": field '" + field + "': " + what);
+  throw InputError(source + ": field '" + clip_for_message(field, kFieldChars) + "': " + what);
+}
+
+/// nlohmann's message without its "[json.exception.type_error.302] " tag, clipped.
+std::string json_error_text(const json::exception& e) {
+  std::string_view text = e.what();
+  if (const std::size_t tag_end = text.find("] "); text.rfind("[json.exception.", 0) == 0 && tag_end != text.npos)
+    text.remove_prefix(tag_end + 2);
+  return clip_for_message(text, kFieldChars);
+}
+
+std::string in_quotes(const std::string& value) { return "'" + clip_for_message(value) + "'"; }
+
+/// A number for a message: %g, so that 1e300 is not written with 300 digits.
+std::string number_text(double value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", value);
+  return buf;
 }
 
 const json& require(const json& obj, const std::string& key, const std::string& source,
@@ -48,36 +71,95 @@ std::vector<double> as_vector(const json& v, const std::string& source, const st
   return out;
 }
 
-std::optional<double> optional_number(const json& obj, const std::string& key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::nullopt;
-  return it->get<double>();
+/// A non-empty printable string: an asset, benchmark or regime name.
+std::string as_name(const json& v, const std::string& source, const std::string& field) {
+  if (!v.is_string()) fail(source, field, "must be a string");
+  const std::string& name = v.get_ref<const std::string&>();
+  if (name.empty()) fail(source, field, "must not be empty");
+  if (!is_printable_name(name)) fail(source, field, in_quotes(name) + " holds a control character");
+  return name;
 }
 
-}  // namespace
+/// `obj[key]` as a number; missing or null: `fallback`.
+std::optional<double> optional_number(const json& obj, const std::string& key, const std::string& source,
+                                      const std::string& where, std::optional<double> fallback = std::nullopt) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  return as_number(*it, source, where + "." + key);
+}
 
-Model model_from_json(const json& doc, const std::string& source) {
+/// `obj[key]` as a whole number in [0, INT_MAX]; missing or null: 0.
+int optional_count(const json& obj, const std::string& key, const std::string& source, const std::string& where) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return 0;
+  const double x = as_number(*it, source, where + "." + key);
+  if (!(x >= 0.0 && x <= INT_MAX && x == std::floor(x)))
+    fail(source, where + "." + key, "must be a whole number in 0.." + std::to_string(INT_MAX));
+  return static_cast<int>(x);
+}
+
+std::string optional_string(const json& obj, const std::string& key, const std::string& source,
+                            const std::string& where) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return {};
+  if (!it->is_string()) fail(source, where + "." + key, "must be a string");
+  const std::string& text = it->get_ref<const std::string&>();
+  if (!is_printable_name(text)) fail(source, where + "." + key, in_quotes(text) + " holds a control character");
+  return text;
+}
+
+BetaEstimates betas_from_json(const json& b, const std::string& source, const std::string& where,
+                              std::size_t num_regimes) {
+  if (!b.is_object()) fail(source, where, "must be an object of beta estimates");
+  BetaEstimates e;
+  e.ols = *optional_number(b, "ols", source, where, 0.0);
+  e.ols_se = *optional_number(b, "ols_se", source, where, 0.0);
+  e.ols_r2 = optional_number(b, "ols_r2", source, where);
+  e.ewma = optional_number(b, "ewma", source, where);
+  e.kalman = optional_number(b, "kalman", source, where);
+  if (auto r = b.find("regime"); r != b.end() && !r->is_null())
+    e.regime = as_vector(*r, source, where + ".regime", num_regimes);
+  e.regime_weighted = optional_number(b, "regime_weighted", source, where);
+  return e;
+}
+
+CalibrationInfo calibration_from_json(const json& c, const std::string& source) {
+  const std::string where = "calibration";
+  if (!c.is_object()) fail(source, where, "must be an object");
+  CalibrationInfo info;
+  info.loglik = *optional_number(c, "loglik", source, where, 0.0);
+  info.aic = *optional_number(c, "aic", source, where, 0.0);
+  info.bic = *optional_number(c, "bic", source, where, 0.0);
+  info.iterations = optional_count(c, "iterations", source, where);
+  if (auto it = c.find("converged"); it != c.end() && !it->is_null()) {
+    if (!it->is_boolean()) fail(source, where + ".converged", "must be true or false");
+    info.converged = it->get<bool>();
+  }
+  info.nobs = optional_count(c, "nobs", source, where);
+  info.start = optional_string(c, "start", source, where);
+  info.end = optional_string(c, "end", source, where);
+  return info;
+}
+
+/// model_from_json without the last-resort mapping of nlohmann's exceptions.
+Model read_model_fields(const json& doc, const std::string& source) {
   if (!doc.is_object()) throw InputError(source + ": not a JSON object");
   Model m;
   const json& format = require(doc, "format", source, "");
-  if (!format.is_string() || format.get<std::string>() != "betahedge.model/1")
+  if (!format.is_string() || format.get_ref<const std::string&>() != "betahedge.model/1")
     fail(source, "format", "must be \"betahedge.model/1\"");
 
   const json& assets = require(doc, "assets", source, "");
   if (!assets.is_array() || assets.empty()) fail(source, "assets", "must be a non-empty array");
-  for (std::size_t i = 0; i < assets.size(); ++i) {
-    if (!assets[i].is_string()) fail(source, "assets[" + std::to_string(i) + "]", "must be a string");
-    m.assets.push_back(assets[i].get<std::string>());
-  }
+  if (assets.size() > static_cast<std::size_t>(kMaxAssets))
+    fail(source, "assets", "has " + std::to_string(assets.size()) + " assets, at most " + std::to_string(kMaxAssets));
+  for (std::size_t i = 0; i < assets.size(); ++i)
+    m.assets.push_back(as_name(assets[i], source, "assets[" + std::to_string(i) + "]"));
   const std::size_t n = m.assets.size();
-  if (n > static_cast<std::size_t>(kMaxAssets))
-    fail(source, "assets", "has " + std::to_string(n) + " assets, at most " + std::to_string(kMaxAssets));
 
-  const json& benchmark = require(doc, "benchmark", source, "");
-  if (!benchmark.is_string()) fail(source, "benchmark", "must be a string");
-  m.benchmark = benchmark.get<std::string>();
+  m.benchmark = as_name(require(doc, "benchmark", source, ""), source, "benchmark");
   if (auto it = doc.find("step"); it != doc.end()) {
-    if (!it->is_string() || it->get<std::string>() != "1d") fail(source, "step", "must be \"1d\"");
+    if (!it->is_string() || it->get_ref<const std::string&>() != "1d") fail(source, "step", "must be \"1d\"");
   }
 
   const json& dist = require(doc, "distribution", source, "");
@@ -95,7 +177,7 @@ Model model_from_json(const json& doc, const std::string& source) {
     const json& r = regimes[k];
     if (!r.is_object()) fail(source, where, "must be an object");
     Regime regime;
-    if (auto it = r.find("name"); it != r.end() && it->is_string()) regime.name = it->get<std::string>();
+    if (auto it = r.find("name"); it != r.end() && !it->is_null()) regime.name = as_name(*it, source, where + ".name");
     else regime.name = "regime" + std::to_string(k);
     regime.mean = as_vector(require(r, "mean", source, where), source, where + ".mean", n);
     regime.vol = as_vector(require(r, "vol", source, where), source, where + ".vol", n);
@@ -132,33 +214,42 @@ Model model_from_json(const json& doc, const std::string& source) {
   for (auto it = spot.begin(); it != spot.end(); ++it)
     if (m.asset_index(it.key()) < 0) fail(source, "spot." + it.key(), "is not one of the model's assets");
 
-  if (auto it = doc.find("betas"); it != doc.end() && it->is_object()) {
+  if (auto it = doc.find("betas"); it != doc.end() && !it->is_null()) {
+    if (!it->is_object()) fail(source, "betas", "must be an object of asset: beta estimates");
     for (auto b = it->begin(); b != it->end(); ++b) {
-      BetaEstimates e;
-      e.ols = b->value("ols", 0.0);
-      e.ols_se = b->value("ols_se", 0.0);
-      e.ols_r2 = optional_number(*b, "ols_r2");
-      e.ewma = optional_number(*b, "ewma");
-      e.kalman = optional_number(*b, "kalman");
-      if (auto r = b->find("regime"); r != b->end() && r->is_array()) e.regime = r->get<std::vector<double>>();
-      e.regime_weighted = optional_number(*b, "regime_weighted");
-      m.betas[b.key()] = e;
+      const std::string where = "betas." + b.key();
+      if (m.asset_index(b.key()) < 0) fail(source, where, "is not one of the model's assets");
+      m.betas[b.key()] = betas_from_json(*b, source, where, k_count);
     }
   }
-  if (auto it = doc.find("calibration"); it != doc.end() && it->is_object()) {
-    CalibrationInfo c;
-    c.loglik = it->value("loglik", 0.0);
-    c.aic = it->value("aic", 0.0);
-    c.bic = it->value("bic", 0.0);
-    c.iterations = it->value("iterations", 0);
-    c.converged = it->value("converged", false);
-    c.nobs = it->value("nobs", 0);
-    c.start = it->value("start", std::string());
-    c.end = it->value("end", std::string());
-    m.calibration = c;
-  }
+  if (auto it = doc.find("calibration"); it != doc.end() && !it->is_null())
+    m.calibration = calibration_from_json(*it, source);
   validate_model(m, source);
   return m;
+}
+
+}  // namespace
+
+Model model_from_json(const json& doc, const std::string& source) {
+  try {
+    return read_model_fields(doc, source);
+  } catch (const json::exception& e) {
+    // Every field is type-checked before it is read; this is the net under that rule.
+    throw InputError(source + ": not a valid model: " + json_error_text(e));
+  }
+}
+
+Model parse_model_json(const std::string& text, const std::string& source) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw InputError(source + ": invalid JSON at byte " + std::to_string(e.byte));
+  } catch (const json::exception& e) {
+    // out_of_range.406: a number such as 1e400 overflows a double while parsing.
+    throw InputError(source + ": invalid JSON: " + json_error_text(e));
+  }
+  return model_from_json(doc, source);
 }
 
 void validate_model(const Model& m, const std::string& source) {
@@ -167,23 +258,38 @@ void validate_model(const Model& m, const std::string& source) {
   if (n < 1 || n > kMaxAssets) fail(source, "assets", "must hold 1.." + std::to_string(kMaxAssets) + " assets");
   if (k_count < 1 || k_count > kMaxRegimes)
     fail(source, "regimes", "must hold 1.." + std::to_string(kMaxRegimes) + " regimes");
-  if (m.asset_index(m.benchmark) < 0) fail(source, "benchmark", "'" + m.benchmark + "' is not one of the assets");
+  for (int i = 0; i < n; ++i) {
+    const std::string field = "assets[" + std::to_string(i) + "]";
+    if (m.assets[i].empty()) fail(source, field, "must not be empty");
+    if (!is_printable_name(m.assets[i])) fail(source, field, in_quotes(m.assets[i]) + " holds a control character");
+  }
+  if (m.asset_index(m.benchmark) < 0) fail(source, "benchmark", in_quotes(m.benchmark) + " is not one of the assets");
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < i; ++j)
-      if (m.assets[i] == m.assets[j]) fail(source, "assets", "'" + m.assets[i] + "' appears twice");
+      if (m.assets[i] == m.assets[j]) fail(source, "assets", in_quotes(m.assets[i]) + " appears twice");
   if (static_cast<int>(m.spot.size()) != n) fail(source, "spot", "must give one price per asset");
   for (int i = 0; i < n; ++i)
-    if (!(m.spot[i] > 0.0)) fail(source, "spot." + m.assets[i], "must be positive");
+    if (!(m.spot[i] > 0.0 && m.spot[i] <= kMaxModelSpot))
+      fail(source, "spot." + m.assets[i], "must be in (0, 1e12], got " + number_text(m.spot[i]));
 
   for (int k = 0; k < k_count; ++k) {
     const Regime& r = m.regimes[k];
-    const std::string where = "regimes[" + std::to_string(k) + "] (" + r.name + ")";
+    const std::string where = "regimes[" + std::to_string(k) + "] (" + clip_for_message(r.name) + ")";
+    if (!is_printable_name(r.name)) fail(source, where + ".name", "holds a control character");
     if (static_cast<int>(r.mean.size()) != n || static_cast<int>(r.vol.size()) != n ||
         static_cast<int>(r.corr.size()) != n * n)
       fail(source, where, "shapes do not match the " + std::to_string(n) + " assets");
-    for (int i = 0; i < n; ++i)
-      if (!(r.vol[i] > 0.0) || !std::isfinite(r.vol[i]))
-        fail(source, where + ".vol[" + std::to_string(i) + "]", "must be positive");
+    for (int i = 0; i < n; ++i) {
+      // Per step (daily) decimal log returns: a vol above 1 (100% a day) is a unit mistake.
+      if (!(r.vol[i] > 0.0 && r.vol[i] <= kMaxModelVol))
+        fail(source, where + ".vol[" + std::to_string(i) + "]",
+             "must be in (0, 1] (a daily vol, decimal: 0.03 = 3%), got " + number_text(r.vol[i]));
+      if (!(std::abs(r.mean[i]) <= kMaxModelAbsMean))
+        fail(source, where + ".mean[" + std::to_string(i) + "]",
+             "must be in [-1, 1] (a daily mean log return, decimal), got " + number_text(r.mean[i]));
+    }
+    for (int i = 0; i < n * n; ++i)
+      if (!std::isfinite(r.corr[i])) fail(source, where + ".corr", "entries must be finite");
     Eigen::MatrixXd c(n, n);
     for (int i = 0; i < n; ++i)
       for (int j = 0; j < n; ++j) c(i, j) = r.corr[i * n + j];
@@ -202,7 +308,8 @@ void validate_model(const Model& m, const std::string& source) {
       fail(source, where + ".corr", "is not positive definite");
     if (m.distribution == Distribution::student_t) {
       if (!r.dof) fail(source, where + ".dof", "is required for a student-t model");
-      if (!(*r.dof > 2.0)) fail(source, where + ".dof", "must be greater than 2 (finite variance)");
+      if (!(*r.dof > kMinModelDof && *r.dof <= kMaxModelDof))
+        fail(source, where + ".dof", "must be in (2, 1e6] (finite variance), got " + number_text(*r.dof));
     } else if (r.dof) {
       fail(source, where + ".dof", "must be null for a gaussian model");
     }
@@ -227,23 +334,24 @@ void validate_model(const Model& m, const std::string& source) {
   if (static_cast<int>(m.initial_probabilities.size()) != k_count)
     fail(source, "initial_probabilities", "must have one entry per regime");
   check_distribution(m.initial_probabilities, "initial_probabilities");
+
+  auto check_finite = [&](const std::optional<double>& v, const std::string& field) {
+    if (v && !std::isfinite(*v)) fail(source, field, "must be finite");
+  };
+  for (const auto& [symbol, b] : m.betas) {
+    const std::string where = "betas." + symbol;
+    check_finite(b.ols, where + ".ols");
+    check_finite(b.ols_se, where + ".ols_se");
+    check_finite(b.ols_r2, where + ".ols_r2");
+    check_finite(b.ewma, where + ".ewma");
+    check_finite(b.kalman, where + ".kalman");
+    check_finite(b.regime_weighted, where + ".regime_weighted");
+    for (std::size_t k = 0; k < b.regime.size(); ++k) check_finite(b.regime[k], where + ".regime[" + std::to_string(k) + "]");
+  }
 }
 
 Model load_model(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path.string() + ": cannot open model file");
-  json doc;
-  try {
-    doc = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw InputError(path.string() + ": invalid JSON at byte " + std::to_string(e.byte));
-  }
-  try {
-    return model_from_json(doc, path.string());
-  } catch (const json::exception& e) {
-    // A field of the wrong JSON type deep inside (e.g. betas) lands here.
-    throw InputError(path.string() + ": " + e.what());
-  }
+  return parse_model_json(read_input_file(path, "model file", kMaxModelBytes), path.string());
 }
 
 json model_to_json(const Model& m) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "betahedge/model_types.hpp"
 #include "market/prices_csv.hpp"
 #include "model/model_json.hpp"
 #include "test_support.hpp"
@@ -84,6 +85,55 @@ TEST(CalibrateCli, EveryCsvRejectionExitsTwoNamingTheLine) {
   // 9 returns; two regimes of two assets have 12 parameters, so at least 13 returns.
   expect_rejected(synthetic_prices(10), "prices.csv:2-11: the common window 2021-01-01 .. 2021-01-10 gives 9 returns, the model needs at least 13");
   expect_rejected(with_line(1, "day,A,B"), "prices.csv:1: header");
+}
+
+// Bounded reads: /dev/zero used to be read for 4.1 GB before failing.
+TEST(CalibrateCli, PricesThatAreNotARegularFileExitTwo) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "out");
+  const std::string out = " --benchmark A --out " + (dir / "out" / "model.json").string();
+  const auto device = run_cli("calibrate --prices /dev/zero" + out);
+  EXPECT_EQ(device.exit_code, 2) << device.stderr_text;
+  EXPECT_EQ(device.stderr_text.rfind("error: /dev/zero: prices file is not a regular file", 0), 0u)
+      << device.stderr_text;
+  const auto directory = run_cli("calibrate --prices " + dir.path().string() + out);
+  EXPECT_EQ(directory.exit_code, 2) << directory.stderr_text;
+  EXPECT_NE(directory.stderr_text.find("prices file is a directory"), std::string::npos) << directory.stderr_text;
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "out"));
+}
+
+// 65 assets used to be fitted in full and then fail with exit 3 and a hint about the
+// covariance floor; the count is an input error found before any fit.
+TEST(CalibrateCli, MoreThanSixtyFourAssetsExitTwoBeforeFitting) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  std::ostringstream csv;
+  csv << "date,A";
+  for (int j = 1; j <= kMaxAssets; ++j) csv << ",S" << j;
+  csv << "\n";
+  // Enough returns for a one-regime model of 65 assets (65 + 65 * 66 / 2 = 2210 parameters).
+  std::vector<double> price(kMaxAssets + 1, 100.0);
+  for (int t = 0; t < 2300; ++t) {
+    char date[16];
+    std::snprintf(date, sizeof date, "%04d-%02d-%02d", 2000 + t / 336, 1 + t / 28 % 12, 1 + t % 28);
+    csv << date;
+    for (double& p : price) {
+      p *= std::exp(0.01 * normal(rng));
+      csv << "," << p;
+    }
+    csv << "\n";
+  }
+  expect_rejected(csv.str(), "prices.csv: 65 assets selected (the benchmark included), more than the limit of 64",
+                  "--regimes 1");
+}
+
+// A price that does not move used to fail inside the fit naming "column 1".
+TEST(CalibrateCli, AConstantPriceExitsTwoNamingTheSymbolAndTheFile) {
+  std::istringstream in(synthetic_prices(40));
+  std::ostringstream out;
+  std::string l;
+  for (int n = 1; std::getline(in, l); ++n) out << (n == 1 ? l : l.substr(0, l.rfind(',') + 1) + "50") << "\n";
+  expect_rejected(out.str(), "prices.csv: field 'B': the price does not move from 2021-01-01 to 2021-02-09");
 }
 
 TEST(CalibrateCli, BadOptionsExitTwo) {

@@ -167,5 +167,18 @@ TEST(Calibrate, MinimumReturnsExceedTheParameterCount) {
   EXPECT_EQ(minimum_returns(3, o), 10);
 }
 
+// A flat series used to fail inside the fit as "column 1", with no file or symbol.
+TEST(Calibrate, APriceThatDoesNotMoveIsAnInputErrorNamingTheSymbol) {
+  const Model truth = two_regime_model();
+  ReturnHistory h = simulate_return_history(truth, 300, 5);
+  h.log_returns.col(1).setZero();
+  try {
+    calibrate(as_return_data(h.log_returns, truth.assets, 0), CalibrationOptions{});
+    FAIL() << "calibrated on a price that does not move";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("simulated: field 'ETH': the price does not move", 0), 0u) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace betahedge

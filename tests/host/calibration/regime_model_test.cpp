@@ -11,6 +11,7 @@
 #include <Eigen/Eigenvalues>
 #include <gtest/gtest.h>
 
+#include "betahedge/error.hpp"
 #include "engine/return_history.hpp"
 #include "market/prices_csv.hpp"
 #include "market/returns.hpp"
@@ -395,6 +396,26 @@ TEST(RegimeModel, OrderingPutsTheCalmestRegimeFirst) {
   EXPECT_NEAR(after.loglik, before_loglik, 1e-9 * std::abs(before_loglik));
   EXPECT_NEAR((after.filtered - fit.filter.filtered).cwiseAbs().maxCoeff(), 0.0, 1e-12);
   EXPECT_NEAR(before_filtered.rowwise().sum().maxCoeff(), 1.0, 1e-12);
+}
+
+// The fit's own check, under calibration's: it names the asset when given the names.
+TEST(RegimeModel, AColumnThatDoesNotMoveIsNamed) {
+  std::mt19937_64 rng(2);
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd x(100, 2);
+  for (int t = 0; t < 100; ++t) x(t, 0) = 0.01 * normal(rng);
+  x.col(1).setZero();
+  RegimeFitOptions o;
+  o.num_regimes = 1;
+  o.column_names = {"BTC", "USDT"};
+  try {
+    fit_regime_model(x, o);
+    FAIL() << "fitted a column without variance";
+  } catch (const NumericalError& e) {
+    EXPECT_NE(std::string(e.what()).find("asset 'USDT' does not move"), std::string::npos) << e.what();
+  }
+  o.column_names.clear();
+  EXPECT_THROW(fit_regime_model(x, o), NumericalError);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "market/prices_csv.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 
 namespace betahedge {
 namespace {
+
+using namespace std::string_literals;
 
 PriceTable parse(const std::string& text) {
   std::istringstream in(text);
@@ -97,6 +100,89 @@ TEST(PricesCsv, RejectsBadHeaders) {
   EXPECT_NE(twice.find("appears twice"), std::string::npos) << twice;
   EXPECT_NE(rejection("").find("empty"), std::string::npos);
   EXPECT_NE(rejection("date,BTC\n").find("no data rows"), std::string::npos);
+}
+
+// Bounded reads: a device would be read without end, a directory used to escape as exit 1.
+TEST(PricesCsv, RefusesDevicesAndDirectoriesBeforeReading) {
+  auto message = [](const std::filesystem::path& path) {
+    try {
+      read_prices_csv(path);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string device = message("/dev/zero");
+  EXPECT_NE(device.find("/dev/zero: prices file is not a regular file"), std::string::npos) << device;
+  test::TempDir dir;
+  const std::string directory = message(dir.path());
+  EXPECT_NE(directory.find("prices file is a directory"), std::string::npos) << directory;
+  EXPECT_NE(message(dir / "missing.csv").find("no such file"), std::string::npos);
+}
+
+std::string header_of(int num_columns) {
+  std::string header = "date";
+  for (int j = 0; j < num_columns; ++j) header += ",S" + std::to_string(j);
+  return header + "\n";
+}
+
+// The duplicate check was quadratic: 10^5 columns took 24 s. The count is capped before any
+// per-column work, so this case returns at once.
+TEST(PricesCsv, RejectsAHundredThousandColumnsAtOnce) {
+  const std::string msg = rejection(header_of(100000) + "2024-01-01" + std::string(100000, ',') + "\n");
+  EXPECT_NE(msg.find("prices.csv:1: header: 100000 price columns, more than the limit of 4096"), std::string::npos)
+      << msg.substr(0, 300);
+}
+
+TEST(PricesCsv, CapsTheColumnCount) {
+  const std::string msg = rejection(header_of(5000) + "2024-01-01" + std::string(5000, ',') + "\n");
+  EXPECT_NE(msg.find("5000 price columns, more than the limit of 4096"), std::string::npos) << msg.substr(0, 300);
+  // At the cap: read, and a duplicate found by the hash set names both columns.
+  std::string row = "2024-01-01";
+  for (int j = 0; j < kMaxPriceColumns; ++j) row += ",1";
+  EXPECT_EQ(parse(header_of(kMaxPriceColumns) + row + "\n").num_symbols(), kMaxPriceColumns);
+  std::string duplicate = header_of(kMaxPriceColumns);
+  duplicate.replace(duplicate.rfind(',') + 1, std::string::npos, "S7\n");
+  const std::string twice = rejection(duplicate + row + "\n");
+  EXPECT_NE(twice.find("prices.csv:1: header: column 'S7' appears twice (columns 9 and 4097)"), std::string::npos)
+      << twice;
+}
+
+TEST(PricesCsv, RejectsControlCharactersInColumnNamesNamingTheColumn) {
+  const std::string nul = rejection("date,BTC,ET\0H\n2024-01-01,1,2\n"s);
+  EXPECT_NE(nul.find("prices.csv:1: header: column 3 name 'ET\\x00H' holds a control character"), std::string::npos)
+      << nul;
+  const std::string bell = rejection("date,B\aTC\n2024-01-01,1\n");
+  EXPECT_NE(bell.find("header: column 2 name 'B\\x07TC'"), std::string::npos) << bell;
+  // UTF-8 names are names.
+  EXPECT_EQ(parse("date,\xC3\x89TH\n2024-01-01,1\n").symbols[0], "\xC3\x89TH");
+}
+
+TEST(PricesCsv, RejectsALineOverOneMebibyteNamingIt) {
+  const std::string msg = rejection("date,BTC\n2024-01-01,1\n2024-01-02,1" + std::string(2u << 20, '0') + "\n");
+  EXPECT_NE(msg.find("prices.csv:3: line is longer than the limit of 1 MiB"), std::string::npos) << msg.substr(0, 300);
+  const std::string header = rejection("date," + std::string(kMaxCsvLineBytes, 'A') + "\n2024-01-01,1\n");
+  EXPECT_NE(header.find("prices.csv:1: line is longer"), std::string::npos) << header.substr(0, 300);
+  // A line of exactly the limit is read.
+  const std::string cell = "1." + std::string(kMaxCsvLineBytes - 13, '0');
+  EXPECT_EQ(parse("date,BTC\n2024-01-01," + cell + "\n").num_rows(), 1);
+}
+
+// One 50 MB cell used to be echoed whole in the error line.
+TEST(PricesCsv, ClipsLongValuesInMessages) {
+  const std::string cell = rejection("date,BTC\n2024-01-01,1" + std::string(1000000, '9') + "x\n");
+  EXPECT_LT(cell.size(), 200u) << cell.substr(0, 300);
+  EXPECT_NE(cell.find("prices.csv:2: field 'BTC': cannot read '1999"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("(1000002 bytes)"), std::string::npos) << cell;
+  const std::string date = rejection("date,BTC\n" + std::string(500000, '2') + ",1\n");
+  EXPECT_LT(date.size(), 200u) << date.substr(0, 300);
+  EXPECT_NE(date.find("prices.csv:2: field 'date'"), std::string::npos) << date;
+  const std::string first = rejection(std::string(500000, 'd') + ",BTC\n2024-01-01,1\n");
+  EXPECT_LT(first.size(), 200u) << first.substr(0, 300);
+  const std::string symbol = std::string(100000, 'S');
+  const std::string negative = rejection("date," + symbol + "\n2024-01-01,-1\n");
+  EXPECT_LT(negative.size(), 200u) << negative.substr(0, 300);
+  EXPECT_NE(negative.find("price must be positive"), std::string::npos) << negative;
 }
 
 TEST(PricesCsv, RejectsABlankLineInsideTheData) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "betahedge/error.hpp"
+#include "betahedge/model_types.hpp"
 #include "test_support.hpp"
 
 namespace betahedge {
@@ -143,6 +144,57 @@ TEST(Returns, RejectsTooFewRowsNamingTheLines) {
   const std::string msg = rejection(parse(kLeadingBlank), o);
   EXPECT_NE(msg.find("prices.csv:4-6:"), std::string::npos) << msg;
   EXPECT_NE(msg.find("gives 2 returns, the model needs at least 3"), std::string::npos) << msg;
+}
+
+/// `num_columns` columns S0.. that all move, over `num_rows` dates from 2024-01-01.
+std::string wide_prices(int num_columns, int num_rows) {
+  std::string csv = "date";
+  for (int j = 0; j < num_columns; ++j) csv += ",S" + std::to_string(j);
+  csv += "\n";
+  for (int r = 0; r < num_rows; ++r) {
+    csv += "2024-01-" + std::string(r < 9 ? "0" : "") + std::to_string(r + 1);
+    for (int j = 0; j < num_columns; ++j) csv += "," + std::to_string(100 + j + (r % 2) * (j + 1) + r);
+    csv += "\n";
+  }
+  return csv;
+}
+
+// A 65-asset file used to fail with exit 3 only after the whole fit.
+TEST(Returns, RejectsMoreThanKMaxAssetsBeforeAnyFit) {
+  const PriceTable t = parse(wide_prices(kMaxAssets + 1, 4));
+  const std::string all = rejection(t, benchmark("S0"));
+  EXPECT_EQ(all.rfind("prices.csv: 65 assets selected (the benchmark included), more than the limit of 64", 0), 0u)
+      << all;
+  EXPECT_NE(all.find("--assets"), std::string::npos) << all;
+  // 64 listed plus a benchmark not among them is 65.
+  ReturnWindowOptions o = benchmark("S0");
+  for (int j = 1; j <= kMaxAssets; ++j) o.assets.push_back("S" + std::to_string(j));
+  EXPECT_NE(rejection(t, o).find("65 assets selected"), std::string::npos);
+  // 64 in all is the limit, not past it.
+  o.assets.pop_back();
+  EXPECT_EQ(log_returns_on_common_window(t, o).num_assets(), kMaxAssets);
+}
+
+// A price that does not move used to fail inside the fit as "column 1", with no file or symbol.
+TEST(Returns, RejectsAnAssetWhosePriceDoesNotMoveNamingFileAndSymbol) {
+  const PriceTable t = parse("date,BTC,USDT,ETH\n2024-01-01,100,1,1\n2024-01-02,110,1,2\n2024-01-03,99,1,4\n"
+                             "2024-01-04,101,1.01,3\n");
+  ReturnWindowOptions o = benchmark("BTC");
+  o.end = "2024-01-03";
+  o.assets = {"BTC", "USDT"};
+  const std::string still = rejection(t, o);
+  EXPECT_EQ(still.rfind("prices.csv: field 'USDT': the price does not move from 2024-01-01 to 2024-01-03", 0), 0u)
+      << still;
+  EXPECT_NE(still.find("zero variance"), std::string::npos) << still;
+  EXPECT_NE(still.find("hint: drop USDT from the selected assets"), std::string::npos) << still;
+  // Over the whole file it moves.
+  o.end.reset();
+  o.assets.clear();
+  EXPECT_EQ(log_returns_on_common_window(t, o).num_assets(), 3);
+  // A ReturnData made elsewhere (a backtest's window) is held to the same rule.
+  ReturnData d = log_returns_on_common_window(t, o);
+  d.log_returns.col(2).setZero();
+  EXPECT_THROW(require_moving_prices(d), InputError);
 }
 
 TEST(Returns, CryptoCommonWindowStartsWithSol) {

@@ -1,3 +1,5 @@
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "betahedge/error.hpp"
@@ -87,6 +89,217 @@ TEST(ModelJson, SingleRegimeHandWrittenModelIsValid) {
   doc["transition"] = {{1.0}};
   doc["initial_probabilities"] = {1.0};
   EXPECT_EQ(model_from_json(doc, "one").num_regimes(), 1);
+}
+
+/// The InputError message of loading `path`, or "" when it loads.
+std::string load_rejection(const std::filesystem::path& path) {
+  try {
+    load_model(path);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A device used to be read without end; a directory escaped as exit 1.
+TEST(ModelJson, LoadRefusesDevicesDirectoriesAndMissingFiles) {
+  EXPECT_NE(load_rejection("/dev/zero").find("/dev/zero: model file is not a regular file"), std::string::npos)
+      << load_rejection("/dev/zero");
+  test::TempDir dir;
+  EXPECT_NE(load_rejection(dir.path()).find("model file is a directory"), std::string::npos)
+      << load_rejection(dir.path());
+  EXPECT_NE(load_rejection(dir / "missing.json").find("no such file"), std::string::npos);
+  test::write_text(dir / "model.json", valid_model().dump());
+  EXPECT_EQ(load_model(dir / "model.json").num_assets(), 3);
+}
+
+// `--model DIR` escaped as exit 1; every command reads the model through load_model.
+TEST(ModelJson, SimulateWithADirectoryOrDeviceAsTheModelExitsTwo) {
+  test::TempDir dir;
+  const std::string book = (test::source_dir() / "configs/demo/book.yaml").string();
+  for (const std::string model : {dir.path().string(), std::string("/dev/zero")}) {
+    const auto r = test::run_cli("simulate --config " + book + " --model " + model + " --paths 1000 --out " +
+                                 (dir / "out").string());
+    EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+    EXPECT_EQ(r.stderr_text.rfind("error: " + model + ": model file is", 0), 0u) << r.stderr_text;
+    EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+  }
+}
+
+/// The InputError message of parse_model_json(text), or "" when it parses; any other
+/// exception fails the test.
+std::string parse_rejection(const std::string& text) {
+  try {
+    parse_model_json(text, "bad.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// 1e400 overflows a double inside the parser: out_of_range, not parse_error, escaped as exit 1.
+TEST(ModelJson, NumberOverflowIsAnInputError) {
+  std::string text = valid_model().dump();
+  text.replace(text.find("95057.5"), 7, "1e400");
+  const std::string msg = parse_rejection(text);
+  EXPECT_EQ(msg.rfind("bad.json: invalid JSON: number overflow parsing '1e400'", 0), 0u) << msg;
+  EXPECT_EQ(msg.find("[json.exception"), std::string::npos) << msg;
+  const std::string syntax = parse_rejection("{\"format\": ");
+  EXPECT_EQ(syntax.rfind("bad.json: invalid JSON at byte", 0), 0u) << syntax;
+  EXPECT_EQ(parse_rejection(valid_model().dump()), "");
+}
+
+TEST(ModelJson, RejectsValuesOutOfRangeNamingTheField) {
+  struct Case {
+    const char* pointer;
+    json value;
+    const char* must_mention;
+  };
+  const Case cases[] = {
+      {"/regimes/0/vol/1", 50.0, "regimes[0] (calm).vol[1]': must be in (0, 1]"},
+      {"/regimes/1/vol/0", 1e300, "regimes[1] (stressed).vol[0]': must be in (0, 1]"},
+      {"/regimes/0/vol/2", -0.01, "regimes[0] (calm).vol[2]'"},
+      {"/regimes/0/mean/0", 30.0, "regimes[0] (calm).mean[0]': must be in [-1, 1]"},
+      {"/regimes/1/mean/2", -1.5, "regimes[1] (stressed).mean[2]'"},
+      {"/spot/ETH", 1e308, "spot.ETH': must be in (0, 1e12]"},
+      {"/spot/SOL", 0.0, "spot.SOL'"},
+      {"/regimes/0/corr/0/1", "0.8", "regimes[0].corr[0][1]': must be a number"},
+  };
+  for (const Case& c : cases) {
+    json doc = valid_model();
+    doc[json::json_pointer(c.pointer)] = c.value;
+    expect_rejected(doc, c.must_mention);
+  }
+  // The value is written as %g, never as 300 digits.
+  json doc = valid_model();
+  doc["regimes"][0]["vol"][0] = 1e300;
+  try {
+    model_from_json(doc, "bad.json");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_LT(std::string(e.what()).size(), 200u) << e.what();
+  }
+}
+
+TEST(ModelJson, StudentTDofMustBeInTwoToAMillion) {
+  json doc = valid_model();
+  doc["distribution"] = "student-t";
+  doc["regimes"][0]["dof"] = 5.0;
+  doc["regimes"][1]["dof"] = 1e7;
+  expect_rejected(doc, "regimes[1] (stressed).dof': must be in (2, 1e6]");
+  doc["regimes"][1]["dof"] = 2.0;
+  expect_rejected(doc, "regimes[1] (stressed).dof'");
+  doc["regimes"][1]["dof"] = 1e6;
+  EXPECT_EQ(model_from_json(doc, "ok").num_regimes(), 2);
+}
+
+TEST(ModelJson, RejectsEmptyOrUnprintableNames) {
+  json doc = valid_model();
+  doc["assets"][1] = "";
+  expect_rejected(doc, "assets[1]': must not be empty");
+  doc = valid_model();
+  doc["assets"][1] = std::string("ET\0H", 4);
+  expect_rejected(doc, "assets[1]': 'ET\\x00H' holds a control character");
+  doc = valid_model();
+  doc["benchmark"] = "BTC\n";
+  expect_rejected(doc, "benchmark'");
+  doc = valid_model();
+  doc["regimes"][0]["name"] = 7;
+  expect_rejected(doc, "regimes[0].name': must be a string");
+  doc = valid_model();
+  doc["assets"][2] = 3;
+  expect_rejected(doc, "assets[2]': must be a string");
+}
+
+// betas and calibration were read with get<double> / value() unchecked: a string where a
+// number belongs escaped as "[json.exception.type_error.302]".
+TEST(ModelJson, BetasAndCalibrationOfTheWrongTypeNameTheField) {
+  json doc = valid_model();
+  doc["betas"] = {{"ETH", {{"ols", 1.05}, {"ols_se", 0.02}, {"ewma", 1.1}, {"kalman", 1.0}, {"regime", {0.9, 1.2}}}}};
+  doc["calibration"] = {{"loglik", 1.0}, {"aic", 2.0}, {"bic", 3.0}, {"iterations", 12}, {"converged", true},
+                        {"nobs", 100}, {"start", "2021-01-01"}, {"end", "2021-04-10"}};
+  const Model m = model_from_json(doc, "good");
+  EXPECT_DOUBLE_EQ(*m.betas.at("ETH").kalman, 1.0);
+  EXPECT_EQ(m.calibration->iterations, 12);
+  EXPECT_EQ(model_to_json(model_from_json(model_to_json(m), "again")), model_to_json(m));
+
+  struct Case {
+    const char* pointer;
+    json value;
+    const char* must_mention;
+  };
+  const Case cases[] = {
+      {"/betas/ETH/ols", "1.05", "betas.ETH.ols': must be a number"},
+      {"/betas/ETH/ewma", json::array(), "betas.ETH.ewma': must be a number"},
+      {"/betas/ETH/regime", {"a", "b"}, "betas.ETH.regime[0]': must be a number"},
+      {"/betas/ETH/regime", {1.0}, "betas.ETH.regime': has 1 entries, expected 2"},
+      {"/betas/ETH", 1.0, "betas.ETH': must be an object"},
+      {"/betas/DOGE", json::object(), "betas.DOGE': is not one of the model's assets"},
+      {"/betas", json::array(), "betas': must be an object"},
+      {"/calibration/loglik", "high", "calibration.loglik': must be a number"},
+      {"/calibration/iterations", "many", "calibration.iterations': must be a number"},
+      {"/calibration/iterations", 1e10, "calibration.iterations': must be a whole number"},
+      {"/calibration/nobs", -1, "calibration.nobs': must be a whole number"},
+      {"/calibration/converged", "yes", "calibration.converged': must be true or false"},
+      {"/calibration/start", 20210101, "calibration.start': must be a string"},
+      {"/calibration", "x", "calibration': must be an object"},
+  };
+  for (const Case& c : cases) {
+    json bad = doc;
+    bad[json::json_pointer(c.pointer)] = c.value;
+    expect_rejected(bad, c.must_mention);
+  }
+}
+
+TEST(ModelJson, ClipsLongNamesInMessages) {
+  json doc = valid_model();
+  const std::string name(100000, 'E');
+  doc["assets"][1] = name;
+  try {
+    model_from_json(doc, "bad.json");
+    FAIL();
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_LT(msg.size(), 300u) << msg.substr(0, 400);
+    EXPECT_NE(msg.find("spot.EEE"), std::string::npos) << msg;
+  }
+}
+
+// The fuzz target's contract: model_from_json on any parsed JSON throws InputError or nothing.
+TEST(ModelJson, AnyDocumentGivesAModelOrAnInputError) {
+  std::vector<json> docs = {nullptr, json::array(), 1, "x", true, json::object(), json::parse("[[[[[[]]]]]]")};
+  const json valid = valid_model();
+  // Every top-level field, and every field one level down, replaced by each odd value.
+  const std::vector<json> odd = {nullptr, -1, 1e308, "s", "", false, json::array(), json::object(),
+                                 json::array({json::object()}), json::array({"a", 1}), json::object({{"k", 1}})};
+  const json leaves = valid.flatten();
+  for (const auto& pointer : leaves.items()) {
+    std::string path = pointer.key();
+    while (!path.empty()) {
+      for (const json& v : odd) {
+        json d = valid;
+        d[json::json_pointer(path)] = v;
+        docs.push_back(d);
+      }
+      path.erase(path.rfind('/'));
+    }
+  }
+  for (const json& v : odd) {
+    json d = valid;
+    d["betas"] = {{"ETH", v}};
+    docs.push_back(d);
+    d = valid;
+    d["calibration"] = v;
+    docs.push_back(d);
+  }
+  for (const json& d : docs) {
+    try {
+      model_from_json(d, "fuzz.json");
+    } catch (const InputError&) {
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "escaped: " << e.what() << " on " << d.dump().substr(0, 200);
+    }
+  }
 }
 
 }  // namespace

@@ -158,7 +158,9 @@ BH_HD void mark_hedge(const HedgeView& h, HedgeState& st, double s, int regime, 
 /// The margin rule after a step: on a call, top up (sell the portfolio pro rata, worth
 /// `portfolio_value` at holdings_scale, so that equity net of costs is back at initial margin)
 /// or liquidate (close the hedge; the portfolio runs unhedged after). A top-up with nothing
-/// left to sell liquidates. Returns true when a call happened.
+/// left to sell liquidates, and so does one that has to sell the whole portfolio: with no book
+/// left, the hedge would be a naked position, and the book's beta 0/0. Returns true when a
+/// call happened.
 BH_HD bool apply_margin_rule(const HedgeView& h, HedgeState& st, double s, double portfolio_value,
                              double& holdings_scale, bool& liquidated) {
   const double equity = h.collateral + st.pnl;
@@ -166,13 +168,19 @@ BH_HD bool apply_margin_rule(const HedgeView& h, HedgeState& st, double s, doubl
   if (h.top_up && portfolio_value > 0.0) {
     double needed = margin_requirement(h, st, h.initial_rate) - equity;
     double gross = needed / (1.0 - h.cost_rate);
-    if (gross >= portfolio_value) {
+    const bool sells_everything = gross >= portfolio_value;
+    if (sells_everything) {
       gross = portfolio_value;
       needed = gross * (1.0 - h.cost_rate);
     }
-    holdings_scale *= 1.0 - gross / portfolio_value;
+    holdings_scale = sells_everything ? 0.0 : holdings_scale * (1.0 - gross / portfolio_value);
     st.pnl += needed;
     st.costs += gross - needed;
+    if (sells_everything) {
+      trade_to(h, st, 0.0, s);
+      st.active = false;
+      liquidated = true;
+    }
   } else {
     trade_to(h, st, 0.0, s);
     st.active = false;

@@ -151,15 +151,18 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
     roll_if_due(h, shadow, s, regime, now.value, now.beta, h.ratio);
     if (day % h.rebalance_every_days != 0) continue;
 
+    // A top-up that sold the whole book leaves no beta to track (and 0/0 for its value).
     const double value = holdings_scale * now.value;
-    const double before = now.beta + hedge_beta(h, real, s, regime, value);
-    deviation_sum += fabs(before - h.target_beta);
-    ++checks;
-    if (h.dynamic && real.active && fabs(before - h.target_beta) > h.band) {
-      trade_to(h, real, units_for_target_beta(h, now.beta, value, s, regime, real), s);
-      ++real.rebalances;
+    if (value != 0.0) {
+      const double before = now.beta + hedge_beta(h, real, s, regime, value);
+      deviation_sum += fabs(before - h.target_beta);
+      ++checks;
+      if (h.dynamic && real.active && fabs(before - h.target_beta) > h.band) {
+        trade_to(h, real, units_for_target_beta(h, now.beta, value, s, regime, real), s);
+        ++real.rebalances;
+      }
+      observer.on_beta_check(day, before, now.beta + hedge_beta(h, real, s, regime, value));
     }
-    observer.on_beta_check(day, before, now.beta + hedge_beta(h, real, s, regime, value));
     if (h.dynamic && shadow.active) {
       const double shadow_beta = now.beta + hedge_beta(h, shadow, s, regime, now.value);
       if (fabs(shadow_beta - h.target_beta) > h.band)

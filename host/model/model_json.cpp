@@ -380,7 +380,10 @@ json model_to_json(const Model& m) {
   auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
   for (const auto& [symbol, b] : m.betas)
     betas[symbol] = {{"ols", b.ols}, {"ols_se", b.ols_se}, {"ols_r2", opt(b.ols_r2)}, {"ewma", opt(b.ewma)},
-                     {"kalman", opt(b.kalman)}, {"regime", b.regime}, {"regime_weighted", opt(b.regime_weighted)}};
+                     {"kalman", opt(b.kalman)},
+                     // An absent per-regime beta is null: [] would not read back (one entry per regime).
+                     {"regime", b.regime.empty() ? json(nullptr) : json(b.regime)},
+                     {"regime_weighted", opt(b.regime_weighted)}};
   doc["betas"] = betas;
   if (m.calibration) {
     const CalibrationInfo& c = *m.calibration;

@@ -35,6 +35,16 @@ TEST(ModelJson, DemoModelLoadsAndRoundTrips) {
   EXPECT_EQ(model_to_json(again), model_to_json(m));
 }
 
+TEST(ModelJson, BetasWithoutPerRegimeValuesRoundTrip) {
+  // Found by fuzz_model_json: an absent "regime" was written back as [], which does not load.
+  json doc = valid_model();
+  doc["betas"] = {{"ETH", {{"ols", 1.1}, {"ols_se", 0.02}}}};
+  const Model m = model_from_json(doc, "hand-written");
+  const Model again = model_from_json(model_to_json(m), "roundtrip");
+  EXPECT_EQ(model_to_json(again), model_to_json(m));
+  EXPECT_TRUE(again.betas.at("ETH").regime.empty());
+}
+
 TEST(ModelJson, RejectsNonPositiveDefiniteCorrelationNamingTheRegime) {
   json doc = valid_model();
   doc["regimes"][1]["corr"] = {{1.0, 0.9, -0.9}, {0.9, 1.0, 0.9}, {-0.9, 0.9, 1.0}};

@@ -13,6 +13,14 @@ std::string number(double x) {
   return std::string(buf, result.ptr);
 }
 
+/// A text cell: quoted (RFC 4180) when it holds a comma, a quote or a line break.
+std::string text_cell(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 std::string level_columns(const RiskConfig& risk, const std::string& prefix) {
   std::string out;
   for (const RiskLevel& l : risk.levels) out += "," + prefix + "var_" + l.key + "," + prefix + "es_" + l.key;
@@ -37,7 +45,7 @@ std::string stress_csv(const RiskReport& report, const RiskConfig& risk) {
   out << ",margin_constrained_ratio,repair_distance\n";
   for (const ScenarioRun& run : report.scenarios) {
     const ScenarioResult& s = run.result;
-    out << s.name << "," << number(s.unhedged.mean) << "," << number(s.unhedged.stdev) << level_values(s.unhedged)
+    out << text_cell(s.name) << "," << number(s.unhedged.mean) << "," << number(s.unhedged.stdev) << level_values(s.unhedged)
         << "," << number(s.hedged.mean) << "," << number(s.hedged.stdev) << level_values(s.hedged) << ","
         << number(s.hedge_effectiveness) << "," << number(s.hedge_effectiveness_se) << ","
         << number(s.margin.call_probability) << "," << number(s.margin.call_probability_se) << ","
@@ -62,7 +70,7 @@ std::string hedge_ratio_curve_csv(const RiskReport& report, const RiskConfig& ri
   for (const ScenarioRun& run : report.scenarios) {
     if (!run.optimization) continue;
     for (const RatioCurvePoint& p : run.optimization->curve)
-      out << run.result.name << "," << number(p.ratio) << "," << number(p.hedged.mean) << "," << number(p.hedged.stdev)
+      out << text_cell(run.result.name) << "," << number(p.ratio) << "," << number(p.hedged.mean) << "," << number(p.hedged.stdev)
           << level_values(p.hedged) << "," << number(p.call_probability) << "\n";
   }
   return out.str();

@@ -1,4 +1,5 @@
 /// `betahedge calibrate`: prices CSV -> model.json and regimes.csv beside it (SPEC 3, 4).
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,8 @@
 #include "market/prices_csv.hpp"
 #include "market/returns.hpp"
 #include "io/atomic_write.hpp"
+#include "io/message_text.hpp"
+#include "report/finite_check.hpp"
 
 namespace betahedge::cli {
 namespace {
@@ -92,9 +95,32 @@ std::string summary_line(const Calibration& c, const ReturnData& data) {
   return s.str();
 }
 
+/// --out names a file: not empty, not a directory, and neither it nor regimes.csv beside it
+/// may be the prices file. Returns the model path and the regimes.csv path.
+std::pair<std::filesystem::path, std::filesystem::path> calibrate_output_paths(const CalibrateArgs& args) {
+  namespace fs = std::filesystem;
+  const fs::path out = normalized_output_path(args.out);
+  const bool names_directory = !args.out.empty() && (args.out.back() == '/' || fs::is_directory(out));
+  if (names_directory)
+    throw InputError("--out: '" + clip_for_message(args.out, 200) +
+                     "' is a directory; give the model file to write (e.g. " + (out / "model.json").string() + ")");
+  const fs::path regimes = out.parent_path() / "regimes.csv";
+  if (regimes == out)
+    throw InputError("--out: '" + clip_for_message(args.out, 200) +
+                     "' would be overwritten by regimes.csv; choose another name");
+  check_output_clear_of_inputs(out, {args.prices});
+  check_output_clear_of_inputs(regimes, {args.prices}, "--out (regimes.csv beside it)");
+  return {out, regimes};
+}
+
 void run_calibrate(const CalibrateArgs& args) {
   if (args.fill != "" && args.fill != "forward") throw InputError("--fill: only 'forward' is supported");
   if (!(args.ewma_lambda > 0.0 && args.ewma_lambda < 1.0)) throw InputError("--ewma-lambda must be in (0, 1)");
+  if (!(args.tolerance > 0.0 && std::isfinite(args.tolerance)))
+    throw InputError("--tolerance: must be a positive number");
+  if (!(args.covariance_floor >= 1e-12 && args.covariance_floor <= 1.0))
+    throw InputError("--covariance-floor: must be in [1e-12, 1]");
+  const auto [out, regimes_path] = calibrate_output_paths(args);
   const CalibrationOptions options = calibration_options(args);
   const PriceTable table = read_prices_csv(args.prices);
 
@@ -117,13 +143,12 @@ void run_calibrate(const CalibrateArgs& args) {
 
   const Calibration calibration = calibrate(data, options);
 
-  // Everything is computed before the first byte is written; each file lands by rename.
-  const std::filesystem::path out = args.out;
-  const std::filesystem::path regimes_path = out.parent_path() / "regimes.csv";
-  if (std::filesystem::absolute(regimes_path) == std::filesystem::absolute(out))
-    throw InputError("--out: '" + args.out + "' would be overwritten by regimes.csv; choose another name");
-  const std::string model_text = calibration_to_json(calibration).dump(2) + "\n";
+  // Everything is computed and checked before the first byte is written; each file lands by rename.
+  const nlohmann::json model_json = calibration_to_json(calibration);
+  require_finite_json(model_json, "model.json");
+  const std::string model_text = model_json.dump(2) + "\n";
   const std::string regimes_text = regimes_csv(calibration, data);
+  require_finite_csv(regimes_text, "regimes.csv");
   write_file_atomically(regimes_path, regimes_text);
   try {
     write_file_atomically(out, model_text);
@@ -156,7 +181,9 @@ void add_calibrate_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--end", args->end, "last date of the window (YYYY-MM-DD)");
   cmd->add_option("--assets", args->assets, "assets to model, comma-separated (benchmark added if absent)")
       ->delimiter(',');
-  cmd->add_option("--seed", args->seed, "seed of the EM starts")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed of the EM starts (0..2^63)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 63))
+      ->capture_default_str();
   cmd->add_option("--starts", args->starts, "EM starts (volatility quantiles and k-means++, perturbed)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();

@@ -21,14 +21,25 @@ void add_bench_command(CLI::App& app, CommandAction& action);
 }  // namespace betahedge::cli
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "config/book_config.hpp"
 #include "engine/risk_job.hpp"
 
 namespace betahedge::cli {
 
-/// Writes summary.json and the tables the stages produced into `dir`.
-void write_risk_outputs(const std::filesystem::path& dir, const RiskReport& report, const BookConfig& book,
-                        const JobStages& stages);
+/// One file of an output directory, complete in memory before anything is written.
+struct OutputFile {
+  std::string name;
+  std::string contents;
+};
+
+/// summary.json and the tables the stages produced, every number checked finite
+/// (NumericalError naming the figure otherwise).
+std::vector<OutputFile> risk_output_files(const RiskReport& report, const BookConfig& book, const JobStages& stages);
+
+/// Writes each file into `dir`, atomically.
+void write_output_files(const std::filesystem::path& dir, const std::vector<OutputFile>& files);
 
 }  // namespace betahedge::cli

@@ -1,11 +1,18 @@
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <ios>
 #include <iostream>
+#include <new>
+#include <stdexcept>
+#include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "betahedge/error.hpp"
 #include "cli/commands.hpp"
+#include "io/message_text.hpp"
 
 int main(int argc, char** argv) {
   using namespace betahedge;
@@ -30,28 +37,39 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "error: " << e.what() << " (see betahedge --help)\n";
+    std::cerr << "error: " << clip_for_message(e.what(), 300) << " (see betahedge --help)\n";
     return kExitInput;
   }
 
-  // The one place where failures become exit codes (SPEC 3): one line on stderr, no trace.
+  // The one place where failures become exit codes (SPEC 3): one line on stderr, no trace,
+  // never exit 1. Loaders turn library exceptions into InputError with the file and field;
+  // what still reaches here from a library is mapped by its kind.
+  const auto fail = [](int code, const std::string& line) {
+    std::cerr << "error: " << line << "\n";
+    return code;
+  };
   try {
     if (action) action();
     return kExitOk;
   } catch (const InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitInput;
+    return fail(kExitInput, e.what());
   } catch (const NumericalError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitNumerical;
+    return fail(kExitNumerical, e.what());
   } catch (const DeviceError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitDevice;
+    return fail(kExitDevice, e.what());
+  } catch (const std::filesystem::filesystem_error& e) {
+    return fail(kExitInput, clip_for_message(e.path1().string(), 200) + ": " + e.code().message());
+  } catch (const std::ios_base::failure& e) {
+    return fail(kExitInput, std::string("reading or writing a file failed: ") + e.code().message());
+  } catch (const nlohmann::json::exception& e) {
+    return fail(kExitInput, "invalid JSON value: " + clip_for_message(e.what(), 200));
   } catch (const std::bad_alloc&) {
-    std::cerr << "error: out of memory (try fewer --paths or a smaller --batch-size)\n";
-    return kExitNumerical;
+    return fail(kExitNumerical, "out of memory (try fewer --paths or a smaller --batch-size)");
+  } catch (const std::length_error&) {
+    return fail(kExitInput, "a size is too large for this machine (try fewer --paths or a smaller --batch-size)");
   } catch (const std::exception& e) {
-    std::cerr << "error: internal: " << e.what() << "\n";
-    return 1;
+    return fail(kExitNumerical, "internal: " + clip_for_message(e.what(), 200) + " (please report this)");
+  } catch (...) {
+    return fail(kExitNumerical, "internal: an unknown exception (please report this)");
   }
 }

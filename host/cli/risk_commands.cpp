@@ -6,20 +6,29 @@
 #include "cli/commands.hpp"
 #include "cli/run_options.hpp"
 #include "engine/risk_job.hpp"
-#include "model/model_json.hpp"
 #include "io/atomic_write.hpp"
+#include "model/model_json.hpp"
+#include "report/finite_check.hpp"
 #include "report/summary_json.hpp"
 #include "report/tables_csv.hpp"
 
 namespace betahedge::cli {
 
-void write_risk_outputs(const std::filesystem::path& dir, const RiskReport& report, const BookConfig& book,
-                        const JobStages& stages) {
-  write_file_atomically(dir / "summary.json", summary_to_json(report).dump(2) + "\n");
-  if (stages.stresses) write_file_atomically(dir / "stress.csv", stress_csv(report, book.risk));
-  if (stages.optimize) write_file_atomically(dir / "hedge_ratio_curve.csv", hedge_ratio_curve_csv(report, book.risk));
-  if (stages.bands) write_file_atomically(dir / "bands.csv", bands_csv(report, book.risk));
-  if (report.histogram) write_file_atomically(dir / "pnl_distribution.csv", pnl_distribution_csv(*report.histogram));
+std::vector<OutputFile> risk_output_files(const RiskReport& report, const BookConfig& book, const JobStages& stages) {
+  const nlohmann::json summary = summary_to_json(report);
+  require_finite_json(summary, "summary.json");
+  std::vector<OutputFile> files{{"summary.json", summary.dump(2) + "\n"}};
+  if (stages.stresses) files.push_back({"stress.csv", stress_csv(report, book.risk)});
+  if (stages.optimize) files.push_back({"hedge_ratio_curve.csv", hedge_ratio_curve_csv(report, book.risk)});
+  if (stages.bands) files.push_back({"bands.csv", bands_csv(report, book.risk)});
+  if (report.histogram) files.push_back({"pnl_distribution.csv", pnl_distribution_csv(*report.histogram)});
+  for (const OutputFile& f : files)
+    if (f.name.ends_with(".csv")) require_finite_csv(f.contents, f.name);
+  return files;
+}
+
+void write_output_files(const std::filesystem::path& dir, const std::vector<OutputFile>& files) {
+  for (const OutputFile& f : files) write_file_atomically(dir / f.name, f.contents);
 }
 
 namespace {
@@ -28,18 +37,22 @@ struct RiskArgs {
   std::filesystem::path config;
   std::optional<std::filesystem::path> model;
   std::filesystem::path out;
+  bool force = false;
   RunOptions run;
 };
 
 void run_risk_command(const std::string& name, const RiskArgs& args, const JobStages& stages) {
   BookConfig book = load_book(args.config);
   apply_run_options(args.run, book.simulation);
-  const Model model = load_model(args.model ? *args.model : book.model_path);
+  const std::filesystem::path model_path = args.model ? *args.model : book.model_path;
+  // A bad --out fails now, not after the simulation.
+  const OutputRules rules{{args.config, model_path}, "betahedge " + name, args.force};
+  check_output_directory(args.out, rules);
+  const Model model = load_model(model_path);
   const RiskReport report =
       run_risk_job(model, book, stages, [&](const std::string& line) { progress(args.run, name + ": " + line); });
-  write_directory_atomically(args.out, [&](const std::filesystem::path& dir) {
-    write_risk_outputs(dir, report, book, stages);
-  });
+  const std::vector<OutputFile> files = risk_output_files(report, book, stages);
+  write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) { write_output_files(dir, files); });
   if (stages.bands)
     for (const BandRow& b : report.bands)
       if (b.recommended) std::cout << "recommended band: " << b.band << "\n";
@@ -52,7 +65,7 @@ void add_risk_command(CLI::App& app, CommandAction& action, const std::string& n
   CLI::App* cmd = app.add_subcommand(name, help);
   cmd->add_option("--config", args->config, "book.yaml")->required();
   cmd->add_option("--model", args->model, "model.json (default: the book's model:)");
-  cmd->add_option("--out", args->out, "output directory (written completely or not at all)")->required();
+  add_output_options(*cmd, args->out, args->force);
   add_run_options(*cmd, args->run);
   cmd->callback([args, &action, name, stages] { action = [args, name, stages] { run_risk_command(name, *args, stages); }; });
 }

@@ -10,8 +10,9 @@
 #include "config/run_config.hpp"
 #include "market/prices_csv.hpp"
 #include "market/returns.hpp"
-#include "model/model_json.hpp"
 #include "io/atomic_write.hpp"
+#include "model/model_json.hpp"
+#include "report/finite_check.hpp"
 #include "report/html_report.hpp"
 
 namespace betahedge::cli {
@@ -20,6 +21,7 @@ namespace {
 struct RunArgs {
   std::filesystem::path config;
   std::filesystem::path out;
+  bool force = false;
   RunOptions run;
 };
 
@@ -50,10 +52,20 @@ CalibratedModel calibrate_for_run(const RunCalibration& c) {
   return out;
 }
 
+/// Every file the job reads: none of them may be, or lie inside, the output directory.
+std::vector<std::filesystem::path> run_inputs(const RunConfig& config, const BookConfig& book) {
+  std::vector<std::filesystem::path> inputs{config.source, config.book};
+  if (config.calibrate) inputs.push_back(config.calibrate->prices);
+  else inputs.push_back(book.model_path);
+  return inputs;
+}
+
 void run_overnight(const RunArgs& args) {
   const RunConfig config = load_run_config(args.config);
   BookConfig book = load_book(config.book);
   apply_run_options(args.run, book.simulation);
+  const OutputRules rules{run_inputs(config, book), "betahedge run", args.force};
+  check_output_directory(args.out, rules);
   const auto say = [&](const std::string& line) { progress(args.run, "run: " + line); };
 
   std::optional<CalibratedModel> calibrated;
@@ -69,12 +81,16 @@ void run_overnight(const RunArgs& args) {
                          .histogram = true};
   const RiskReport report = run_risk_job(model, book, stages, say);
 
-  write_directory_atomically(args.out, [&](const std::filesystem::path& dir) {
-    write_file_atomically(dir / "model.json",
-                          (calibrated ? calibration_to_json(calibrated->calibration) : model_to_json(model)).dump(2) +
-                              "\n");
-    if (calibrated) write_file_atomically(dir / "regimes.csv", calibrated->regimes_csv);
-    write_risk_outputs(dir, report, book, stages);
+  const nlohmann::json model_json = calibrated ? calibration_to_json(calibrated->calibration) : model_to_json(model);
+  require_finite_json(model_json, "model.json");
+  std::vector<OutputFile> files{{"model.json", model_json.dump(2) + "\n"}};
+  if (calibrated) {
+    require_finite_csv(calibrated->regimes_csv, "regimes.csv");
+    files.push_back({"regimes.csv", calibrated->regimes_csv});
+  }
+  for (OutputFile& f : risk_output_files(report, book, stages)) files.push_back(std::move(f));
+  write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) {
+    write_output_files(dir, files);
     if (config.report) {
       say("rendering report.html");
       render_html_report(dir, args.out);
@@ -89,7 +105,7 @@ void add_run_command(CLI::App& app, CommandAction& action) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "the overnight job: calibrate, base and stresses, optimise, bands, report");
   cmd->add_option("--config", args->config, "run.yaml")->required();
-  cmd->add_option("--out", args->out, "output directory (written completely or not at all)")->required();
+  add_output_options(*cmd, args->out, args->force);
   add_run_options(*cmd, args->run);
   cmd->callback([args, &action] { action = [args] { run_overnight(*args); }; });
 }

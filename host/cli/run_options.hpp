@@ -1,6 +1,7 @@
 #pragma once
 /// The options every simulating command shares (SPEC 3); the command line overrides the config.
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -21,6 +22,9 @@ struct RunOptions {
 };
 
 void add_run_options(CLI::App& command, RunOptions& options);
+
+/// --out (required) and --force, for the commands that write an output directory.
+void add_output_options(CLI::App& command, std::filesystem::path& out, bool& force);
 
 /// Applies the command-line overrides to the config's simulation block; throws InputError.
 void apply_run_options(const RunOptions& options, SimulationConfig& simulation);

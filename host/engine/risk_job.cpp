@@ -192,12 +192,37 @@ PnlHistogram pnl_histogram(const PathBackend& backend) {
 
 }  // namespace betahedge
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 
 #include "engine/backend_select.hpp"
 
 namespace betahedge {
+namespace {
+
+/// Until statistics are reduced batch by batch, every path's outcome columns are kept in
+/// memory: refuse a path count whose columns cannot fit in this machine's memory before any
+/// work, rather than fail (or be killed) after minutes.
+void check_outcome_memory(const BookConfig& book, const JobStages& stages, const PathBackend& backend) {
+  if (backend.name() != "cpu") return;  // the CUDA backend checks its device's memory itself
+  const std::uint64_t columns = stages.optimize ? RatioGridColumns::total(kMaxGridRatios) : kNumOutcomeFields;
+  // The columns, plus a copy and a sorted copy of one while statistics are taken.
+  const double bytes = static_cast<double>(book.simulation.paths) * static_cast<double>(columns + 2) * sizeof(double);
+  const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  if (memory > 0.0 && bytes > 0.9 * memory) {
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "simulation.paths (or --paths): %llu paths keep %.1f GiB of per-path outcomes (%llu columns), more "
+                  "than this machine's %.1f GiB of memory; use fewer paths",
+                  static_cast<unsigned long long>(book.simulation.paths), bytes / (1ull << 30),
+                  static_cast<unsigned long long>(columns), memory / (1ull << 30));
+    throw InputError(book.source.string() + ": " + text);
+  }
+}
+
+}  // namespace
 
 RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobStages& stages,
                         const ProgressFn& progress) {
@@ -210,6 +235,7 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
   };
   SelectedBackend selected = select_backend(book.simulation.backend, book.simulation.threads);
   PathBackend& backend = *selected.backend;
+  check_outcome_memory(book, stages, backend);
   const int steps = book.simulation.horizon_days * book.simulation.steps_per_day;
   say("backend " + backend.name() + " (" + backend.device_name() + ")" +
       (selected.note.empty() ? "" : "; " + selected.note) + "; " + std::to_string(book.simulation.paths) +

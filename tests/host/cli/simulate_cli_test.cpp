@@ -136,7 +136,11 @@ TEST_F(SimulateCli, CudaWithoutDeviceExitsFour) {
 }
 
 TEST_F(SimulateCli, ExistingOutputIsReplacedWhole) {
-  fs::create_directories(dir_ / "out");
+  // An earlier run's output, one of whose files (listed in its manifest) this run does not write.
+  run_ok("", "out");
+  json manifest = json::parse(test::read_text(dir_ / "out" / "manifest.json"));
+  manifest["files"].push_back("stale.txt");
+  test::write_text(dir_ / "out" / "manifest.json", manifest.dump());
   test::write_text(dir_ / "out" / "stale.txt", "old");
   run_ok("", "out");
   EXPECT_FALSE(fs::exists(dir_ / "out" / "stale.txt"));

@@ -40,6 +40,18 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+/// The message of the `Error` that `f()` throws, or "" when it returns. Any other exception
+/// escapes and fails the test.
+template <class Error, class Function>
+std::string message_of(Function&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 inline void write_text(const std::filesystem::path& path, const std::string& text) {
   std::ofstream(path) << text;
 }

@@ -2,6 +2,7 @@
 
 #include "betahedge/error.hpp"
 #include "config/book_config.hpp"
+#include "test_support.hpp"
 
 namespace betahedge {
 namespace {
@@ -71,12 +72,7 @@ TEST(BookConfig, ParsesTheSpecExample) {
 }
 
 std::string error_of(const std::string& yaml) {
-  try {
-    parse_book(yaml, "book.yaml");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return test::message_of<InputError>([&] { parse_book(yaml, "book.yaml"); });
 }
 
 TEST(BookConfig, UnknownKeyNamesKeyAndLine) {

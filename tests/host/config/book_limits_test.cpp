@@ -17,12 +17,7 @@ const std::string kBase = "model: m.json\nportfolio:\n  holdings: {ETH: 1}\n";  
 
 /// The InputError message of parsing `yaml`, or "" when it parsed; any other exception fails.
 std::string error_of(const std::string& yaml) {
-  try {
-    parse_book(yaml, "book.yaml");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return test::message_of<InputError>([&] { parse_book(yaml, "book.yaml"); });
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

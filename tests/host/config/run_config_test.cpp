@@ -14,12 +14,7 @@ namespace {
 const std::string kCalibrate = "book: book.yaml\ncalibrate:\n  prices: p.csv\n  benchmark: BTC\n";  // lines 1-4
 
 std::string error_of(const std::string& yaml) {
-  try {
-    parse_run_config(yaml, "run.yaml");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return test::message_of<InputError>([&] { parse_run_config(yaml, "run.yaml"); });
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

@@ -20,14 +20,7 @@ void write_two_files(const fs::path& dir) {
   test::write_text(dir / "stress.csv", "scenario\n");
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& f) { return test::message_of<InputError>(f); }
 
 class AtomicWrite : public ::testing::Test {
  protected:

@@ -139,12 +139,7 @@ TEST(ModelJson, SimulateWithADirectoryOrDeviceAsTheModelExitsTwo) {
 /// The InputError message of parse_model_json(text), or "" when it parses; any other
 /// exception fails the test.
 std::string parse_rejection(const std::string& text) {
-  try {
-    parse_model_json(text, "bad.json");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return test::message_of<InputError>([&] { parse_model_json(text, "bad.json"); });
 }
 
 // 1e400 overflows a double inside the parser: out_of_range, not parse_error, escaped as exit 1.

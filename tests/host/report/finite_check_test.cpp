@@ -6,20 +6,14 @@
 
 #include "betahedge/error.hpp"
 #include "report/finite_check.hpp"
+#include "test_support.hpp"
 
 namespace betahedge {
 namespace {
 
 using nlohmann::json;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const NumericalError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& f) { return test::message_of<NumericalError>(f); }
 
 TEST(FiniteCheck, FiniteDocumentsAndNullsPass) {
   const json doc = {{"run", {{"paths", 10}}},

@@ -67,13 +67,13 @@ void run_bench(const BenchArgs& a) {
 void add_bench_command(CLI::App& app, CommandAction& action) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "throughput in path-steps per second");
-  cmd->add_option("--paths", args->paths, "paths per timed run (2..2^40)")->check(CLI::Range(kMinPaths, kMaxPaths));
+  cmd->add_option("--paths", args->paths, "paths per timed run (2..2^40)")->check(whole_number())->check(CLI::Range(kMinPaths, kMaxPaths));
   cmd->add_option("--assets", args->assets, "assets in the synthetic model")->check(CLI::Range(1, 64));
   cmd->add_option("--regimes", args->regimes, "regimes in the synthetic model")->check(CLI::Range(1, 8));
   cmd->add_option("--horizon-days", args->horizon_days, "daily steps per path")->check(CLI::Range(1, 3650));
   cmd->add_option("--repeats", args->repeats, "timed runs (the best is reported)")->check(CLI::Range(1, 100));
   cmd->add_option("--backend", args->backend, "auto | cuda | cpu")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
-  cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores; at most 1024)")->check(CLI::Range(0, kMaxThreads));
+  cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores; at most 1024)")->check(whole_number())->check(CLI::Range(0, kMaxThreads));
   cmd->add_flag("--unhedged", args->unhedged, "simulate the portfolio alone (no hedge, no margin)");
   cmd->callback([args, &action] { action = [args] { run_bench(*args); }; });
 }

@@ -3,19 +3,23 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "betahedge/error.hpp"
 #include "calibration/calibrate.hpp"
 #include "cli/commands.hpp"
-#include "market/prices_csv.hpp"
-#include "market/returns.hpp"
+#include "cli/run_options.hpp"
 #include "io/atomic_write.hpp"
 #include "io/message_text.hpp"
+#include "market/prices_csv.hpp"
+#include "market/returns.hpp"
 #include "report/finite_check.hpp"
 
 namespace betahedge::cli {
@@ -41,6 +45,7 @@ struct CalibrateArgs {
   bool shared_covariance = false;
   double covariance_floor = 1e-3;
   bool accept_unconverged = false;
+  bool force = false;
   bool quiet = false;
 };
 
@@ -95,21 +100,44 @@ std::string summary_line(const Calibration& c, const ReturnData& data) {
   return s.str();
 }
 
-/// --out names a file: not empty, not a directory, and neither it nor regimes.csv beside it
-/// may be the prices file. Returns the model path and the regimes.csv path.
+/// An existing file is replaced only when betahedge wrote it (or with --force): a model.json
+/// says so in its "format", a regimes.csv in its header.
+bool is_betahedge_model_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  return doc.is_object() && doc.value("format", "") == "betahedge.model/1";
+}
+
+bool is_betahedge_regimes_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string header;
+  std::getline(in, header);
+  return header.rfind("date,filtered_", 0) == 0;
+}
+
+/// --out names a file: not empty, not a directory, neither it nor regimes.csv beside it may be
+/// the prices file, and neither may replace a file that betahedge did not write (unless
+/// --force). Returns the model path and the regimes.csv path.
 std::pair<std::filesystem::path, std::filesystem::path> calibrate_output_paths(const CalibrateArgs& args) {
   namespace fs = std::filesystem;
   const fs::path out = normalized_output_path(args.out);
-  const bool names_directory = !args.out.empty() && (args.out.back() == '/' || fs::is_directory(out));
-  if (names_directory)
-    throw InputError("--out: '" + clip_for_message(args.out, 200) +
-                     "' is a directory; give the model file to write (e.g. " + (out / "model.json").string() + ")");
+  const std::string shown = clip_for_message(args.out, 200);
+  if (!args.out.empty() && args.out.back() == '/')
+    throw InputError("--out: '" + shown + "' ends with '/', so it names a directory; give the model file to write (e.g. " +
+                     (out / "model.json").string() + ")");
+  if (fs::is_directory(out))
+    throw InputError("--out: '" + shown + "' is a directory; give the model file to write (e.g. " +
+                     (out / "model.json").string() + ")");
   const fs::path regimes = out.parent_path() / "regimes.csv";
   if (regimes == out)
-    throw InputError("--out: '" + clip_for_message(args.out, 200) +
-                     "' would be overwritten by regimes.csv; choose another name");
+    throw InputError("--out: '" + shown + "' would be overwritten by regimes.csv; choose another name");
   check_output_clear_of_inputs(out, {args.prices});
   check_output_clear_of_inputs(regimes, {args.prices}, "--out (regimes.csv beside it)");
+  check_output_file_replaceable(out, is_betahedge_model_file, args.force);
+  check_output_file_replaceable(regimes, is_betahedge_regimes_file, args.force, "--out (regimes.csv beside it)");
+  for (fs::path p = out.parent_path(); !p.empty() && p != p.parent_path(); p = p.parent_path())
+    if (fs::exists(p) && !fs::is_directory(p))
+      throw InputError("--out: '" + p.string() + "' is not a directory, so '" + shown + "' cannot be written");
   return {out, regimes};
 }
 
@@ -149,6 +177,9 @@ void run_calibrate(const CalibrateArgs& args) {
   const std::string model_text = model_json.dump(2) + "\n";
   const std::string regimes_text = regimes_csv(calibration, data);
   require_finite_csv(regimes_text, "regimes.csv");
+  std::error_code ec;
+  std::filesystem::create_directories(out.parent_path(), ec);
+  if (ec) throw InputError("--out: cannot create the directory " + out.parent_path().string() + " (" + ec.message() + ")");
   write_file_atomically(regimes_path, regimes_text);
   try {
     write_file_atomically(out, model_text);
@@ -182,6 +213,7 @@ void add_calibrate_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--assets", args->assets, "assets to model, comma-separated (benchmark added if absent)")
       ->delimiter(',');
   cmd->add_option("--seed", args->seed, "seed of the EM starts (0..2^63)")
+      ->check(whole_number())
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 63))
       ->capture_default_str();
   cmd->add_option("--starts", args->starts, "EM starts (volatility quantiles and k-means++, perturbed)")
@@ -211,6 +243,8 @@ void add_calibrate_command(CLI::App& app, CommandAction& action) {
       ->capture_default_str();
   cmd->add_flag("--accept-unconverged", args->accept_unconverged,
                 "write the model even when EM hits --max-iterations (converged: false)");
+  cmd->add_flag("--force", args->force,
+                "overwrite an existing --out file (or regimes.csv beside it) that betahedge did not write");
   cmd->add_flag("--quiet", args->quiet, "no progress lines on stderr");
   cmd->callback([&action, args] { action = [args] { run_calibrate(*args); }; });
 }

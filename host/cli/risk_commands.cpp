@@ -44,7 +44,9 @@ struct RiskArgs {
 void run_risk_command(const std::string& name, const RiskArgs& args, const JobStages& stages) {
   BookConfig book = load_book(args.config);
   apply_run_options(args.run, book.simulation);
-  const std::filesystem::path model_path = args.model ? *args.model : book.model_path;
+  // --model replaces the book's model: everywhere, messages included.
+  if (args.model) book.model_path = *args.model;
+  const std::filesystem::path& model_path = book.model_path;
   // A bad --out fails now, not after the simulation.
   const OutputRules rules{{args.config, model_path}, "betahedge " + name, args.force};
   check_output_directory(args.out, rules);

@@ -4,19 +4,34 @@
 
 #include "betahedge/error.hpp"
 #include "config/simulation_limits.hpp"
+#include "io/message_text.hpp"
 
 namespace betahedge::cli {
+
+CLI::Validator whole_number() {
+  return CLI::Validator(
+      [](std::string& text) {
+        const std::size_t digits = text.find_first_not_of("+-") == 1 ? 1 : 0;
+        const bool whole = text.size() > digits && text.find_first_not_of("0123456789", digits) == std::string::npos;
+        return whole ? std::string() : "must be a whole number, got '" + clip_for_message(text) + "'";
+      },
+      "WHOLE NUMBER", "whole_number");
+}
 
 void add_run_options(CLI::App& command, RunOptions& o) {
   // Ranges are checked by CLI11 on the parsed value (no wrap-around: "-1" is no seed).
   command.add_option("--paths", o.paths, "number of Monte Carlo paths (2..2^40)")
-      ->check(CLI::Range(kMinPaths, kMaxPaths));
+      ->check(whole_number())->check(CLI::Range(kMinPaths, kMaxPaths));
   command.add_option("--horizon-days", o.horizon_days, "horizon in days (1..3650)")
+      ->check(whole_number())
       ->check(CLI::Range(1, kMaxHorizonDays));
-  command.add_option("--seed", o.seed, "random seed, the Philox key (0..2^63)")->check(CLI::Range(std::uint64_t{0}, kMaxSeed));
+  command.add_option("--seed", o.seed, "random seed, the Philox key (0..2^63)")->check(whole_number())
+      ->check(CLI::Range(std::uint64_t{0}, kMaxSeed));
   command.add_option("--backend", o.backend, "auto | cuda | cpu")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
-  command.add_option("--threads", o.threads, "CPU threads (0 = all cores; at most 1024)")->check(CLI::Range(0, kMaxThreads));
+  command.add_option("--threads", o.threads, "CPU threads (0 = all cores; at most 1024)")->check(whole_number())
+      ->check(CLI::Range(0, kMaxThreads));
   command.add_option("--batch-size", o.batch_size, "paths per batch (0 = automatic; at most 2^40)")
+      ->check(whole_number())
       ->check(CLI::Range(std::uint64_t{0}, kMaxBatchSize));
   command.add_flag("--quiet", o.quiet, "no progress lines on stderr");
 }

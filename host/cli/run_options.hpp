@@ -23,6 +23,10 @@ struct RunOptions {
 
 void add_run_options(CLI::App& command, RunOptions& options);
 
+/// Digits with an optional sign, checked before a Range validator: without it CLI11 says
+/// "Value abc not in range" of text that is no number, or of 1.5.
+CLI::Validator whole_number();
+
 /// --out (required) and --force, for the commands that write an output directory.
 void add_output_options(CLI::App& command, std::filesystem::path& out, bool& force);
 

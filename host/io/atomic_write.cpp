@@ -108,6 +108,8 @@ void check_output_directory(const fs::path& out_dir, const OutputRules& rules) {
   std::error_code ec;
   const fs::file_status status = fs::symlink_status(target, ec);
   if (!fs::exists(status)) return;
+  if (fs::is_symlink(status))
+    throw InputError("--out: '" + shown(out_dir) + "' is a symbolic link; name the directory itself, or a new one");
   if (!fs::is_directory(status))
     throw InputError("--out: '" + shown(out_dir) + "' exists and is not a directory; choose another path");
   if (rules.force) return;
@@ -115,7 +117,22 @@ void check_output_directory(const fs::path& out_dir, const OutputRules& rules) {
   if (!foreign.empty())
     throw InputError("--out: '" + shown(out_dir) + "' exists and holds '" + clip_for_message(foreign.front()) + "'" +
                      (foreign.size() > 1 ? " and " + std::to_string(foreign.size() - 1) + " more entries" : "") +
-                     " that betahedge did not write; choose a new directory, or pass --force to replace it");
+                     " that betahedge did not write; choose a new directory, or pass --force to delete everything "
+                     "in it and replace it");
+}
+
+void check_output_file_replaceable(const fs::path& path, const std::function<bool(const fs::path&)>& written_by_betahedge,
+                                   bool force, const std::string& option) {
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(path, ec);
+  if (!fs::exists(status)) return;
+  if (fs::is_symlink(status))
+    throw InputError(option + ": '" + shown(path) + "' is a symbolic link; name the file itself, or a new one");
+  if (!fs::is_regular_file(status))
+    throw InputError(option + ": '" + shown(path) + "' exists and is not a regular file; choose another name");
+  if (!force && !written_by_betahedge(path))
+    throw InputError(option + ": '" + shown(path) +
+                     "' exists and was not written by betahedge; choose another name, or pass --force to overwrite it");
 }
 
 void write_file_atomically(const fs::path& path, const std::string& contents) {

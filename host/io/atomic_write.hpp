@@ -33,6 +33,13 @@ void check_output_clear_of_inputs(const std::filesystem::path& out, const std::v
 /// their work so that a bad --out fails in a second, not after the simulation.
 void check_output_directory(const std::filesystem::path& out_dir, const OutputRules& rules);
 
+/// Throws InputError unless `path` may be written as an output file: absent, or a regular file
+/// that `written_by_betahedge` recognises, or any regular file when `force` is set. `option`
+/// names the flag in the message. Never a directory or a link.
+void check_output_file_replaceable(const std::filesystem::path& path,
+                                   const std::function<bool(const std::filesystem::path&)>& written_by_betahedge,
+                                   bool force, const std::string& option = "--out");
+
 /// Writes `contents` to `path` through a temporary file in the same directory and a rename,
 /// so a reader never sees a half-written file. Throws InputError when it cannot.
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents);

@@ -72,6 +72,46 @@ TEST_F(HardeningCli, CalibrateNeverOverwritesItsPrices) {
   EXPECT_EQ(snapshot(), snapshot_);
 }
 
+TEST_F(HardeningCli, CalibrateOverwritesOnlyFilesBetahedgeWrote) {
+  const std::string calibrate = "calibrate --quiet --benchmark BTC --regimes 1 --starts 1 --prices " +
+                                in("data/demo_prices.csv") + " --out ";
+  const fs::path out = dir_ / "cal/new/model.json";  // parents that do not exist yet are made
+  ASSERT_EQ(test::run_cli(calibrate + out.string()).exit_code, 0);
+  EXPECT_TRUE(fs::exists(dir_ / "cal/new/regimes.csv"));
+  EXPECT_EQ(test::run_cli(calibrate + out.string()).exit_code, 0);  // its own files: replaced
+  test::write_text(dir_ / "cal/mine.json", "my own notes\n");
+  expect_input_error(calibrate + (dir_ / "cal/mine.json").string(), "was not written by betahedge");
+  EXPECT_EQ(test::read_text(dir_ / "cal/mine.json"), "my own notes\n");
+  test::write_text(dir_ / "cal/new/regimes.csv", "a,b\n1,2\n");
+  expect_input_error(calibrate + out.string(), "regimes.csv beside it");
+  EXPECT_EQ(test::read_text(dir_ / "cal/new/regimes.csv"), "a,b\n1,2\n");
+  ASSERT_EQ(test::run_cli(calibrate + out.string() + " --force").exit_code, 0);
+  EXPECT_NE(test::read_text(dir_ / "cal/new/regimes.csv"), "a,b\n1,2\n");
+  expect_input_error(calibrate + (dir_ / "cal/x/").string(), "ends with '/'");
+}
+
+TEST_F(HardeningCli, TheForceHintSaysWhatForceDeletes) {
+  fs::create_directories(dir_ / "results");
+  test::write_text(dir_ / "results/q3.xlsx", "x");
+  expect_input_error(simulate((dir_ / "results").string()), "pass --force to delete everything in it");
+}
+
+TEST_F(HardeningCli, MessagesNameTheModelGivenByOption) {
+  // The book asks for kalman betas; the model given by --model has none: name that model.
+  std::string book = test::read_text(dir_ / "inputs/book.yaml");
+  book.replace(book.find("beta_estimate: model"), 20, "beta_estimate: kalman");
+  test::write_text(dir_ / "inputs/kalman.yaml", book);
+  fs::copy_file(dir_ / "inputs/model.json", dir_ / "inputs/other.json");
+  expect_input_error("simulate --quiet --backend cpu --paths 2000 --config " + in("kalman.yaml") + " --model " +
+                         in("other.json") + " --out " + (dir_ / "o").string(),
+                     "other.json");
+}
+
+TEST_F(HardeningCli, WholeNumberOptionsSayWhatIsWrong) {
+  expect_input_error(simulate((dir_ / "o").string()) + " --seed abc", "--seed: must be a whole number, got 'abc'");
+  expect_input_error(simulate((dir_ / "o").string()) + " --seed 1.5", "must be a whole number");
+}
+
 TEST_F(HardeningCli, AnExistingDirectoryIsReplacedOnlyWhenBetahedgeWroteIt) {
   const fs::path out = dir_ / "results";
   fs::create_directories(out);

@@ -1,6 +1,9 @@
 #include "market/returns.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "betahedge/error.hpp"
 #include "betahedge/model_types.hpp"
@@ -18,6 +21,28 @@ std::string in_quotes(const std::string& value) { return "'" + clip_for_message(
 void check_option_date(const std::optional<std::string>& date, const char* option) {
   if (date && !is_iso_date(*date))
     throw InputError(std::string(option) + ": " + in_quotes(*date) + " is not a date written YYYY-MM-DD");
+}
+
+/// "1 return", "2 returns".
+std::string count_of(int count, const std::string& noun) {
+  return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
+}
+
+/// A run of consecutive empty cells of one asset, filled with the close on row `source`.
+struct FillStretch {
+  int first = 0;   ///< table row of the first empty cell
+  int length = 0;  ///< number of empty cells
+  int source = 0;  ///< table row of the close repeated
+};
+
+/// A week of repeated closes is more than a holiday: the user should hear about it.
+constexpr int kNotedFillStretch = 5;
+
+std::string fill_note(const PriceTable& table, const std::string& symbol, const FillStretch& s) {
+  const int end = s.first + s.length - 1;
+  return clip_for_message(symbol) + ": " + std::to_string(s.length) + " closes in a row (" + table.dates[s.first] +
+         " .. " + table.dates[end] + ", lines " + std::to_string(table.lines[s.first]) + "-" +
+         std::to_string(table.lines[end]) + ") forward-filled from the close of " + table.dates[s.source];
 }
 
 }  // namespace
@@ -92,30 +117,57 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
   if (num_returns < options.min_returns)
     throw InputError(source + ":" + std::to_string(table.lines[common_first]) + "-" +
                      std::to_string(table.lines[last]) + ": the common window " + table.dates[common_first] +
-                     " .. " + table.dates[last] + " gives " + std::to_string(std::max(num_returns, 0)) +
-                     " returns, the model needs at least " + std::to_string(options.min_returns));
+                     " .. " + table.dates[last] + " gives " + count_of(std::max(num_returns, 0), "return") +
+                     ", the model needs at least " + std::to_string(options.min_returns));
 
   Eigen::MatrixXd prices(num_prices, num_assets);
+  // The close a fill repeats may lie before the common window (the window opened inside the
+  // asset's gap), never before `first`: every asset has a close in rows [first, common_first].
+  std::vector<int> last_valid(num_assets, -1);
+  std::vector<FillStretch> stretch(num_assets), longest(num_assets);
+  for (int i = 0; i < num_assets; ++i)
+    for (int r = first; r < common_first; ++r)
+      if (!std::isnan(table.closes(r, columns[i]))) last_valid[i] = r;
   for (int p = 0; p < num_prices; ++p) {
     const int r = common_first + p;
     for (int i = 0; i < num_assets; ++i) {
-      double price = table.closes(r, columns[i]);
-      if (std::isnan(price)) {
+      const double close = table.closes(r, columns[i]);
+      if (std::isnan(close)) {
         if (!options.fill_forward)
-          fail_at(source, table.lines[r], "field " + in_quotes(data.assets[i]) +
-                                              ": empty cell inside the common window (use --fill forward to "
-                                              "repeat the previous close)");
-        price = prices(p - 1, i);  // p > 0: row common_first has every price
+          fail_at(source, table.lines[r], "field " + in_quotes(data.assets[i]) + ": empty cell on " + table.dates[r] +
+                                              " inside the common window (use --fill forward to repeat the previous "
+                                              "close)");
+        if (stretch[i].length == 0) {
+          stretch[i].first = r;
+          stretch[i].source = last_valid[i];
+        }
+        ++stretch[i].length;
+        if (stretch[i].length > longest[i].length) longest[i] = stretch[i];
         ++data.filled_cells;
+      } else {
+        // The reader rejects these; a table built elsewhere is held to the same rule.
+        if (!(std::isfinite(close) && close > 0.0))
+          fail_at(source, table.lines[r], "field " + in_quotes(data.assets[i]) +
+                                              ": price must be a positive finite number");
+        last_valid[i] = r;
+        stretch[i].length = 0;
       }
-      prices(p, i) = price;
+      prices(p, i) = table.closes(last_valid[i], columns[i]);
     }
     data.price_dates.push_back(table.dates[r]);
   }
   if (data.filled_cells > 0)
-    data.notes.push_back("--fill forward filled " + std::to_string(data.filled_cells) + " empty cells");
+    data.notes.push_back("--fill forward filled " + count_of(data.filled_cells, "empty cell"));
+  for (int i = 0; i < num_assets; ++i)
+    if (longest[i].length >= kNotedFillStretch) data.notes.push_back(fill_note(table, data.assets[i], longest[i]));
 
-  data.log_returns = (prices.bottomRows(num_returns).array() / prices.topRows(num_returns).array()).log().matrix();
+  const Eigen::ArrayXXd ratios = prices.bottomRows(num_returns).array() / prices.topRows(num_returns).array();
+  data.log_returns = ratios.log().matrix();
+  // The ratio of two closes the reader accepts (1e-300, then 1e300) can overflow or underflow;
+  // the difference of their logs cannot, so every return is finite.
+  for (int i = 0; i < num_assets; ++i)
+    for (int t = 0; t < num_returns; ++t)
+      if (!std::isnormal(ratios(t, i))) data.log_returns(t, i) = std::log(prices(t + 1, i)) - std::log(prices(t, i));
   data.spot.resize(num_assets);
   for (int i = 0; i < num_assets; ++i) data.spot[i] = prices(num_prices - 1, i);
   require_moving_prices(data);

@@ -16,7 +16,8 @@ struct ReturnWindowOptions {
   std::vector<std::string> assets;       ///< empty: every column; the benchmark is added first if absent
   std::optional<std::string> start;      ///< first price date kept (inclusive, YYYY-MM-DD)
   std::optional<std::string> end;        ///< last price date kept (inclusive, YYYY-MM-DD)
-  bool fill_forward = false;             ///< an empty cell repeats the asset's previous close
+  bool fill_forward = false;             ///< an empty cell repeats the asset's previous close, which may lie
+                                         ///< before the common window (the window opened inside a gap)
   int min_returns = 2;                   ///< fewer returns in the common window is an error
 };
 
@@ -29,7 +30,9 @@ struct ReturnData {
   Eigen::MatrixXd log_returns;           ///< [num_returns x num_assets]; row t is log(P[t+1] / P[t])
   std::vector<double> spot;              ///< [num_assets] last close of each asset in the window
   int filled_cells = 0;                  ///< empty cells replaced by the previous close
-  std::vector<std::string> notes;        ///< decisions the user should hear about (trimmed window, fills)
+  /// Decisions the user should hear about: the trimmed window, the number of filled cells, and
+  /// per asset its longest run of filled closes when that is a week (5 closes) or more.
+  std::vector<std::string> notes;
 
   int num_returns() const { return static_cast<int>(log_returns.rows()); }
   int num_assets() const { return static_cast<int>(assets.size()); }
@@ -39,11 +42,14 @@ struct ReturnData {
 
 /// Selects the columns and the [start, end] window, starts the common window at the latest
 /// first-valid date among the selected assets (saying so in `notes`), applies `--fill forward`,
-/// and takes log returns. Throws InputError naming the file, line and field for: a missing
+/// and takes log returns, every one finite (a ratio of closes that over- or underflows is taken
+/// as a difference of logs). Throws InputError naming the file, line and field for: a missing
 /// benchmark or asset column, more than kMaxAssets selected assets (benchmark included;
 /// checked before anything else is computed), a bad --start/--end, an empty cell inside the
-/// common window without fill_forward, an asset with no price in the window, fewer than
-/// `min_returns` returns, and an asset whose price does not move (require_moving_prices).
+/// common window without fill_forward (the first one, with its date), a close in the window
+/// that is not positive and finite (a table not made by the reader), an asset with no price in
+/// the window, fewer than `min_returns` returns, and an asset whose price does not move
+/// (require_moving_prices).
 ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWindowOptions& options);
 
 /// Throws InputError naming the file and the symbol when an asset's price does not move over

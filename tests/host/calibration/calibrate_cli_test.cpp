@@ -79,7 +79,7 @@ TEST(CalibrateCli, EveryCsvRejectionExitsTwoNamingTheLine) {
   expect_rejected(with_line(10, "2020-12-31,100,3"), "prices.csv:10: field 'date': date 2020-12-31 comes after");
   expect_rejected(with_line(12, "2021-01-11,100"), "prices.csv:12: has 2 fields, the header has 3");
   expect_rejected(with_line(12, "2021-1-11,100,3"), "prices.csv:12: field 'date'");
-  expect_rejected(with_line(12, "2021-01-11,100,"), "prices.csv:12: field 'B': empty cell inside the common window");
+  expect_rejected(with_line(12, "2021-01-11,100,"), "prices.csv:12: field 'B': empty cell on 2021-01-11 inside the common window");
   expect_rejected(good, "prices.csv:1: header: no column for benchmark 'Z'", "", "Z");
   expect_rejected(good, "prices.csv:1: header: no column for asset 'Q'", "--assets A,Q");
   // 9 returns; two regimes of two assets have 12 parameters, so at least 13 returns.
@@ -163,7 +163,7 @@ TEST(CalibrateCli, WritesALoadableModelAndRegimesCsvAndFillsForward) {
   EXPECT_EQ(run_cli(calibrate_args(dir)).exit_code, 2);
   const auto r = run_cli(calibrate_args(dir, "--fill forward --start 2021-01-05"));
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
-  EXPECT_NE(r.stderr_text.find("filled 1 empty cells"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("--fill forward filled 1 empty cell\n"), std::string::npos) << r.stderr_text;
   const Model m = load_model(dir / "out" / "model.json");
   EXPECT_EQ(m.assets, (std::vector<std::string>{"A", "B"}));
   EXPECT_EQ(m.calibration->start, "2021-01-05");
@@ -173,6 +173,59 @@ TEST(CalibrateCli, WritesALoadableModelAndRegimesCsvAndFillsForward) {
   EXPECT_EQ(std::count(regimes.begin(), regimes.end(), '\n'), 296);
   EXPECT_EQ(regimes.substr(0, regimes.find('\n')), "date,filtered_calm,smoothed_calm,filtered_stressed,smoothed_stressed");
   EXPECT_NE(regimes.find("\n2021-01-06,"), std::string::npos);
+}
+
+/// synthetic_prices(300) with a third asset C listed from data row 120 (2021-05-01, line 122),
+/// while B has no close on rows 100..139 (2021-04-11 .. 2021-05-20): the common window opens
+/// inside B's gap, as AVAX's 2020 gap straddles DOT's first date in the crypto file.
+std::string prices_with_a_gap_across_the_window_start() {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  std::istringstream in(synthetic_prices(300));
+  std::ostringstream out;
+  std::string l;
+  double c = 20.0;
+  for (int n = 1; std::getline(in, l); ++n) {
+    const int row = n - 2;
+    if (row < 0) {
+      out << l << ",C\n";
+      continue;
+    }
+    if (row >= 100 && row < 140) l = l.substr(0, l.rfind(',') + 1);
+    out << l << ",";
+    if (row >= 120) out << c;
+    out << "\n";
+    c *= std::exp(0.03 * normal(rng));
+  }
+  return out.str();
+}
+
+// The crypto file's AVAX/DOT window used to fill B's first closes from outside the price
+// matrix: exit 3 with a vol of 48 or "observations are not all finite".
+TEST(CalibrateCli, FillForwardAcrossTheStartOfTheCommonWindow) {
+  const std::string csv = prices_with_a_gap_across_the_window_start();
+  expect_rejected(csv, "prices.csv:122: field 'B': empty cell on 2021-05-01 inside the common window");
+
+  TempDir dir;
+  test::write_text(dir / "prices.csv", csv);
+  std::filesystem::create_directories(dir / "out");
+  const auto r = run_cli(calibrate_args(dir, "--fill forward"));
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("common window starts at 2021-05-01 (line 122), the first price of C"),
+            std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("filled 20 empty cells"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("B: 20 closes in a row (2021-05-01 .. 2021-05-20, lines 122-141) forward-filled "
+                               "from the close of 2021-04-10"),
+            std::string::npos) << r.stderr_text;
+  const Model m = load_model(dir / "out" / "model.json");
+  EXPECT_EQ(m.calibration->start, "2021-05-01");
+  EXPECT_EQ(m.calibration->nobs, 179);
+  // Daily vols of a few percent (A: 2%, B: about 2.4%, C: 3%), not the tens of a garbage close.
+  for (const auto& regime : m.regimes)
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_GT(regime.vol[i], 0.0) << regime.name << " " << m.assets[i];
+      EXPECT_LT(regime.vol[i], 0.5) << regime.name << " " << m.assets[i];
+    }
 }
 
 TEST(CalibrateCli, SameSeedSameFile) {

@@ -1,6 +1,7 @@
 #include "market/returns.hpp"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -128,7 +129,84 @@ TEST(Returns, RejectsAnEmptyCellInsideTheWindowUnlessFilledForward) {
   EXPECT_DOUBLE_EQ(d.log_returns(0, 1), 0.0);
   EXPECT_DOUBLE_EQ(d.log_returns(1, 1), std::log(1.2));
   ASSERT_EQ(d.notes.size(), 1u);
-  EXPECT_NE(d.notes[0].find("filled 1"), std::string::npos);
+  EXPECT_EQ(d.notes[0], "--fill forward filled 1 empty cell");
+}
+
+// A's last close before the common window (2024-01-02) lies before B's first (2024-01-04):
+// the window opened inside A's gap. The fill used to read the row before the window (out of
+// bounds, garbage or NaN returns); it must carry A's close of 2024-01-02 into the window.
+const char* kGapAcrossTheWindowStart =
+    "date,BTC,A,B\n"
+    "2024-01-01,100,10,\n"
+    "2024-01-02,101,11,\n"
+    "2024-01-03,102,,\n"
+    "2024-01-04,103,,50\n"
+    "2024-01-05,104,,51\n"
+    "2024-01-06,105,12,52\n"
+    "2024-01-07,106,13,50\n";
+
+TEST(Returns, FillForwardCarriesACloseFromBeforeTheCommonWindowIntoIt) {
+  ReturnWindowOptions o = benchmark("BTC");
+  o.fill_forward = true;
+  const ReturnData d = log_returns_on_common_window(parse(kGapAcrossTheWindowStart), o);
+  EXPECT_EQ(d.price_dates, (std::vector<std::string>{"2024-01-04", "2024-01-05", "2024-01-06", "2024-01-07"}));
+  ASSERT_EQ(d.num_returns(), 3);
+  ASSERT_TRUE(d.log_returns.allFinite()) << d.log_returns;
+  // A's closes in the window are 11 (filled), 11 (filled), 12, 13.
+  EXPECT_EQ(d.log_returns(0, 1), 0.0);
+  EXPECT_DOUBLE_EQ(d.log_returns(1, 1), std::log(12.0 / 11.0));
+  EXPECT_DOUBLE_EQ(d.log_returns(2, 1), std::log(13.0 / 12.0));
+  EXPECT_DOUBLE_EQ(d.log_returns(0, 2), std::log(51.0 / 50.0));
+  EXPECT_EQ(d.filled_cells, 2);
+  EXPECT_EQ(d.spot, (std::vector<double>{106.0, 13.0, 50.0}));
+  ASSERT_EQ(d.notes.size(), 2u);
+  EXPECT_NE(d.notes[0].find("common window starts at 2024-01-04 (line 5), the first price of B"), std::string::npos)
+      << d.notes[0];
+  EXPECT_NE(d.notes[1].find("filled 2 empty cells"), std::string::npos) << d.notes[1];
+}
+
+TEST(Returns, AGapAcrossTheWindowStartIsAnErrorWithoutFillNamingTheFirstEmptyCell) {
+  const std::string msg = rejection(parse(kGapAcrossTheWindowStart), benchmark("BTC"));
+  EXPECT_EQ(msg.rfind("prices.csv:5: field 'A': empty cell on 2024-01-04 inside the common window", 0), 0u) << msg;
+  EXPECT_NE(msg.find("--fill forward"), std::string::npos) << msg;
+}
+
+TEST(Returns, ALongFilledStretchIsNotedWithTheDateOfTheCloseItRepeats) {
+  std::string csv = "date,BTC,A\n2024-01-01,100,10\n2024-01-02,101,11\n";
+  for (int day = 3; day <= 9; ++day) csv += "2024-01-0" + std::to_string(day) + "," + std::to_string(100 + day) + ",\n";
+  csv += "2024-01-10,99,12\n2024-01-11,98,\n2024-01-12,97,13\n";
+  ReturnWindowOptions o = benchmark("BTC");
+  o.fill_forward = true;
+  const ReturnData d = log_returns_on_common_window(parse(csv), o);
+  EXPECT_EQ(d.filled_cells, 8);
+  EXPECT_DOUBLE_EQ(d.log_returns(8, 1), std::log(12.0 / 11.0));  // 2024-01-10: the move across the stretch
+  EXPECT_EQ(d.log_returns(9, 1), 0.0);
+  ASSERT_EQ(d.notes.size(), 2u);
+  EXPECT_EQ(d.notes[0], "--fill forward filled 8 empty cells");
+  EXPECT_EQ(d.notes[1], "A: 7 closes in a row (2024-01-03 .. 2024-01-09, lines 4-10) forward-filled from the close "
+                        "of 2024-01-02");
+}
+
+// Closes the reader accepts (finite, positive) whose ratio over- or underflows a double: the
+// return used to be +inf or -inf and to stop the fit with "observations are not all finite".
+TEST(Returns, ExtremePriceRatiosGiveFiniteReturns) {
+  const PriceTable t = parse("date,BTC,A\n2024-01-01,100,1e-300\n2024-01-02,110,1e300\n2024-01-03,121,1e-300\n"
+                             "2024-01-04,110,1\n");
+  const ReturnData d = log_returns_on_common_window(t, benchmark("BTC"));
+  ASSERT_TRUE(d.log_returns.allFinite()) << d.log_returns;
+  EXPECT_NEAR(d.log_returns(0, 1), 600.0 * std::log(10.0), 1e-9);
+  EXPECT_NEAR(d.log_returns(1, 1), -600.0 * std::log(10.0), 1e-9);
+  EXPECT_NEAR(d.log_returns(2, 1), 300.0 * std::log(10.0), 1e-9);
+}
+
+// A table made elsewhere than the reader is held to the reader's rule on prices.
+TEST(Returns, RejectsANonFiniteOrNonPositivePriceNamingTheLineAndSymbol) {
+  PriceTable t = parse("date,BTC,A\n2024-01-01,100,10\n2024-01-02,110,11\n2024-01-03,121,12\n");
+  for (double bad : {std::numeric_limits<double>::infinity(), -1.0, 0.0}) {
+    t.closes(1, 1) = bad;
+    const std::string msg = rejection(t, benchmark("BTC"));
+    EXPECT_EQ(msg.rfind("prices.csv:3: field 'A': price must be a positive finite number", 0), 0u) << msg;
+  }
 }
 
 TEST(Returns, RejectsAnAssetWithNoPriceInTheWindow) {
@@ -144,6 +222,13 @@ TEST(Returns, RejectsTooFewRowsNamingTheLines) {
   const std::string msg = rejection(parse(kLeadingBlank), o);
   EXPECT_NE(msg.find("prices.csv:4-6:"), std::string::npos) << msg;
   EXPECT_NE(msg.find("gives 2 returns, the model needs at least 3"), std::string::npos) << msg;
+}
+
+TEST(Returns, SaysOneReturnInTheSingular) {
+  ReturnWindowOptions o = benchmark("BTC");
+  o.start = "2024-01-04";
+  const std::string msg = rejection(parse(kLeadingBlank), o);
+  EXPECT_NE(msg.find("gives 1 return, the model needs at least 2"), std::string::npos) << msg;
 }
 
 /// `num_columns` columns S0.. that all move, over `num_rows` dates from 2024-01-01.

@@ -1,9 +1,13 @@
 #include "model/model_json.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <optional>
+#include <set>
+#include <span>
 #include <string_view>
 
 #include <Eigen/Cholesky>
@@ -42,6 +46,166 @@ std::string number_text(double value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", value);
   return buf;
+}
+
+// The keys each object of model.json may hold; `spot` and `betas` are keyed by asset name
+// instead. Every key that betahedge writes must be here, or the models it writes stop loading.
+constexpr std::string_view kModelKeys[] = {"format", "assets", "benchmark", "step", "distribution", "regimes",
+                                           "transition", "initial_probabilities", "spot", "betas", "calibration"};
+constexpr std::string_view kRegimeKeys[] = {"name", "mean", "vol", "corr", "dof"};
+constexpr std::string_view kBetaKeys[] = {
+    "ols", "ols_se", "ols_r2", "ewma", "kalman", "regime", "regime_weighted",
+    // Written by calibrate for the record (calibration_to_json); loading ignores them.
+    "ols_alpha", "rolling", "rolling_window", "ewma_lambda", "kalman_beta_variance", "kalman_noise_variance"};
+constexpr std::string_view kCalibrationKeys[] = {
+    "loglik", "aic", "bic", "iterations", "converged", "nobs", "start", "end",
+    // Written by calibrate for the record (calibration_to_json); loading ignores them.
+    "source", "initial_distribution", "regime_initial_distribution", "shared_covariance", "num_parameters", "seed",
+    "starts", "best_start", "start_logliks", "tolerance", "max_iterations", "covariance_floor", "regimes_requested",
+    "model_selection"};
+
+/// Throws unless every key of the object `obj` is in `allowed`: a misspelt key would otherwise
+/// be ignored and its field read as absent (book.yaml rejects unknown keys for the same reason).
+void require_known_keys(const json& obj, std::span<const std::string_view> allowed, const std::string& source,
+                        const std::string& where) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
+    std::string list;
+    for (std::string_view key : allowed) list += (list.empty() ? "" : ", ") + std::string(key);
+    fail(source, where.empty() ? it.key() : where + "." + it.key(), "is not a known key (allowed: " + list + ")");
+  }
+}
+
+/// A pointer into the text that also records how far the parser has read, since nlohmann's SAX
+/// interface reports no positions. During a key event that is just past the key's closing quote.
+class TrackedChar {
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  TrackedChar() = default;
+  TrackedChar(const char* at, const char** read_to) : at_(at), read_to_(read_to) {}
+  reference operator*() const { return *at_; }
+  TrackedChar& operator++() {
+    *read_to_ = ++at_;
+    return *this;
+  }
+  TrackedChar operator++(int) {
+    TrackedChar before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const TrackedChar& other) const { return at_ == other.at_; }
+
+ private:
+  const char* at_ = nullptr;
+  const char** read_to_ = nullptr;
+};
+
+/// SAX handler that stops at the first key given twice in one object (json::parse keeps the
+/// last value silently) and records its field path ("regimes[1].vol") and where it was read.
+/// It holds the key sets of the open objects only, so a pass is O(n log n) in the text.
+class RepeatedKeyFinder final : public json::json_sax_t {
+ public:
+  explicit RepeatedKeyFinder(const char* const* read_to) : read_to_(read_to) {}
+
+  std::optional<std::string> repeated_field;
+  const char* repeated_at = nullptr;  ///< just past the repeated key's closing quote
+
+  bool null() override { return element(); }
+  bool boolean(bool) override { return element(); }
+  bool number_integer(json::number_integer_t) override { return element(); }
+  bool number_unsigned(json::number_unsigned_t) override { return element(); }
+  bool number_float(json::number_float_t, const json::string_t&) override { return element(); }
+  bool string(json::string_t&) override { return element(); }
+  bool binary(json::binary_t&) override { return element(); }
+  bool start_object(std::size_t) override {
+    element();
+    levels_.push_back({true, 0});
+    objects_.emplace_back();
+    return true;
+  }
+  bool key(json::string_t& key) override {
+    ObjectKeys& object = objects_.back();
+    if (object.seen.insert(key).second) {
+      object.last = key;
+      return true;
+    }
+    repeated_field = field_path(key);
+    repeated_at = *read_to_;
+    return false;
+  }
+  bool end_object() override {
+    levels_.pop_back();
+    objects_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    element();
+    levels_.push_back({false, 0});
+    return true;
+  }
+  bool end_array() override {
+    levels_.pop_back();
+    return true;
+  }
+  // Malformed text: json::parse reports it, with its byte.
+  bool parse_error(std::size_t, const std::string&, const json::exception&) override { return false; }
+
+ private:
+  struct Level {
+    bool is_object;
+    std::size_t elements;  // arrays: how many have started
+  };
+  struct ObjectKeys {
+    std::set<std::string, std::less<>> seen;
+    std::string last;
+  };
+
+  bool element() {
+    if (!levels_.empty() && !levels_.back().is_object) ++levels_.back().elements;
+    return true;
+  }
+
+  /// The path of `key` in the innermost open object.
+  std::string field_path(const std::string& key) const {
+    std::string path;
+    std::size_t object = 0;
+    for (std::size_t i = 0; i + 1 < levels_.size(); ++i) {
+      if (levels_[i].is_object) {
+        if (!path.empty()) path += '.';
+        path += objects_[object++].last;
+      } else {
+        path += '[';
+        path += std::to_string(levels_[i].elements - 1);
+        path += ']';
+      }
+    }
+    if (!path.empty()) path += '.';
+    return path += key;
+  }
+
+  const char* const* read_to_;
+  std::vector<Level> levels_;
+  std::vector<ObjectKeys> objects_;
+};
+
+/// Throws InputError naming the field and line of the first key repeated within one object.
+void reject_repeated_keys(const std::string& text, const std::string& source) {
+  const char* read_to = text.data();
+  RepeatedKeyFinder finder(&read_to);
+  const char* const end = text.data() + text.size();
+  try {
+    json::sax_parse(TrackedChar(text.data(), &read_to), TrackedChar(end, &read_to), &finder);
+  } catch (const json::exception&) {
+    return;  // json::parse meets the same text next and says what is wrong with it
+  }
+  if (!finder.repeated_field) return;
+  const auto line = 1 + std::count(text.data(), finder.repeated_at, '\n');
+  fail(source, *finder.repeated_field, "appears twice in one object; the repeat is on line " + std::to_string(line));
 }
 
 const json& require(const json& obj, const std::string& key, const std::string& source,
@@ -111,6 +275,7 @@ std::string optional_string(const json& obj, const std::string& key, const std::
 BetaEstimates betas_from_json(const json& b, const std::string& source, const std::string& where,
                               std::size_t num_regimes) {
   if (!b.is_object()) fail(source, where, "must be an object of beta estimates");
+  require_known_keys(b, kBetaKeys, source, where);
   BetaEstimates e;
   e.ols = *optional_number(b, "ols", source, where, 0.0);
   e.ols_se = *optional_number(b, "ols_se", source, where, 0.0);
@@ -126,6 +291,7 @@ BetaEstimates betas_from_json(const json& b, const std::string& source, const st
 CalibrationInfo calibration_from_json(const json& c, const std::string& source) {
   const std::string where = "calibration";
   if (!c.is_object()) fail(source, where, "must be an object");
+  require_known_keys(c, kCalibrationKeys, source, where);
   CalibrationInfo info;
   info.loglik = *optional_number(c, "loglik", source, where, 0.0);
   info.aic = *optional_number(c, "aic", source, where, 0.0);
@@ -144,6 +310,7 @@ CalibrationInfo calibration_from_json(const json& c, const std::string& source) 
 /// model_from_json without the last-resort mapping of nlohmann's exceptions.
 Model read_model_fields(const json& doc, const std::string& source) {
   if (!doc.is_object()) throw InputError(source + ": not a JSON object");
+  require_known_keys(doc, kModelKeys, source, "");
   Model m;
   const json& format = require(doc, "format", source, "");
   if (!format.is_string() || format.get_ref<const std::string&>() != "betahedge.model/1")
@@ -176,6 +343,7 @@ Model read_model_fields(const json& doc, const std::string& source) {
     const std::string where = "regimes[" + std::to_string(k) + "]";
     const json& r = regimes[k];
     if (!r.is_object()) fail(source, where, "must be an object");
+    require_known_keys(r, kRegimeKeys, source, where);
     Regime regime;
     if (auto it = r.find("name"); it != r.end() && !it->is_null()) regime.name = as_name(*it, source, where + ".name");
     else regime.name = "regime" + std::to_string(k);
@@ -240,6 +408,8 @@ Model model_from_json(const json& doc, const std::string& source) {
 }
 
 Model parse_model_json(const std::string& text, const std::string& source) {
+  // Before the DOM is built, so that the two never hold memory at once.
+  reject_repeated_keys(text, source);
   json doc;
   try {
     doc = json::parse(text);

@@ -22,12 +22,16 @@ inline constexpr double kMaxModelDof = 1e6;
 /// Throws InputError naming the file and field.
 Model load_model(const std::filesystem::path& path);
 
-/// Parses `text` as JSON and validates it as a model; `source` names it in messages. Only
-/// InputError escapes, for any `text` (malformed JSON, numbers out of range, wrong types).
+/// Parses `text` as JSON and validates it as a model; `source` names it in messages. A key given
+/// twice in one object (at any depth) is an InputError naming its field path and the line of
+/// the repeat. Only InputError escapes, for any `text` (malformed JSON, numbers out of range,
+/// wrong types). Linear in the text, up to the log of an object's key count.
 Model parse_model_json(const std::string& text, const std::string& source);
 
-/// Validates a parsed JSON document as a model; `source` names it in error messages. Safe on
-/// any document: only InputError escapes.
+/// Validates a parsed JSON document as a model; `source` names it in error messages. A key
+/// outside an object's allowed set (at the top, in a regime, an asset's betas or calibration)
+/// is an InputError naming the field and listing the allowed keys; `spot` and `betas` are keyed
+/// by the model's assets. Safe on any document: only InputError escapes.
 Model model_from_json(const nlohmann::json& doc, const std::string& source);
 
 /// Checks shapes, names (non-empty, printable), vols in (0, kMaxModelVol], |mean| <=

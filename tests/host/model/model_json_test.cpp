@@ -1,8 +1,11 @@
+#include <algorithm>
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
 #include "betahedge/error.hpp"
+#include "calibration/calibrate.hpp"
+#include "engine/return_history.hpp"
 #include "model/model_json.hpp"
 #include "test_support.hpp"
 
@@ -305,6 +308,109 @@ TEST(ModelJson, AnyDocumentGivesAModelOrAnInputError) {
       ADD_FAILURE() << "escaped: " << e.what() << " on " << d.dump().substr(0, 200);
     }
   }
+}
+
+/// `doc` as text (one key a line) with `key` given a second time, as `value`, after the other
+/// keys of the object at `parent`; `line` is the line of that repeat.
+struct RepeatedKeyText {
+  std::string text;
+  long line;
+};
+RepeatedKeyText with_repeated_key(json doc, const std::string& parent, const std::string& key, const json& value) {
+  const std::string placeholder = "~repeat";  // '~' sorts after every key, so it is dumped last
+  doc[json::json_pointer(parent)][placeholder] = 0;
+  std::string text = doc.dump(2);
+  const std::string written = "\"" + placeholder + "\": 0";
+  const std::size_t at = text.find(written);
+  text.replace(at, written.size(), json(key).dump() + ": " + value.dump());
+  return {text, 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n')};
+}
+
+// json::parse keeps the last of two equal keys: a second "benchmark" silently replaced the first.
+TEST(ModelJson, RepeatedKeyAtAnyDepthNamesTheFieldAndLine) {
+  struct Case {
+    const char* parent;
+    const char* key;
+    json value;
+    const char* field;
+  };
+  const Case cases[] = {
+      {"", "benchmark", "ETH", "benchmark"},
+      {"/regimes/1", "vol", {0.05, 0.06, 0.07}, "regimes[1].vol"},
+      {"/betas/ETH", "ols", 1.2, "betas.ETH.ols"},
+      {"/spot", "BTC", 1.0, "spot.BTC"},
+      {"/calibration", "converged", false, "calibration.converged"},
+  };
+  json doc = valid_model();
+  doc["betas"] = {{"ETH", {{"ols", 1.05}, {"ols_se", 0.02}}}};
+  doc["calibration"] = {{"loglik", 1.0}, {"converged", true}};
+  for (const Case& c : cases) {
+    const RepeatedKeyText repeated = with_repeated_key(doc, c.parent, c.key, c.value);
+    EXPECT_EQ(parse_rejection(repeated.text), "bad.json: field '" + std::string(c.field) +
+                                                  "': appears twice in one object; the repeat is on line " +
+                                                  std::to_string(repeated.line));
+  }
+}
+
+TEST(ModelJson, RepeatedKeyPathCountsEveryArrayElement) {
+  EXPECT_EQ(parse_rejection(R"({"x": [[1, {"a": 1}], null, {"k": {"a": 1}, "k": 2}]})"),
+            "bad.json: field 'x[2].k': appears twice in one object; the repeat is on line 1");
+  EXPECT_EQ(parse_rejection("[{}, [], \"s\", {\"a\": 1,\n\"a\": 1}]"),
+            "bad.json: field '[3].a': appears twice in one object; the repeat is on line 2");
+  // Equal keys in different objects are no repeat; an escaped key equals its plain spelling.
+  EXPECT_EQ(parse_rejection(R"([{"a": 1}, {"a": 1}])"), "bad.json: not a JSON object");
+  EXPECT_EQ(parse_rejection(R"({"a": 1, "\u0061": 2})"),
+            "bad.json: field 'a': appears twice in one object; the repeat is on line 1");
+  // Malformed text after a repeat still fails as a repeat; before it, as malformed JSON.
+  EXPECT_EQ(parse_rejection(R"({"a": 1, "a": ])").rfind("bad.json: field 'a': appears twice", 0), 0u);
+  EXPECT_EQ(parse_rejection(R"({"a": ], "a": 1})").rfind("bad.json: invalid JSON at byte", 0), 0u);
+}
+
+// A misspelt key was ignored and its field read as absent: "kalmn" in betas.ETH loaded, and the
+// user met "no kalman beta" far from the typo.
+TEST(ModelJson, UnknownKeysAreRejectedWithTheAllowedKeys) {
+  struct Case {
+    const char* pointer;
+    const char* must_mention;
+  };
+  const Case cases[] = {
+      {"/benchmrk", "field 'benchmrk': is not a known key (allowed: format, assets, benchmark, step, distribution, "
+                    "regimes, transition, initial_probabilities, spot, betas, calibration)"},
+      {"/regimes/1/volatility", "field 'regimes[1].volatility': is not a known key (allowed: name, mean, vol, corr, "
+                                "dof)"},
+      {"/betas/ETH/kalmn", "field 'betas.ETH.kalmn': is not a known key (allowed: ols, ols_se, ols_r2, ewma, kalman, "
+                           "regime, regime_weighted, ols_alpha, rolling, rolling_window, ewma_lambda, "
+                           "kalman_beta_variance, kalman_noise_variance)"},
+      {"/calibration/logLik", "field 'calibration.logLik': is not a known key (allowed: loglik, aic, bic, "},
+  };
+  for (const Case& c : cases) {
+    json doc = valid_model();
+    doc[json::json_pointer(c.pointer)] = 1.0;
+    expect_rejected(doc, c.must_mention);
+    EXPECT_NE(parse_rejection(doc.dump()).find(c.must_mention), std::string::npos) << c.pointer;
+  }
+}
+
+// Every key that calibrate writes (model_to_json plus calibration_to_json's record of the fit
+// and the betas) must stay loadable, or no calibrated model.json would load.
+TEST(ModelJson, WhatCalibrateWritesLoads) {
+  const Model truth = model_from_json(valid_model(), "demo");
+  const ReturnHistory history = simulate_return_history(truth, 800, 7);
+  ReturnData data;
+  data.source = "simulated";
+  data.assets = truth.assets;
+  data.benchmark_index = truth.asset_index(truth.benchmark);
+  data.log_returns = history.log_returns;
+  for (int t = 0; t <= history.log_returns.rows(); ++t) data.price_dates.push_back("day" + std::to_string(t));
+  data.spot = truth.spot;
+  const Calibration calibration = calibrate(data, CalibrationOptions{});
+  const json written = calibration_to_json(calibration);
+  ASSERT_TRUE(written["betas"]["ETH"].contains("rolling_window"));
+  ASSERT_TRUE(written["calibration"].contains("model_selection"));
+  const Model loaded = parse_model_json(written.dump(2), "calibrated/model.json");
+  EXPECT_EQ(loaded.assets, truth.assets);
+  EXPECT_EQ(loaded.betas.at("SOL").kalman, calibration.model.betas.at("SOL").kalman);
+  EXPECT_EQ(loaded.calibration->nobs, 800);
 }
 
 }  // namespace

@@ -16,6 +16,20 @@ std::string from_env(const char* name, const std::string& fallback) {
   return value && *value ? value : fallback;
 }
 
+/// The renderer script: $BETAHEDGE_REPORT_SCRIPT when set; else share/betahedge/render_report.py
+/// beside the running binary's bin/ (an installed bundle, found through /proc/self/exe); else
+/// the source tree's scripts/render_report.py baked in at compile time (the build tree).
+std::string report_script() {
+  if (const char* value = std::getenv("BETAHEDGE_REPORT_SCRIPT"); value && *value) return value;
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path installed = exe.parent_path().parent_path() / "share/betahedge/render_report.py";
+    if (std::filesystem::is_regular_file(installed, ec)) return installed.string();
+  }
+  return BETAHEDGE_REPORT_SCRIPT;
+}
+
 std::string quoted(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -26,7 +40,7 @@ std::string quoted(const std::string& s) {
 
 void render_html_report(const std::filesystem::path& dir, const std::filesystem::path& final_dir) {
   const std::string python = from_env("BETAHEDGE_PYTHON", "/usr/bin/python3");
-  const std::string script = from_env("BETAHEDGE_REPORT_SCRIPT", BETAHEDGE_REPORT_SCRIPT);
+  const std::string script = report_script();
   const std::filesystem::path errors = dir / ".render-errors";
   const std::string command = "BETAHEDGE_REPORT_OUTPUT_DIR=" +
                               quoted(std::filesystem::absolute(final_dir).lexically_normal().string()) + " " +

@@ -17,6 +17,7 @@
 #include "cli/commands.hpp"
 #include "cli/run_options.hpp"
 #include "io/atomic_write.hpp"
+#include "io/input_file.hpp"
 #include "io/message_text.hpp"
 #include "market/prices_csv.hpp"
 #include "market/returns.hpp"
@@ -103,6 +104,8 @@ std::string summary_line(const Calibration& c, const ReturnData& data) {
 /// An existing file is replaced only when betahedge wrote it (or with --force): a model.json
 /// says so in its "format", a regimes.csv in its header.
 bool is_betahedge_model_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) > kMaxModelBytes || ec) return false;  // no model is that large
   std::ifstream in(path);
   const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
   return doc.is_object() && doc.value("format", "") == "betahedge.model/1";

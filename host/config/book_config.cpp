@@ -138,7 +138,7 @@ RiskConfig parse_risk(const Fields& f) {
       const std::string where = f.field("levels") + "[" + std::to_string(i++) + "]";
       const double v = f.number_of(item, where, kLevel);
       for (const RiskLevel& earlier : r.levels)
-        if (earlier.value == v) f.fail_at(item, where, quote_value(item.Scalar()) + " is listed twice");
+        if (earlier.value == v) f.fail_at(item, where, quoted_for_message(item.Scalar()) + " is listed twice");
       r.levels.push_back({item.Scalar(), v});
     }
   }
@@ -228,7 +228,7 @@ BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& 
       StressScenario s = parse_stress(item, file, i);
       if (!names.insert(s.name).second)
         throw InputError(file + ":" + std::to_string(line_of(item)) + ": stress[" + std::to_string(i) +
-                         "].name: " + quote_value(s.name) + " is used twice (or is the reserved name 'base')");
+                         "].name: " + quoted_for_message(s.name) + " is used twice (or is the reserved name 'base')");
       book.stress.push_back(std::move(s));
       ++i;
     }

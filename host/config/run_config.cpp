@@ -6,6 +6,7 @@
 #include "config/simulation_limits.hpp"
 #include "config/yaml_fields.hpp"
 #include "io/input_file.hpp"
+#include "io/message_text.hpp"
 #include "market/prices_csv.hpp"  // is_iso_date: the dates of the prices CSV
 
 namespace betahedge {
@@ -21,7 +22,7 @@ constexpr std::size_t kMaxPathChars = 4096;
 std::optional<std::string> iso_date(const Fields& c, const std::string& key) {
   if (!c.has(key)) return std::nullopt;
   const std::string text = c.text(key, "");
-  if (!is_iso_date(text)) c.fail(key, quote_value(text) + " must be a date YYYY-MM-DD");
+  if (!is_iso_date(text)) c.fail(key, quoted_for_message(text) + " must be a date YYYY-MM-DD");
   return text;
 }
 
@@ -38,7 +39,7 @@ RunCalibration parse_calibration(const Fields& c, const std::filesystem::path& d
     for (const YAML::Node& item : list) {
       const std::string where = c.field("assets") + "[" + std::to_string(i++) + "]";
       const std::string symbol = c.name_of(item, where, kMaxSymbolChars);
-      if (!seen.insert(symbol).second) c.fail_at(item, where, quote_value(symbol) + " is listed twice");
+      if (!seen.insert(symbol).second) c.fail_at(item, where, quoted_for_message(symbol) + " is listed twice");
       cal.assets.push_back(symbol);
     }
   }

@@ -84,14 +84,6 @@ int line_of(const YAML::Node& node) {
   return line >= 0 ? line + 1 : 0;
 }
 
-std::string quote_value(const std::string& text) {
-  // Appended piecewise: "'" + s + "'" trips a false -Wrestrict in GCC 12.
-  std::string out(1, '\'');
-  out += clip_for_message(text);
-  out += '\'';
-  return out;
-}
-
 Fields::Fields(const YAML::Node& node, std::string file, std::string prefix)
     : node_(node), file_(std::move(file)), prefix_(std::move(prefix)) {
   const std::string self = prefix_.empty() ? "(top level)" : prefix_;
@@ -141,8 +133,8 @@ double Fields::number_of(const YAML::Node& n, const std::string& where, const In
   if (!n.IsScalar()) fail_at(n, where, "must be a number in " + range.describe());
   double x = 0.0;
   if (!parse_double(n.Scalar(), x) || !std::isfinite(x))
-    fail_at(n, where, quote_value(n.Scalar()) + " is not a number (allowed: " + range.describe() + ")");
-  if (!range.contains(x)) fail_at(n, where, quote_value(n.Scalar()) + " is out of range: must be in " + range.describe());
+    fail_at(n, where, quoted_for_message(n.Scalar()) + " is not a number (allowed: " + range.describe() + ")");
+  if (!range.contains(x)) fail_at(n, where, quoted_for_message(n.Scalar()) + " is out of range: must be in " + range.describe());
   return x;
 }
 
@@ -181,14 +173,14 @@ std::uint64_t Fields::whole_number_of(const YAML::Node& n, const std::string& wh
   if (!plain) {
     double ignored = 0.0;
     const bool numeric = parse_double(text, ignored);
-    fail_at(n, where, quote_value(text) + (numeric ? " is not a whole number" : " is not a number") + " (must be " +
+    fail_at(n, where, quoted_for_message(text) + (numeric ? " is not a whole number" : " is not a number") + " (must be " +
                           allowed + ")");
   }
   std::uint64_t magnitude = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude);
   const bool in_range = ec == std::errc() && end == digits.data() + digits.size() &&
                         (negative ? magnitude == 0 && range.lo == 0 : magnitude >= range.lo && magnitude <= range.hi);
-  if (!in_range) fail_at(n, where, quote_value(text) + " is out of range: must be " + allowed);
+  if (!in_range) fail_at(n, where, quoted_for_message(text) + " is out of range: must be " + allowed);
   return negative ? 0 : magnitude;
 }
 
@@ -210,7 +202,7 @@ std::string Fields::name_of(const YAML::Node& n, const std::string& where, std::
   const std::string value = text_of(n, where);
   if (value.empty() || value.size() > max_chars || !is_printable_name(value))
     fail_at(n, where,
-            quote_value(value) + " must be a name of 1.." + std::to_string(max_chars) +
+            quoted_for_message(value) + " must be a name of 1.." + std::to_string(max_chars) +
                 " printable characters (no control characters)");
   return value;
 }
@@ -223,7 +215,7 @@ std::string Fields::choice(const std::string& key, const std::string& fallback,
     if (value == o) return value;
     list += std::string(list.empty() ? "" : ", ") + o;
   }
-  fail(key, quote_value(value) + " is not one of: " + list);
+  fail(key, quoted_for_message(value) + " is not one of: " + list);
 }
 
 bool Fields::boolean(const std::string& key, bool fallback) const {
@@ -232,7 +224,7 @@ bool Fields::boolean(const std::string& key, bool fallback) const {
   const std::string value = text_of(e->value, field(key));
   if (value == "true") return true;
   if (value == "false") return false;
-  fail_at(e->value, field(key), quote_value(value) + " must be true or false");
+  fail_at(e->value, field(key), quoted_for_message(value) + " must be true or false");
 }
 
 Fields Fields::sub(const std::string& key) const { return Fields(require(key), file_, field(key)); }

@@ -50,9 +50,6 @@ YAML::Node load_yaml(const std::string& yaml_text, const std::string& file);
 /// 1-based line of a node, or 0 when it has none.
 int line_of(const YAML::Node& node);
 
-/// "'text'" with the text clipped for a message.
-std::string quote_value(const std::string& text);
-
 /// One YAML mapping, indexed once on construction: each key must be a scalar ("key must be a
 /// plain name") and unique ("duplicate key (first at line N)"). Lookups go through the index,
 /// never through yaml-cpp's operator[] (which silently takes the first of duplicate keys).

@@ -10,6 +10,9 @@ namespace betahedge {
 /// "... (N bytes)" appended, so that a 50 MB cell or a NUL byte never lands in a message whole.
 std::string clip_for_message(std::string_view text, std::size_t max_chars = 60);
 
+/// clip_for_message(text) between single quotes: how a message quotes a user's value.
+std::string quoted_for_message(std::string_view text);
+
 /// True when every byte of `text` is printable ASCII or part of UTF-8 text (no control bytes,
 /// no NUL): what a column, asset or scenario name may hold.
 bool is_printable_name(std::string_view text);

@@ -21,9 +21,6 @@ namespace {
   throw InputError(source + ":" + std::to_string(line) + ": " + what);
 }
 
-/// A value of the file, quoted for a message: one line, at most 60 characters.
-std::string in_quotes(const std::string& value) { return "'" + clip_for_message(value) + "'"; }
-
 /// Reads the next line (without its '\n') into `line` through `buffer`, whose size bounds the
 /// line: one that does not fit is an error naming `line_number`. False at the end of input.
 bool read_line(std::istream& in, std::vector<char>& buffer, std::string& line, const std::string& source,
@@ -132,7 +129,7 @@ PriceTable parse_prices_csv(std::istream& in, const std::string& source) {
     table.converted_fractional_years = true;
   } else if (fields[0] != "date") {
     fail_at(source, 1, "header: first column must be 'date' (or 'time' for fractional years), got " +
-                           in_quotes(fields[0]));
+                           quoted_for_message(fields[0]));
   }
   if (fields.size() < 2) fail_at(source, 1, "header: no price columns after '" + fields[0] + "'");
   if (fields.size() - 1 > static_cast<std::size_t>(kMaxPriceColumns))
@@ -144,10 +141,10 @@ PriceTable parse_prices_csv(std::istream& in, const std::string& source) {
     const std::string column = "column " + std::to_string(j + 1);
     if (fields[j].empty()) fail_at(source, 1, "header: " + column + " has no name");
     if (!is_printable_name(fields[j]))
-      fail_at(source, 1, "header: " + column + " name " + in_quotes(fields[j]) +
+      fail_at(source, 1, "header: " + column + " name " + quoted_for_message(fields[j]) +
                              " holds a control character (a NUL byte, tab or similar)");
     if (auto [it, inserted] = column_of_name.emplace(fields[j], j + 1); !inserted)
-      fail_at(source, 1, "header: column " + in_quotes(fields[j]) + " appears twice (columns " +
+      fail_at(source, 1, "header: column " + quoted_for_message(fields[j]) + " appears twice (columns " +
                              std::to_string(it->second) + " and " + std::to_string(j + 1) + ")");
   }
   table.symbols.assign(fields.begin() + 1, fields.end());
@@ -174,12 +171,12 @@ PriceTable parse_prices_csv(std::istream& in, const std::string& source) {
     if (table.converted_fractional_years) {
       double t = 0.0;
       if (!parse_number(fields[0], t) || (date = fractional_year_to_date(t)).empty())
-        fail_at(source, line_number, "field 'time': " + in_quotes(fields[0]) +
+        fail_at(source, line_number, "field 'time': " + quoted_for_message(fields[0]) +
                                          " is not a fractional year on a 260-a-year business-day grid");
     } else {
       date = fields[0];
       if (!is_iso_date(date))
-        fail_at(source, line_number, "field 'date': " + in_quotes(date) + " is not a date written YYYY-MM-DD");
+        fail_at(source, line_number, "field 'date': " + quoted_for_message(date) + " is not a date written YYYY-MM-DD");
     }
     if (auto it = line_of_date.find(date); it != line_of_date.end())
       fail_at(source, line_number, "field '" + std::string(table.converted_fractional_years ? "time" : "date") +
@@ -199,10 +196,10 @@ PriceTable parse_prices_csv(std::istream& in, const std::string& source) {
       if (!cell.empty()) {
         if (!parse_number(cell, price))
           fail_at(source, line_number,
-                  "field " + in_quotes(table.symbols[j]) + ": cannot read " + in_quotes(cell) + " as a number");
+                  "field " + quoted_for_message(table.symbols[j]) + ": cannot read " + quoted_for_message(cell) + " as a number");
         if (!(price > 0.0))
           fail_at(source, line_number,
-                  "field " + in_quotes(table.symbols[j]) + ": price must be positive, got " + clip_for_message(cell));
+                  "field " + quoted_for_message(table.symbols[j]) + ": price must be positive, got " + clip_for_message(cell));
       }
       values.push_back(price);
     }

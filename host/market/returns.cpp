@@ -16,11 +16,9 @@ namespace {
   throw InputError(source + ":" + std::to_string(line) + ": " + what);
 }
 
-std::string in_quotes(const std::string& value) { return "'" + clip_for_message(value) + "'"; }
-
 void check_option_date(const std::optional<std::string>& date, const char* option) {
   if (date && !is_iso_date(*date))
-    throw InputError(std::string(option) + ": " + in_quotes(*date) + " is not a date written YYYY-MM-DD");
+    throw InputError(std::string(option) + ": " + quoted_for_message(*date) + " is not a date written YYYY-MM-DD");
 }
 
 /// "1 return", "2 returns".
@@ -57,14 +55,14 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
   ReturnData data;
   data.source = source;
   if (table.column(options.benchmark) < 0)
-    fail_at(source, 1, "header: no column for benchmark " + in_quotes(options.benchmark));
+    fail_at(source, 1, "header: no column for benchmark " + quoted_for_message(options.benchmark));
   if (options.assets.empty()) {
     data.assets = table.symbols;
   } else {
     for (const auto& symbol : options.assets) {
-      if (table.column(symbol) < 0) fail_at(source, 1, "header: no column for asset " + in_quotes(symbol));
+      if (table.column(symbol) < 0) fail_at(source, 1, "header: no column for asset " + quoted_for_message(symbol));
       for (const auto& kept : data.assets)
-        if (kept == symbol) throw InputError("--assets: " + in_quotes(symbol) + " is listed twice");
+        if (kept == symbol) throw InputError("--assets: " + quoted_for_message(symbol) + " is listed twice");
       data.assets.push_back(symbol);
     }
     bool has_benchmark = false;
@@ -100,7 +98,7 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
     int r = first;
     while (r <= last && std::isnan(table.closes(r, columns[i]))) ++r;
     if (r > last)
-      throw InputError(source + ": field " + in_quotes(data.assets[i]) + ": no price between lines " +
+      throw InputError(source + ": field " + quoted_for_message(data.assets[i]) + ": no price between lines " +
                        std::to_string(table.lines[first]) + " and " + std::to_string(table.lines[last]));
     if (r > common_first) {
       common_first = r;
@@ -134,7 +132,7 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
       const double close = table.closes(r, columns[i]);
       if (std::isnan(close)) {
         if (!options.fill_forward)
-          fail_at(source, table.lines[r], "field " + in_quotes(data.assets[i]) + ": empty cell on " + table.dates[r] +
+          fail_at(source, table.lines[r], "field " + quoted_for_message(data.assets[i]) + ": empty cell on " + table.dates[r] +
                                               " inside the common window (use --fill forward to repeat the previous "
                                               "close)");
         if (stretch[i].length == 0) {
@@ -147,7 +145,7 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
       } else {
         // The reader rejects these; a table built elsewhere is held to the same rule.
         if (!(std::isfinite(close) && close > 0.0))
-          fail_at(source, table.lines[r], "field " + in_quotes(data.assets[i]) +
+          fail_at(source, table.lines[r], "field " + quoted_for_message(data.assets[i]) +
                                               ": price must be a positive finite number");
         last_valid[i] = r;
         stretch[i].length = 0;

@@ -39,8 +39,6 @@ std::string json_error_text(const json::exception& e) {
   return clip_for_message(text, kFieldChars);
 }
 
-std::string in_quotes(const std::string& value) { return "'" + clip_for_message(value) + "'"; }
-
 /// A number for a message: %g, so that 1e300 is not written with 300 digits.
 std::string number_text(double value) {
   char buf[32];
@@ -240,7 +238,7 @@ std::string as_name(const json& v, const std::string& source, const std::string&
   if (!v.is_string()) fail(source, field, "must be a string");
   const std::string& name = v.get_ref<const std::string&>();
   if (name.empty()) fail(source, field, "must not be empty");
-  if (!is_printable_name(name)) fail(source, field, in_quotes(name) + " holds a control character");
+  if (!is_printable_name(name)) fail(source, field, quoted_for_message(name) + " holds a control character");
   return name;
 }
 
@@ -268,7 +266,7 @@ std::string optional_string(const json& obj, const std::string& key, const std::
   if (it == obj.end() || it->is_null()) return {};
   if (!it->is_string()) fail(source, where + "." + key, "must be a string");
   const std::string& text = it->get_ref<const std::string&>();
-  if (!is_printable_name(text)) fail(source, where + "." + key, in_quotes(text) + " holds a control character");
+  if (!is_printable_name(text)) fail(source, where + "." + key, quoted_for_message(text) + " holds a control character");
   return text;
 }
 
@@ -431,12 +429,12 @@ void validate_model(const Model& m, const std::string& source) {
   for (int i = 0; i < n; ++i) {
     const std::string field = "assets[" + std::to_string(i) + "]";
     if (m.assets[i].empty()) fail(source, field, "must not be empty");
-    if (!is_printable_name(m.assets[i])) fail(source, field, in_quotes(m.assets[i]) + " holds a control character");
+    if (!is_printable_name(m.assets[i])) fail(source, field, quoted_for_message(m.assets[i]) + " holds a control character");
   }
-  if (m.asset_index(m.benchmark) < 0) fail(source, "benchmark", in_quotes(m.benchmark) + " is not one of the assets");
+  if (m.asset_index(m.benchmark) < 0) fail(source, "benchmark", quoted_for_message(m.benchmark) + " is not one of the assets");
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < i; ++j)
-      if (m.assets[i] == m.assets[j]) fail(source, "assets", in_quotes(m.assets[i]) + " appears twice");
+      if (m.assets[i] == m.assets[j]) fail(source, "assets", quoted_for_message(m.assets[i]) + " appears twice");
   if (static_cast<int>(m.spot.size()) != n) fail(source, "spot", "must give one price per asset");
   for (int i = 0; i < n; ++i)
     if (!(m.spot[i] > 0.0 && m.spot[i] <= kMaxModelSpot))

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cpu_backend/cpu_backend.hpp"
 #include "engine/backend_select.hpp"
 
 namespace betahedge::cli {
@@ -15,6 +16,11 @@ void add_info_command(CLI::App& app, CommandAction& action) {
       for (std::size_t i = 0; i < backends.size(); ++i) std::cout << (i ? ", " : "") << backends[i];
       std::cout << "\ncuda devices: " << describe_cuda_devices() << "\n";
       std::cout << "cpu: " << select_backend(BackendChoice::cpu, 0).backend->device_name() << "\n";
+      std::cout << "cpu instruction sets compiled in (BETAHEDGE_CPU_ISA picks one): ";
+      const auto variants = cpu_isa_variants();
+      for (std::size_t i = 0; i < variants.size(); ++i)
+        std::cout << (i ? ", " : "") << variants[i].name << (variants[i].supported ? "" : " (not on this CPU)");
+      std::cout << "\n";
     };
   });
 }

@@ -3,11 +3,15 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <string>
 
+#include "betahedge/error.hpp"
 #include "betahedge/path_simulation.hpp"
-#include "betahedge/philox.hpp"
+#include "cpu_backend/philox_block_stream.hpp"
 #include "stats/risk_statistics.hpp"
 
 namespace betahedge {
@@ -26,30 +30,152 @@ std::string cpu_model_name() {
   return "CPU";
 }
 
+/// Words a path takes from its stream: a uniform for today's and each day's regime (when
+/// there are several), a normal per asset per step, and for Student-t about three per step
+/// for the chi-square (two per Marsaglia-Tsang attempt, one more for a shape below 1).
+int expected_words_per_path(const MarketView& m) {
+  const std::int64_t steps = static_cast<std::int64_t>(m.num_days) * m.steps_per_day;
+  std::int64_t words = (m.num_regimes > 1 ? 1 + m.num_days : 0) + steps * m.num_assets;
+  if (m.student_t) words += 3 * steps;
+  return static_cast<int>(std::min<std::int64_t>(words, std::numeric_limits<int>::max() / 2));
+}
+
+enum class PathProgram { outcomes, ratio_grid };
+
+/// Paths [first, last) of a batch, one after another, their draws computed in blocks by
+/// `fill`: the body every instruction-set variant below compiles.
+template <int kCapacity, PathProgram kProgram>
+inline void run_path_range(const SimulationView& view, std::uint64_t first, std::uint64_t last,
+                           const OutcomeColumns& out, FillDrawBlock fill) {
+  DrawBlock block{};  // zeroed once per range: the compiler cannot see that fill writes it before any read
+  const int expected_words = expected_words_per_path(view.market);
+  for (std::uint64_t path_id = first; path_id < last; ++path_id) {
+    PhiloxBlockStream gen(view.seed, path_id, expected_words, block, fill);
+    if constexpr (kProgram == PathProgram::outcomes)
+      store_outcome(out, path_id, simulate_path<kCapacity>(view, gen));
+    else
+      simulate_ratio_grid_path<kCapacity>(view, gen, out, path_id);
+  }
+}
+
+using PathRange = void (*)(const SimulationView&, std::uint64_t, std::uint64_t, const OutcomeColumns&);
+
+/// The Philox pass of every variant, compiled for baseline x86-64 (SSE2, as GCC vectorises
+/// philox4x32_10). Measured on the machine of benchmarks/RESULTS.md: GCC's AVX2 loop ran at 4.5
+/// ns a word against SSE2's 2.6 (its 32 x 32 -> 64-bit products shuffle lanes), and a
+/// hand-written AVX2 version at 2.4 made the whole hedged benchmark slower, not faster.
+[[gnu::noinline, gnu::flatten]] void fill_philox_words_sse2(DrawBlock& block, PhiloxKey key, std::uint64_t sub,
+                                                            std::uint64_t counter, int blocks) {
+  fill_philox_words(block, key, sub, counter, blocks);
+}
+
+/// One instruction-set variant: the draw-block fill and every (capacity, program) path range,
+/// compiled for `target` with everything they call inlined (flatten), so the vectorisable
+/// loops (the normals of a block, the market step's and mark_portfolio's lanes) use that
+/// instruction set. The fill stays a call of its own (noinline) rather than a copy at every
+/// draw site of the path code. -ffp-contract=off (CMakeLists) keeps every variant's arithmetic
+/// the same IEEE operations, so all return the same bits.
+#define BETAHEDGE_CPU_ISA_VARIANT(space, target)                                                            \
+  namespace space {                                                                                        \
+  target [[gnu::noinline, gnu::flatten]] void fill_normals_here(DrawBlock& block, int words) {             \
+    fill_normals(block, words);                                                                            \
+  }                                                                                                        \
+  inline void fill(DrawBlock& block, PhiloxKey key, std::uint64_t sub, std::uint64_t counter, int blocks) {\
+    fill_philox_words_sse2(block, key, sub, counter, blocks);                                              \
+    fill_normals_here(block, 4 * blocks);                                                                  \
+  }                                                                                                        \
+  template <int kCapacity, PathProgram kProgram>                                                           \
+  target [[gnu::flatten]] void range(const SimulationView& view, std::uint64_t first, std::uint64_t last,  \
+                                     const OutcomeColumns& out) {                                          \
+    run_path_range<kCapacity, kProgram>(view, first, last, out, &fill);                                    \
+  }                                                                                                        \
+  }
+
+BETAHEDGE_CPU_ISA_VARIANT(isa_x86_64, )
+#if defined(__x86_64__)
+BETAHEDGE_CPU_ISA_VARIANT(isa_avx2, __attribute__((target("avx2,fma,bmi,bmi2"))))
+BETAHEDGE_CPU_ISA_VARIANT(isa_avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,bmi,bmi2"))))
+#endif
+
+/// The path ranges of one variant, indexed by kPathCapacities' position.
+struct IsaPrograms {
+  const char* name;
+  PathRange outcomes[4];
+  PathRange ratio_grid[4];
+};
+
+#define BETAHEDGE_ISA_PROGRAMS(label, space)                                                                 \
+  IsaPrograms {                                                                                              \
+    label,                                                                                                   \
+        {&space::range<4, PathProgram::outcomes>, &space::range<8, PathProgram::outcomes>,                   \
+         &space::range<16, PathProgram::outcomes>, &space::range<64, PathProgram::outcomes>},                \
+        {&space::range<4, PathProgram::ratio_grid>, &space::range<8, PathProgram::ratio_grid>,               \
+         &space::range<16, PathProgram::ratio_grid>, &space::range<64, PathProgram::ratio_grid> }            \
+  }
+
+static_assert(std::size(kPathCapacities) == 4 && kPathCapacities[0] == 4 && kPathCapacities[1] == 8 &&
+                  kPathCapacities[2] == 16 && kPathCapacities[3] == 64,
+              "IsaPrograms lists the path capacities in this order");
+
+const IsaPrograms kIsaPrograms[] = {
+#if defined(__x86_64__)
+    BETAHEDGE_ISA_PROGRAMS("avx512", isa_avx512),
+    BETAHEDGE_ISA_PROGRAMS("avx2", isa_avx2),
+#endif
+    BETAHEDGE_ISA_PROGRAMS("x86-64", isa_x86_64),
+};
+
+bool cpu_runs(const std::string& name) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+  if (name == "avx2") return avx2;
+  if (name == "avx512")
+    return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+#endif
+  return name == "x86-64";
+}
+
+/// The variant `requested` names, or else BETAHEDGE_CPU_ISA's, or else the best this CPU runs.
+const IsaPrograms& choose_isa(const std::string& requested) {
+  std::string name = requested;
+  std::string source = "the CPU instruction set";
+  if (name.empty()) {
+    if (const char* env = std::getenv("BETAHEDGE_CPU_ISA"); env != nullptr && *env != '\0') {
+      name = env;
+      source = "BETAHEDGE_CPU_ISA";
+    }
+  }
+  std::string known;
+  for (const IsaPrograms& p : kIsaPrograms) {
+    if (name.empty() ? cpu_runs(p.name) : name == p.name) {
+      if (!cpu_runs(p.name)) throw InputError(source + " '" + name + "': this CPU does not support it");
+      return p;
+    }
+    known += (known.empty() ? "" : ", ") + std::string(p.name);
+  }
+  throw InputError(source + " '" + name + "' is not one of " + known);
+}
+
 class CpuBackend final : public PathBackend {
  public:
-  explicit CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {}
+  CpuBackend(int threads, const IsaPrograms& isa)
+      : threads_(threads > 0 ? threads : omp_get_num_procs()), isa_(isa) {}
 
   std::string name() const override { return "cpu"; }
   std::string device_name() const override {
-    return cpu_model_name() + " (" + std::to_string(threads_) + " threads)";
+    return cpu_model_name() + " (" + std::to_string(threads_) + " threads, " + isa_.name + ")";
   }
 
   void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
-    run_paths(tables, num_paths, batch_size, kNumOutcomeFields, [](const SimulationView& view, auto capacity,
-                                                                   std::uint64_t path_id, const OutcomeColumns& out) {
-      PhiloxStream gen(view.seed, path_id);
-      store_outcome(out, path_id, simulate_path<decltype(capacity)::value>(view, gen));
-    });
+    run_paths(tables, num_paths, batch_size, kNumOutcomeFields, isa_.outcomes);
   }
 
   void simulate_ratio_grid(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
-    const int columns = RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios);
-    run_paths(tables, num_paths, batch_size, columns, [](const SimulationView& view, auto capacity,
-                                                         std::uint64_t path_id, const OutcomeColumns& out) {
-      PhiloxStream gen(view.seed, path_id);
-      simulate_ratio_grid_path<decltype(capacity)::value>(view, gen, out, path_id);
-    });
+    run_paths(tables, num_paths, batch_size, RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios),
+              isa_.ratio_grid);
   }
 
   std::unique_ptr<SortedSample> sorted_column(int column_index, bool negate) const override {
@@ -65,32 +191,45 @@ class CpuBackend final : public PathBackend {
   }
 
  private:
-  /// Runs `path(view, capacity, path_id, columns)` for every path id, batch by batch, OpenMP
-  /// threads within a batch; `columns` outcome columns of num_paths each.
-  template <class PathFunction>
+  /// Runs every path id, batch by batch, each thread a contiguous share of a batch;
+  /// `columns` outcome columns of num_paths each.
   void run_paths(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size, int columns,
-                 PathFunction path) {
+                 const PathRange (&ranges)[4]) {
     const std::uint64_t batch = batch_size > 0 ? batch_size : kDefaultBatch;
     num_paths_ = num_paths;
     outcomes_.assign(num_paths * columns, 0.0);
     const OutcomeColumns out{outcomes_.data(), num_paths};
     const SimulationView view = tables.view(tables.data.data());
-    with_path_capacity(view.market.num_assets, [&](auto capacity) {
-      for (std::uint64_t first = 0; first < num_paths; first += batch) {
-        const auto count = static_cast<std::int64_t>(std::min(batch, num_paths - first));
-#pragma omp parallel for schedule(static) num_threads(threads_)
-        for (std::int64_t i = 0; i < count; ++i) path(view, capacity, first + static_cast<std::uint64_t>(i), out);
+    const int capacity = path_capacity_for(view.market.num_assets);
+    const auto at = std::find(std::begin(kPathCapacities), std::end(kPathCapacities), capacity);
+    const PathRange range = ranges[at == std::end(kPathCapacities) ? 3 : at - std::begin(kPathCapacities)];
+    for (std::uint64_t first = 0; first < num_paths; first += batch) {
+      const std::uint64_t count = std::min(batch, num_paths - first);
+#pragma omp parallel num_threads(threads_)
+      {
+        const auto share = [&](int t) { return first + count * t / omp_get_num_threads(); };
+        const int t = omp_get_thread_num();
+        range(view, share(t), share(t + 1), out);
       }
-    });
+    }
   }
 
   int threads_;
+  const IsaPrograms& isa_;
   std::uint64_t num_paths_ = 0;
-  std::vector<double> outcomes_;  ///< kNumOutcomeFields columns of num_paths_
+  std::vector<double> outcomes_;  ///< columns of num_paths_
 };
 
 }  // namespace
 
-std::unique_ptr<PathBackend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+std::vector<CpuIsaVariant> cpu_isa_variants() {
+  std::vector<CpuIsaVariant> variants;
+  for (const IsaPrograms& p : kIsaPrograms) variants.push_back({p.name, cpu_runs(p.name)});
+  return variants;
+}
+
+std::unique_ptr<PathBackend> make_cpu_backend(int threads, const std::string& isa) {
+  return std::make_unique<CpuBackend>(threads, choose_isa(isa));
+}
 
 }  // namespace betahedge

@@ -20,18 +20,22 @@ ReturnHistory simulate_return_history(const Model& model, int num_days, std::uin
   const int n = model.num_assets();
   h.log_returns.resize(num_days, n);
   h.regimes.resize(num_days);
-  PhiloxStream gen(seed, 0);
-  RandomDraws<PhiloxStream> draws(gen);
-  double log_price[kMaxAssets] = {};
-  int regime = initial_regime(m, draws);
-  for (int day = 0; day < num_days; ++day) {
-    regime = next_regime(m, regime, draws);
-    h.regimes[day] = regime;
-    double before[kMaxAssets];
-    for (int i = 0; i < n; ++i) before[i] = log_price[i];
-    market_step<kMaxAssets>(m, regime, draws, log_price);
-    for (int i = 0; i < n; ++i) h.log_returns(day, i) = log_price[i] - before[i];
-  }
+  // The market step's tables are laid out for the path capacity of n assets (MarketView).
+  with_path_capacity(n, [&](auto capacity) {
+    constexpr int kCapacity = decltype(capacity)::value;
+    PhiloxStream gen(seed, 0);
+    RandomDraws<PhiloxStream> draws(gen);
+    double log_price[kCapacity] = {};
+    int regime = initial_regime(m, draws);
+    for (int day = 0; day < num_days; ++day) {
+      regime = next_regime(m, regime, draws);
+      h.regimes[day] = regime;
+      double before[kCapacity];
+      for (int i = 0; i < n; ++i) before[i] = log_price[i];
+      market_step<kCapacity>(m, regime, draws, log_price);
+      for (int i = 0; i < n; ++i) h.log_returns(day, i) = log_price[i] - before[i];
+    }
+  });
   return h;
 }
 

@@ -125,18 +125,21 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   // are appended, so the buffer must never reallocate: reserve its exact final size.
   const std::size_t nk = static_cast<std::size_t>(k_count);
   const std::vector<double> grid = hedge_ratio_grid(book.risk.hedge_ratio_grid);
-  t.data.reserve(nk * n + nk * n * n + nk + nk * nk + nk + 4 * static_cast<std::size_t>(n) + 3 * nk + grid.size());
+  const std::size_t lanes = static_cast<std::size_t>(path_capacity_for(n));
+  if (lanes == 0) throw std::logic_error("simulation tables: more assets than the largest path capacity");
+  t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk + grid.size());
   auto append = [&t](std::size_t& offset, std::size_t count) {
     if (t.data.size() + count > t.data.capacity()) throw std::logic_error("simulation tables: reserve too small");
     offset = t.data.size();
     t.data.resize(t.data.size() + count, 0.0);
     return t.data.data() + offset;
   };
-  double* drift = append(t.offsets.drift, static_cast<std::size_t>(k_count) * n);
+  // The market step's tables in lanes (MarketView): rows of `lanes` entries, zero-padded.
+  double* drift = append(t.offsets.drift, nk * lanes);
   for (int k = 0; k < k_count; ++k)
-    for (int i = 0; i < n; ++i) drift[k * n + i] = model.regimes[k].mean[i] * dt;
+    for (int i = 0; i < n; ++i) drift[k * lanes + i] = model.regimes[k].mean[i] * dt;
 
-  double* factor = append(t.offsets.shock_factor, static_cast<std::size_t>(k_count) * n * n);
+  double* factor = append(t.offsets.shock_factor, nk * n * lanes);
   for (int k = 0; k < k_count; ++k) {
     const Regime& r = model.regimes[k];
     Eigen::MatrixXd corr(n, n);
@@ -147,7 +150,7 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
       throw InputError("regime '" + r.name + "': correlation matrix is not positive definite");
     const Eigen::MatrixXd lower = llt.matrixL();
     for (int i = 0; i < n; ++i)
-      for (int j = 0; j <= i; ++j) factor[(k * n + i) * n + j] = std::sqrt(dt) * r.vol[i] * lower(i, j);
+      for (int j = 0; j <= i; ++j) factor[(k * n + j) * lanes + i] = std::sqrt(dt) * r.vol[i] * lower(i, j);
   }
 
   double* dof = append(t.offsets.dof, k_count);
@@ -164,10 +167,11 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   for (int k = 0; k < k_count; ++k) initial_cdf[k] = (c += model.initial_probabilities[k]);
   initial_cdf[k_count - 1] = 1.0;
 
-  double* spot = append(t.offsets.spot, n);
-  double* initial_shock = append(t.offsets.initial_shock, n);
-  double* holdings = append(t.offsets.holdings, n);
-  double* asset_beta = append(t.offsets.asset_beta, n);
+  // Per-asset rows in lanes too (zero beyond the assets): mark_portfolio reads them as lanes.
+  double* spot = append(t.offsets.spot, lanes);
+  double* initial_shock = append(t.offsets.initial_shock, lanes);
+  double* holdings = append(t.offsets.holdings, lanes);
+  double* asset_beta = append(t.offsets.asset_beta, lanes);
   const std::vector<double> betas =
       portfolio.asset_beta.empty() ? model_asset_betas(model, benchmark) : portfolio.asset_beta;
   for (int i = 0; i < n; ++i) {

@@ -6,3 +6,11 @@
 #else
 #define BH_HD inline
 #endif
+
+/// BH_LANES before a loop over lanes (assets, draws) asks the host compiler to run it as SIMD
+/// lanes (OpenMP simd; the CPU backend builds with OpenMP); on the device a loop is one thread's.
+#if defined(__CUDA_ARCH__) || !defined(_OPENMP)
+#define BH_LANES
+#else
+#define BH_LANES _Pragma("omp simd")
+#endif

@@ -84,6 +84,7 @@ BH_HD bool margin_call_due(const HedgeView& h, const HedgeState& st, double equi
 /// Funding payments (one every 8 hours) falling in global step g of steps_per_day a day:
 /// floor(3 (g+1) / spd) - floor(3 g / spd), three a day whatever spd is.
 BH_HD int funding_payments(int global_step, int steps_per_day) {
+  if (steps_per_day == 1) return 3;  // daily steps, the usual case, without two integer divisions
   return (3 * (global_step + 1)) / steps_per_day - (3 * global_step) / steps_per_day;
 }
 

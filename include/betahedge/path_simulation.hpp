@@ -5,7 +5,7 @@
 /// Timing convention: the regime of day d (d = 1..num_days) is drawn from the transition row
 /// of day d-1's regime, day 0's regime from initial_probabilities ("today"). Each of the
 /// steps_per_day steps of a day uses that day's regime:
-///   log S_i += drift[k][i] + sum_j shock_factor[k][i][j] * e_j,
+///   log S_i += drift[k][i] + sum_j shock_factor[k][j][i] * e_j,
 /// where e = z (gaussian) or e = z * sqrt((dof - 2) / chi2_dof) (Student-t with unit
 /// variance, one chi-square per step shared by all assets: a multivariate t).
 #include <cstdint>
@@ -13,6 +13,7 @@
 
 #include "betahedge/bh_hd.hpp"
 #include "betahedge/hedging.hpp"
+#include "betahedge/lane_math.hpp"
 #include "betahedge/path_types.hpp"
 #include "betahedge/random_draws.hpp"
 
@@ -24,6 +25,12 @@ BH_HD int sample_from_cdf(const double* cdf, int count, double u) {
     if (u < cdf[k]) return k;
   return count - 1;
 }
+
+/// max and min of running extremes as selects: the same as fmax and fmin for a first argument
+/// that is a number (a NaN second argument is ignored by both), and inlined, where a host
+/// compiler calls libm's fmax and fmin (they must treat signed zeros and NaNs exactly).
+BH_HD double larger(double running, double x) { return x > running ? x : running; }
+BH_HD double smaller(double running, double x) { return x < running ? x : running; }
 
 /// Observer hooks let tests watch a path (regimes, hedge betas) without touching the kernel path.
 struct NoPathObserver {
@@ -43,14 +50,29 @@ BH_HD void market_step(const MarketView& m, int regime, Draws& draws, double (&l
     const double dof = m.dof[regime];
     scale = sqrt((dof - 2.0) / draws.chi_square(dof));
   }
-  const double* drift = m.drift + regime * n;
-  const double* factor = m.shock_factor + regime * n * n;
-  for (int i = 0; i < kCapacity; ++i) {
-    if (i >= n) break;
-    double shock = 0.0;
-    for (int j = 0; j <= i; ++j) shock += factor[i * n + j] * z[j];
-    log_price[i] += drift[i] + scale * shock;
+  // shock_i = sum_j factor_ij z_j, accumulated column by column in ascending j as a row-by-row
+  // sum would be, each column a loop over lanes (zero above the diagonal and beyond the assets).
+  const double* drift = m.drift + regime * kCapacity;
+  const double* factor = m.shock_factor + regime * n * kCapacity;
+  double shock[kCapacity];
+  BH_LANES
+  for (int i = 0; i < kCapacity; ++i) shock[i] = 0.0;
+  for (int j = 0; j < kCapacity; ++j) {
+    if (j >= n) break;
+    const double zj = z[j];
+    const double* column = factor + j * kCapacity;
+#if defined(__CUDA_ARCH__)
+    for (int i = j; i < kCapacity; ++i) {  // a GPU thread skips the zeros
+      if (i >= n) break;
+#else
+    BH_LANES
+    for (int i = 0; i < kCapacity; ++i) {
+#endif
+      shock[i] += column[i] * zj;
+    }
   }
+  BH_LANES
+  for (int i = 0; i < kCapacity; ++i) log_price[i] += drift[i] + scale * shock[i];
 }
 
 /// Draws the regime of the next day given today's.
@@ -73,17 +95,36 @@ struct PortfolioMark {
   double beta;
 };
 
+/// x_0 + ... + x_{N-1} as a balanced tree of pairs, the same order on every backend and at any
+/// SIMD width: ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)) for N = 8.
+template <int kCount>
+BH_HD double lane_sum(const double* x) {
+  if constexpr (kCount == 1)
+    return x[0];
+  else
+    return lane_sum<kCount / 2>(x) + lane_sum<kCount - kCount / 2>(x + kCount / 2);
+}
+
 template <int kCapacity>
 BH_HD PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_price)[kCapacity]) {
-  double value = 0.0, beta_value = 0.0;
+  // Lanes over the whole capacity: the per-asset tables are zero beyond the assets (MarketView),
+  // so those lanes add nothing; on the host this is SIMD (lane_exp), on the device a thread
+  // skips the exps past the last asset. Unheld assets are left out rather than multiplied by
+  // a growth factor that might overflow.
+  double position[kCapacity], weighted[kCapacity];
+  BH_LANES
   for (int i = 0; i < kCapacity; ++i) {
-    if (i >= v.market.num_assets) break;
+#if defined(__CUDA_ARCH__)
+    const double growth = i < v.market.num_assets ? lane_exp(log_price[i]) : 0.0;
+#else
+    const double growth = lane_exp(log_price[i]);
+#endif
     const double h = v.portfolio.holdings[i];
-    if (h == 0.0) continue;
-    const double position = h * v.market.spot[i] * exp(log_price[i]);
-    value += position;
-    beta_value += position * v.portfolio.asset_beta[i];
+    position[i] = h == 0.0 ? 0.0 : h * v.market.spot[i] * growth;
+    weighted[i] = position[i] * v.portfolio.asset_beta[i];
   }
+  const double value = lane_sum<kCapacity>(position);
+  const double beta_value = lane_sum<kCapacity>(weighted);
   return {value, value != 0.0 ? beta_value / value : 0.0};
 }
 
@@ -123,6 +164,7 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
   double shortfall = margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl;
   double deviation_sum = 0.0;
   int checks = 0;
+  double s = spot_benchmark;  // the benchmark's price after the latest step
   for (int day = 1; day <= m.num_days; ++day) {
     regime = next_regime(m, regime, draws);
     observer.on_day(day, regime);
@@ -130,12 +172,12 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
       market_step<kCapacity>(m, regime, draws, log_price);
       if (!hedged) continue;
       const int global_step = (day - 1) * m.steps_per_day + step;
-      const double s = spot_benchmark * exp(log_price[h.benchmark]);
+      s = spot_benchmark * lane_exp(log_price[h.benchmark]);
       mark_hedge(h, real, s, regime, dt_days, global_step, m.steps_per_day);
       mark_hedge(h, shadow, s, regime, dt_days, global_step, m.steps_per_day);
-      shortfall = fmax(shortfall, margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl);
+      shortfall = larger(shortfall, margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl);
 
-      min_equity = fmin(min_equity, h.collateral + real.pnl);
+      min_equity = smaller(min_equity, h.collateral + real.pnl);
       if (margin_call_due(h, real, h.collateral + real.pnl)) {
         if (out.first_call_step < 0.0) out.first_call_step = global_step + 1;
         bool liquidated = false;
@@ -145,7 +187,6 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
       }
     }
     if (!hedged) continue;
-    const double s = spot_benchmark * exp(log_price[h.benchmark]);
     const PortfolioMark now = mark_portfolio<kCapacity>(v, log_price);
     roll_if_due(h, real, s, regime, holdings_scale * now.value, now.beta, h.ratio);
     roll_if_due(h, shadow, s, regime, now.value, now.beta, h.ratio);
@@ -157,16 +198,20 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
       const double before = now.beta + hedge_beta(h, real, s, regime, value);
       deviation_sum += fabs(before - h.target_beta);
       ++checks;
-      if (h.dynamic && real.active && fabs(before - h.target_beta) > h.band) {
-        trade_to(h, real, units_for_target_beta(h, now.beta, value, s, regime, real), s);
-        ++real.rebalances;
-      }
+      // The trade as a select, not a branch: whether it happens turns on this day's marks,
+      // which a CPU cannot predict, and a mispredicted branch throws away the next day's work
+      // begun meanwhile (a GPU warp, likewise, need not diverge). Not trading is a trade of
+      // zero units, which changes nothing.
+      const bool rebalance = h.dynamic && real.active && fabs(before - h.target_beta) > h.band;
+      const double target_units = h.dynamic ? units_for_target_beta(h, now.beta, value, s, regime, real) : real.units;
+      trade_to(h, real, rebalance ? target_units : real.units, s);
+      real.rebalances += rebalance ? 1 : 0;
       observer.on_beta_check(day, before, now.beta + hedge_beta(h, real, s, regime, value));
     }
     if (h.dynamic && shadow.active) {
       const double shadow_beta = now.beta + hedge_beta(h, shadow, s, regime, now.value);
-      if (fabs(shadow_beta - h.target_beta) > h.band)
-        trade_to(h, shadow, units_for_target_beta(h, now.beta, now.value, s, regime, shadow), s);
+      const double target_units = units_for_target_beta(h, now.beta, now.value, s, regime, shadow);
+      trade_to(h, shadow, fabs(shadow_beta - h.target_beta) > h.band ? target_units : shadow.units, s);
     }
   }
 
@@ -225,11 +270,11 @@ BH_HD void simulate_ratio_grid_path(const SimulationView& v, Generator& gen, con
     for (int step = 0; step < m.steps_per_day; ++step) {
       market_step<kCapacity>(m, regime, draws, log_price);
       const int global_step = (day - 1) * m.steps_per_day + step;
-      const double s = spot_benchmark * exp(log_price[h.benchmark]);
+      const double s = spot_benchmark * lane_exp(log_price[h.benchmark]);
       advance_contract_clock(h, unit, dt_days);
       const double price = instrument_price(h, s, regime, unit.days_to_expiry, unit.strike);
       mark_to_price(h, unit, price, s, regime, global_step, m.steps_per_day);
-      unit_shortfall = fmax(unit_shortfall, margin_requirement(h, unit, h.maintenance_rate) - unit.pnl);
+      unit_shortfall = larger(unit_shortfall, margin_requirement(h, unit, h.maintenance_rate) - unit.pnl);
       double portfolio_value = -1.0;  // computed on the first call of this step only
       for (int r = 0; r < count; ++r) {
         HedgeState& a = accounts[r];
@@ -243,7 +288,7 @@ BH_HD void simulate_ratio_grid_path(const SimulationView& v, Generator& gen, con
         called[r] = true;
       }
     }
-    const double s = spot_benchmark * exp(log_price[h.benchmark]);
+    const double s = spot_benchmark * lane_exp(log_price[h.benchmark]);
     const bool roll_due = (h.kind == HedgeKind::future && unit.days_to_expiry <= h.roll_days_before + kExpiryEpsilonDays) ||
                           (h.kind == HedgeKind::option && unit.days_to_expiry <= kExpiryEpsilonDays);
     if (!roll_due) continue;
@@ -275,15 +320,6 @@ BH_HD void store_outcome(const OutcomeColumns& c, std::uint64_t index, const Pat
   column[6 * c.stride] = o.costs;
   column[7 * c.stride] = o.rebalances;
   column[8 * c.stride] = o.beta_deviation;
-}
-
-/// The local-array capacities compiled for; a model with n assets runs with the smallest >= n.
-inline constexpr int kPathCapacities[] = {4, 8, 16, 64};
-
-inline int path_capacity_for(int num_assets) {
-  for (int c : kPathCapacities)
-    if (num_assets <= c) return c;
-  return 0;
 }
 
 /// Calls f(std::integral_constant<int, C>{}) with the capacity C for num_assets (host side of

@@ -5,6 +5,16 @@
 
 namespace betahedge {
 
+/// The local-array capacities the path code is compiled for; a model with n assets runs with the
+/// smallest >= n, and its lane tables (MarketView) have rows of that many entries.
+inline constexpr int kPathCapacities[] = {4, 8, 16, 64};
+
+inline constexpr int path_capacity_for(int num_assets) {
+  for (int c : kPathCapacities)
+    if (num_assets <= c) return c;
+  return 0;
+}
+
 /// The market model as the path code needs it, per simulation step of length dt = 1/steps_per_day days.
 struct MarketView {
   int num_assets = 0;
@@ -12,18 +22,21 @@ struct MarketView {
   int num_days = 0;
   int steps_per_day = 1;
   bool student_t = false;
-  const double* drift = nullptr;           ///< [regime][asset]: mean * dt (log-return per step)
-  const double* shock_factor = nullptr;    ///< [regime][asset][asset], lower: sqrt(dt) diag(vol) chol(corr)
+  // The two per-asset tables of the market step are laid out in lanes: a row of
+  // path_capacity_for(num_assets) entries per asset vector, zero beyond the last asset, so the
+  // CPU backend runs the step as SIMD lanes over whole rows.
+  const double* drift = nullptr;         ///< [regime][lane]: mean * dt (log-return per step)
+  const double* shock_factor = nullptr;  ///< [regime][column j][lane i]: sqrt(dt) vol_i chol(corr)_ij, 0 for i < j
   const double* dof = nullptr;             ///< [regime]: Student-t degrees of freedom (unused for gaussian)
   const double* transition_cdf = nullptr;  ///< [regime][regime]: cumulative rows of the daily transition matrix
   const double* initial_cdf = nullptr;     ///< [regime]: cumulative initial regime distribution
-  const double* spot = nullptr;            ///< [asset]: price at t0
-  const double* initial_shock = nullptr;   ///< [asset]: log-price jump at t = 0+ (stress), usually 0
+  const double* spot = nullptr;            ///< [lane]: price at t0
+  const double* initial_shock = nullptr;   ///< [lane]: log-price jump at t = 0+ (stress), usually 0
 };
 
 struct PortfolioView {
-  const double* holdings = nullptr;  ///< [asset]: units held (negative = short), 0 for assets not held
-  const double* asset_beta = nullptr;  ///< [asset]: beta to the benchmark used for hedging decisions
+  const double* holdings = nullptr;    ///< [lane]: units held (negative = short), 0 for assets not held
+  const double* asset_beta = nullptr;  ///< [lane]: beta to the benchmark used for hedging decisions
   double initial_value = 0.0;        ///< V0 = sum holdings x spot
 };
 

@@ -26,9 +26,16 @@ struct SimulateRatioGrid {
 };
 
 /// One thread per path on its own Philox subsequence; the path state lives in the thread's
-/// registers (the ratio grid's accounts spill to local memory) for the whole horizon.
+/// registers (the ratio grid's accounts in local memory) for the whole horizon.
+///
+/// Launch bounds: blocks of kPathBlockSize threads, and at least 1 block per SM, which leaves
+/// ptxas free to give each capacity the registers its path state needs (sm_90: 148 to 229)
+/// rather than squeeze it into 128 and spill path state that every step reads back (the
+/// 8-asset kernel spilled 44 bytes at 128 registers). At 166 registers (8 assets) three
+/// 128-thread blocks fit an SM: 12 warps, 18.75% occupancy; benchmarks/RESULTS.md has the
+/// table and why 128-thread blocks.
 template <int kCapacity, class PathOp>
-__global__ void __launch_bounds__(kPathBlockSize)
+__global__ void __launch_bounds__(kPathBlockSize, 1)
     per_path_kernel(SimulationView view, std::uint64_t first_path, std::uint64_t count, OutcomeColumns out) {
   const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;

@@ -32,6 +32,15 @@ BH_HD int sample_from_cdf(const double* cdf, int count, double u) {
 BH_HD double larger(double running, double x) { return x > running ? x : running; }
 BH_HD double smaller(double running, double x) { return x < running ? x : running; }
 
+/// x[index] as a select per lane rather than an indexed load: with a run-time index a GPU
+/// thread would have to keep the whole array in local memory instead of registers.
+template <int kCapacity>
+BH_HD double lane_at(const double (&x)[kCapacity], int index) {
+  double out = 0.0;
+  for (int i = 0; i < kCapacity; ++i) out = i == index ? x[i] : out;
+  return out;
+}
+
 /// Observer hooks let tests watch a path (regimes, hedge betas) without touching the kernel path.
 struct NoPathObserver {
   BH_HD void on_day(int /*day*/, int /*regime*/) const {}
@@ -50,10 +59,23 @@ BH_HD void market_step(const MarketView& m, int regime, Draws& draws, double (&l
     const double dof = m.dof[regime];
     scale = sqrt((dof - 2.0) / draws.chi_square(dof));
   }
-  // shock_i = sum_j factor_ij z_j, accumulated column by column in ascending j as a row-by-row
-  // sum would be, each column a loop over lanes (zero above the diagonal and beyond the assets).
+  // shock_i = sum_j factor_ij z_j, summed over j in ascending order. The host runs it column by
+  // column as SIMD lanes over a whole row of the lane tables (zero above the diagonal and beyond
+  // the assets, which adds nothing); a GPU thread row by row, one running sum in a register,
+  // as an array of shocks would cost it registers (and spills at 64 assets).
   const double* drift = m.drift + regime * kCapacity;
   const double* factor = m.shock_factor + regime * n * kCapacity;
+#if defined(__CUDA_ARCH__)
+  for (int i = 0; i < kCapacity; ++i) {
+    if (i >= n) break;
+    double shock = 0.0;
+    for (int j = 0; j < kCapacity; ++j) {
+      if (j > i) break;
+      shock += factor[j * kCapacity + i] * z[j];
+    }
+    log_price[i] += drift[i] + scale * shock;
+  }
+#else
   double shock[kCapacity];
   BH_LANES
   for (int i = 0; i < kCapacity; ++i) shock[i] = 0.0;
@@ -61,18 +83,12 @@ BH_HD void market_step(const MarketView& m, int regime, Draws& draws, double (&l
     if (j >= n) break;
     const double zj = z[j];
     const double* column = factor + j * kCapacity;
-#if defined(__CUDA_ARCH__)
-    for (int i = j; i < kCapacity; ++i) {  // a GPU thread skips the zeros
-      if (i >= n) break;
-#else
     BH_LANES
-    for (int i = 0; i < kCapacity; ++i) {
-#endif
-      shock[i] += column[i] * zj;
-    }
+    for (int i = 0; i < kCapacity; ++i) shock[i] += column[i] * zj;
   }
   BH_LANES
   for (int i = 0; i < kCapacity; ++i) log_price[i] += drift[i] + scale * shock[i];
+#endif
 }
 
 /// Draws the regime of the next day given today's.
@@ -107,24 +123,31 @@ BH_HD double lane_sum(const double* x) {
 
 template <int kCapacity>
 BH_HD PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_price)[kCapacity]) {
-  // Lanes over the whole capacity: the per-asset tables are zero beyond the assets (MarketView),
-  // so those lanes add nothing; on the host this is SIMD (lane_exp), on the device a thread
-  // skips the exps past the last asset. Unheld assets are left out rather than multiplied by
-  // a growth factor that might overflow.
+  // Unheld assets are left out rather than multiplied by a growth factor that might overflow.
+#if defined(__CUDA_ARCH__)
+  // A GPU thread: one asset after another, two running sums in registers.
+  double value = 0.0, beta_value = 0.0;
+  for (int i = 0; i < kCapacity; ++i) {
+    if (i >= v.market.num_assets) break;
+    const double h = v.portfolio.holdings[i];
+    if (h == 0.0) continue;
+    const double position = h * v.market.spot[i] * lane_exp(log_price[i]);
+    value += position;
+    beta_value += position * v.portfolio.asset_beta[i];
+  }
+#else
+  // The host: SIMD lanes over the whole capacity (the per-asset tables are zero beyond the
+  // assets, so those lanes add nothing), then a fixed tree of sums, the same at any SIMD width.
   double position[kCapacity], weighted[kCapacity];
   BH_LANES
   for (int i = 0; i < kCapacity; ++i) {
-#if defined(__CUDA_ARCH__)
-    const double growth = i < v.market.num_assets ? lane_exp(log_price[i]) : 0.0;
-#else
-    const double growth = lane_exp(log_price[i]);
-#endif
     const double h = v.portfolio.holdings[i];
-    position[i] = h == 0.0 ? 0.0 : h * v.market.spot[i] * growth;
+    position[i] = h == 0.0 ? 0.0 : h * v.market.spot[i] * lane_exp(log_price[i]);
     weighted[i] = position[i] * v.portfolio.asset_beta[i];
   }
   const double value = lane_sum<kCapacity>(position);
   const double beta_value = lane_sum<kCapacity>(weighted);
+#endif
   return {value, value != 0.0 ? beta_value / value : 0.0};
 }
 
@@ -172,7 +195,7 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
       market_step<kCapacity>(m, regime, draws, log_price);
       if (!hedged) continue;
       const int global_step = (day - 1) * m.steps_per_day + step;
-      s = spot_benchmark * lane_exp(log_price[h.benchmark]);
+      s = spot_benchmark * lane_exp(lane_at(log_price, h.benchmark));
       mark_hedge(h, real, s, regime, dt_days, global_step, m.steps_per_day);
       mark_hedge(h, shadow, s, regime, dt_days, global_step, m.steps_per_day);
       shortfall = larger(shortfall, margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl);
@@ -270,7 +293,7 @@ BH_HD void simulate_ratio_grid_path(const SimulationView& v, Generator& gen, con
     for (int step = 0; step < m.steps_per_day; ++step) {
       market_step<kCapacity>(m, regime, draws, log_price);
       const int global_step = (day - 1) * m.steps_per_day + step;
-      const double s = spot_benchmark * lane_exp(log_price[h.benchmark]);
+      const double s = spot_benchmark * lane_exp(lane_at(log_price, h.benchmark));
       advance_contract_clock(h, unit, dt_days);
       const double price = instrument_price(h, s, regime, unit.days_to_expiry, unit.strike);
       mark_to_price(h, unit, price, s, regime, global_step, m.steps_per_day);
@@ -288,7 +311,7 @@ BH_HD void simulate_ratio_grid_path(const SimulationView& v, Generator& gen, con
         called[r] = true;
       }
     }
-    const double s = spot_benchmark * lane_exp(log_price[h.benchmark]);
+    const double s = spot_benchmark * lane_exp(lane_at(log_price, h.benchmark));
     const bool roll_due = (h.kind == HedgeKind::future && unit.days_to_expiry <= h.roll_days_before + kExpiryEpsilonDays) ||
                           (h.kind == HedgeKind::option && unit.days_to_expiry <= kExpiryEpsilonDays);
     if (!roll_due) continue;

@@ -133,7 +133,9 @@ class RandomDraws {
   BH_HD double gamma(double shape) {
     double boost = 1.0;
     if (shape < 1.0) {
-      boost = pow(uniform(), 1.0 / shape);
+      // u^(1/shape) as exp(log(u) / shape): inline on both backends, where CUDA's pow is a
+      // subroutine whose call made the GPU kernel spill registers.
+      boost = lane_exp(lane_log(uniform()) / shape);
       shape += 1.0;
     }
     const double d = shape - 1.0 / 3.0;

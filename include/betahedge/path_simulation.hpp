@@ -121,6 +121,28 @@ BH_HD double lane_sum(const double* x) {
     return lane_sum<kCount / 2>(x) + lane_sum<kCount - kCount / 2>(x + kCount / 2);
 }
 
+#if !defined(__CUDA_ARCH__)
+/// The host's mark: SIMD lanes over the whole capacity (the per-asset tables are zero beyond the
+/// assets, so those lanes add nothing), then a fixed tree of sums, the same at any SIMD width.
+/// Also gives the benchmark's growth factor exp(log price), which the lanes computed anyway.
+template <int kCapacity>
+inline PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_price)[kCapacity],
+                                    double& benchmark_growth) {
+  double growth[kCapacity], position[kCapacity], weighted[kCapacity];
+  BH_LANES
+  for (int i = 0; i < kCapacity; ++i) {
+    growth[i] = lane_exp(log_price[i]);
+    const double h = v.portfolio.holdings[i];
+    position[i] = h == 0.0 ? 0.0 : h * v.market.spot[i] * growth[i];
+    weighted[i] = position[i] * v.portfolio.asset_beta[i];
+  }
+  benchmark_growth = lane_at(growth, v.hedge.benchmark);
+  const double value = lane_sum<kCapacity>(position);
+  const double beta_value = lane_sum<kCapacity>(weighted);
+  return {value, value != 0.0 ? beta_value / value : 0.0};
+}
+#endif
+
 template <int kCapacity>
 BH_HD PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_price)[kCapacity]) {
   // Unheld assets are left out rather than multiplied by a growth factor that might overflow.
@@ -135,20 +157,11 @@ BH_HD PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_p
     value += position;
     beta_value += position * v.portfolio.asset_beta[i];
   }
-#else
-  // The host: SIMD lanes over the whole capacity (the per-asset tables are zero beyond the
-  // assets, so those lanes add nothing), then a fixed tree of sums, the same at any SIMD width.
-  double position[kCapacity], weighted[kCapacity];
-  BH_LANES
-  for (int i = 0; i < kCapacity; ++i) {
-    const double h = v.portfolio.holdings[i];
-    position[i] = h == 0.0 ? 0.0 : h * v.market.spot[i] * lane_exp(log_price[i]);
-    weighted[i] = position[i] * v.portfolio.asset_beta[i];
-  }
-  const double value = lane_sum<kCapacity>(position);
-  const double beta_value = lane_sum<kCapacity>(weighted);
-#endif
   return {value, value != 0.0 ? beta_value / value : 0.0};
+#else
+  double benchmark_growth;
+  return mark_portfolio<kCapacity>(v, log_price, benchmark_growth);
+#endif
 }
 
 /// One whole path. kCapacity >= num_assets bounds the local arrays so they stay in registers.
@@ -186,8 +199,10 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
   double min_equity = h.collateral + real.pnl;
   double shortfall = margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl;
   double deviation_sum = 0.0;
-  int checks = 0;
+  int checks = 0, days_since_check = 0;
   double s = spot_benchmark;  // the benchmark's price after the latest step
+  PortfolioMark mark{0.0, 0.0};  // the host's mark after the latest step
+  (void)mark;
   for (int day = 1; day <= m.num_days; ++day) {
     regime = next_regime(m, regime, draws);
     observer.on_day(day, regime);
@@ -195,7 +210,15 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
       market_step<kCapacity>(m, regime, draws, log_price);
       if (!hedged) continue;
       const int global_step = (day - 1) * m.steps_per_day + step;
+#if defined(__CUDA_ARCH__)
       s = spot_benchmark * lane_exp(lane_at(log_price, h.benchmark));
+#else
+      // The host marks the whole book every step (one SIMD pass of exps) and reads the
+      // benchmark from it: one exp fewer per step, and the day's mark is its last step's.
+      double benchmark_growth;
+      mark = mark_portfolio<kCapacity>(v, log_price, benchmark_growth);
+      s = spot_benchmark * benchmark_growth;
+#endif
       mark_hedge(h, real, s, regime, dt_days, global_step, m.steps_per_day);
       mark_hedge(h, shadow, s, regime, dt_days, global_step, m.steps_per_day);
       shortfall = larger(shortfall, margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl);
@@ -210,10 +233,17 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
       }
     }
     if (!hedged) continue;
+#if defined(__CUDA_ARCH__)
     const PortfolioMark now = mark_portfolio<kCapacity>(v, log_price);
+#else
+    const PortfolioMark now = mark;
+#endif
     roll_if_due(h, real, s, regime, holdings_scale * now.value, now.beta, h.ratio);
     roll_if_due(h, shadow, s, regime, now.value, now.beta, h.ratio);
-    if (day % h.rebalance_every_days != 0) continue;
+    // Every rebalance_every_days-th day (day % rebalance_every_days == 0), counted rather than
+    // divided: an integer division a day was 2% of the CPU backend's time.
+    if (++days_since_check < h.rebalance_every_days) continue;
+    days_since_check = 0;
 
     // A top-up that sold the whole book leaves no beta to track (and 0/0 for its value).
     const double value = holdings_scale * now.value;

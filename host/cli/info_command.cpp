@@ -15,12 +15,15 @@ void add_info_command(CLI::App& app, CommandAction& action) {
       const auto backends = compiled_backends();
       for (std::size_t i = 0; i < backends.size(); ++i) std::cout << (i ? ", " : "") << backends[i];
       std::cout << "\ncuda devices: " << describe_cuda_devices() << "\n";
-      std::cout << "cpu: " << select_backend(BackendChoice::cpu, 0).backend->device_name() << "\n";
-      std::cout << "cpu instruction sets compiled in (BETAHEDGE_CPU_ISA picks one): ";
+      // The variants first: if BETAHEDGE_CPU_ISA names a wrong one, the error that follows
+      // comes after the list of right ones.
+      std::cout << "cpu instruction sets compiled in (the best one this CPU runs is used; BETAHEDGE_CPU_ISA picks one): ";
       const auto variants = cpu_isa_variants();
       for (std::size_t i = 0; i < variants.size(); ++i)
         std::cout << (i ? ", " : "") << variants[i].name << (variants[i].supported ? "" : " (not on this CPU)");
-      std::cout << "\n";
+      std::cout << "\n" << std::flush;
+      const std::string cpu = select_backend(BackendChoice::cpu, 0).backend->device_name();
+      std::cout << "cpu: " << cpu << "\n";
     };
   });
 }

@@ -12,6 +12,7 @@
 #include "betahedge/error.hpp"
 #include "betahedge/path_simulation.hpp"
 #include "cpu_backend/philox_block_stream.hpp"
+#include "io/message_text.hpp"
 #include "stats/risk_statistics.hpp"
 
 namespace betahedge {
@@ -152,35 +153,48 @@ bool cpu_runs(const std::string& name) {
   return name == "x86-64";
 }
 
+/// The chosen variant, and whether BETAHEDGE_CPU_ISA chose it.
+struct IsaChoice {
+  const IsaPrograms& programs;
+  bool from_environment;
+};
+
 /// The variant `requested` names, or else BETAHEDGE_CPU_ISA's, or else the best this CPU runs.
-const IsaPrograms& choose_isa(const std::string& requested) {
+IsaChoice choose_isa(const std::string& requested) {
   std::string name = requested;
-  std::string source = "the CPU instruction set";
+  std::string source = "CPU instruction set";
   if (name.empty()) {
     if (const char* env = std::getenv("BETAHEDGE_CPU_ISA"); env != nullptr && *env != '\0') {
       name = env;
       source = "BETAHEDGE_CPU_ISA";
     }
   }
-  std::string known;
+  std::string known, runs;
+  for (const IsaPrograms& p : kIsaPrograms) {
+    known += (known.empty() ? "" : ", ") + std::string(p.name);
+    if (cpu_runs(p.name)) runs += (runs.empty() ? "" : ", ") + std::string(p.name);
+  }
   for (const IsaPrograms& p : kIsaPrograms) {
     if (name.empty() ? cpu_runs(p.name) : name == p.name) {
-      if (!cpu_runs(p.name)) throw InputError(source + " '" + name + "': this CPU does not support it");
-      return p;
+      if (!cpu_runs(p.name))
+        throw InputError(source + " " + quoted_for_message(name) + ": this CPU does not support it (it runs " + runs +
+                         ")");
+      return {p, source == "BETAHEDGE_CPU_ISA"};
     }
-    known += (known.empty() ? "" : ", ") + std::string(p.name);
   }
-  throw InputError(source + " '" + name + "' is not one of " + known);
+  throw InputError(source + " " + quoted_for_message(name) + " is not one of " + known + " (this CPU runs " + runs +
+                   ")");
 }
 
 class CpuBackend final : public PathBackend {
  public:
-  CpuBackend(int threads, const IsaPrograms& isa)
-      : threads_(threads > 0 ? threads : omp_get_num_procs()), isa_(isa) {}
+  CpuBackend(int threads, IsaChoice isa)
+      : threads_(threads > 0 ? threads : omp_get_num_procs()), isa_(isa.programs), isa_from_environment_(isa.from_environment) {}
 
   std::string name() const override { return "cpu"; }
   std::string device_name() const override {
-    return cpu_model_name() + " (" + std::to_string(threads_) + " threads, " + isa_.name + ")";
+    return cpu_model_name() + " (" + std::to_string(threads_) + (threads_ == 1 ? " thread, " : " threads, ") +
+           isa_.name + " instruction set" + (isa_from_environment_ ? " from BETAHEDGE_CPU_ISA)" : ")");
   }
 
   void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
@@ -230,6 +244,7 @@ class CpuBackend final : public PathBackend {
 
   int threads_;
   const IsaPrograms& isa_;
+  bool isa_from_environment_;
   std::uint64_t num_paths_ = 0;
   std::vector<double> outcomes_;  ///< columns of num_paths_
 };

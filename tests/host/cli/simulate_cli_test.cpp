@@ -2,8 +2,11 @@
 // exit 2, an `error:` line naming the problem, and no output directory.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
+#include "cpu_backend/cpu_backend.hpp"
 #include "test_support.hpp"
 #if BETAHEDGE_HAVE_CUDA
 #include "betahedge/cuda_backend.hpp"
@@ -145,6 +148,42 @@ TEST_F(SimulateCli, ExistingOutputIsReplacedWhole) {
   run_ok("", "out");
   EXPECT_FALSE(fs::exists(dir_ / "out" / "stale.txt"));
   EXPECT_TRUE(fs::exists(dir_ / "out" / "summary.json"));
+}
+
+}  // namespace
+}  // namespace betahedge
+
+namespace betahedge {
+namespace {
+
+TEST_F(SimulateCli, AWrongCpuInstructionSetIsAOneLineInputErrorAndNoOutput) {
+  for (const std::string value : {"bogus", "AVX2", "avx512"}) {
+    bool supported = false;
+    for (const CpuIsaVariant& v : cpu_isa_variants()) supported |= v.name == value && v.supported;
+    if (supported) continue;  // a machine with AVX-512 runs it
+    const auto r = test::run_cli("simulate --quiet --backend cpu " + book() + " --out " + (dir_ / "x").string(),
+                                 "BETAHEDGE_CPU_ISA=" + value);
+    EXPECT_EQ(r.exit_code, 2) << value << ": " << r.stderr_text;
+    EXPECT_EQ(r.stderr_text.rfind("error: BETAHEDGE_CPU_ISA '" + value + "'", 0), 0u) << r.stderr_text;
+    EXPECT_EQ(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n'), 1) << r.stderr_text;
+    EXPECT_FALSE(fs::exists(dir_ / "x"));
+  }
+}
+
+TEST_F(SimulateCli, EveryCpuInstructionSetGivesTheSameFigures) {
+  std::vector<json> summaries;
+  for (const CpuIsaVariant& v : cpu_isa_variants()) {
+    if (!v.supported) continue;
+    const fs::path out = dir_ / ("isa-" + v.name);
+    const auto r = test::run_cli("simulate --quiet --backend cpu --paths 3000 " + book() + " --out " + out.string(),
+                                 "BETAHEDGE_CPU_ISA=" + v.name);
+    ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+    json summary = json::parse(test::read_text(out / "summary.json"));
+    summary.erase("run");  // device, threads, instruction set and timing
+    summaries.push_back(summary);
+  }
+  ASSERT_GE(summaries.size(), 2u) << "this CPU runs only the baseline variant";
+  for (const json& s : summaries) EXPECT_EQ(s, summaries.front());
 }
 
 }  // namespace

@@ -189,7 +189,9 @@ IsaChoice choose_isa(const std::string& requested) {
 class CpuBackend final : public PathBackend {
  public:
   CpuBackend(int threads, IsaChoice isa)
-      : threads_(threads > 0 ? threads : omp_get_num_procs()), isa_(isa.programs), isa_from_environment_(isa.from_environment) {}
+      : threads_(threads > 0 ? threads : omp_get_num_procs()),
+        isa_(isa.programs),
+        isa_from_environment_(isa.from_environment) {}
 
   std::string name() const override { return "cpu"; }
   std::string device_name() const override {

@@ -10,6 +10,7 @@
 #include "engine/risk_engine.hpp"
 #include "engine/simulation_setup.hpp"
 #include "engine/synthetic_model.hpp"
+#include "hedged_test_book.hpp"
 
 namespace betahedge {
 namespace {
@@ -38,27 +39,6 @@ TEST_F(CudaParity, RawPhiloxWordsAreBitIdentical) {
       ASSERT_EQ(row[3], v.w);
     }
   }
-}
-
-BookConfig hedged_book(const Model& model, HedgeInstrument instrument, HedgeMode mode) {
-  BookConfig book;
-  book.holdings = {{model.assets[1 % model.num_assets()], 5.0}, {model.assets.back(), 10.0}};
-  book.hedge.instrument = instrument;
-  book.hedge.mode = mode;
-  book.hedge.ratio = 0.8;
-  book.hedge.target_beta = 0.3;
-  book.hedge.band = 0.02;
-  book.hedge.fee_bps = 2;
-  book.hedge.slippage_bps = 5;
-  book.hedge.funding_rate_8h = {0.0001};
-  book.hedge.future = {10, {0.05}, 2, 3.0};
-  book.hedge.option = {false, 0.95, 7, 1.1, 0.01};
-  book.margin.collateral = 60.0;
-  book.margin.on_call = mode == HedgeMode::dynamic ? MarginAction::top_up : MarginAction::liquidate;
-  book.simulation.paths = 20000;
-  book.simulation.horizon_days = 30;
-  book.simulation.seed = 5;
-  return book;
 }
 
 void expect_outcomes_match(const Model& model, const BookConfig& book) {
@@ -95,29 +75,29 @@ void expect_outcomes_match(const Model& model, const BookConfig& book) {
 
 TEST_F(CudaParity, GaussianUnhedgedOutcomesMatchCpu) {
   const Model m = make_synthetic_model(3, 2);
-  expect_outcomes_match(m, hedged_book(m, HedgeInstrument::none, HedgeMode::static_ratio));
+  expect_outcomes_match(m, test::hedged_test_book(m, HedgeInstrument::none, HedgeMode::static_ratio));
 }
 TEST_F(CudaParity, StudentTOutcomesMatchCpu) {
   const Model m = make_synthetic_model(8, 2, Distribution::student_t);
-  expect_outcomes_match(m, hedged_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic));
+  expect_outcomes_match(m, test::hedged_test_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic));
 }
 TEST_F(CudaParity, ManyAssetOutcomesMatchCpu) {
   const Model m = make_synthetic_model(20, 3);
-  expect_outcomes_match(m, hedged_book(m, HedgeInstrument::perpetual, HedgeMode::static_ratio));
+  expect_outcomes_match(m, test::hedged_test_book(m, HedgeInstrument::perpetual, HedgeMode::static_ratio));
 }
 TEST_F(CudaParity, EveryInstrumentAndModeMatchesCpu) {
   const Model m = make_synthetic_model(4, 2);
   for (HedgeInstrument instrument : {HedgeInstrument::perpetual, HedgeInstrument::future, HedgeInstrument::option})
     for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
       SCOPED_TRACE(static_cast<int>(instrument) * 10 + static_cast<int>(mode));
-      expect_outcomes_match(m, hedged_book(m, instrument, mode));
+      expect_outcomes_match(m, test::hedged_test_book(m, instrument, mode));
     }
 }
 
 TEST_F(CudaParity, RatioGridMatchesCpu) {
   const Model m = make_synthetic_model(4, 2);
   for (HedgeInstrument instrument : {HedgeInstrument::perpetual, HedgeInstrument::future, HedgeInstrument::option}) {
-    BookConfig book = hedged_book(m, instrument, HedgeMode::static_ratio);
+    BookConfig book = test::hedged_test_book(m, instrument, HedgeMode::static_ratio);
     book.risk.hedge_ratio_grid = {0.0, 1.5, 0.1};
     const SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
     auto cpu = make_cpu_backend(0);

@@ -17,6 +17,7 @@
 #include "cpu_backend/philox_block_stream.hpp"
 #include "engine/simulation_setup.hpp"
 #include "engine/synthetic_model.hpp"
+#include "hedged_test_book.hpp"
 #include "model/model_json.hpp"
 
 namespace betahedge {
@@ -103,26 +104,6 @@ std::vector<std::vector<double>> scalar_outcomes(const SimulationTables& tables,
   return columns;
 }
 
-BookConfig book_for(const Model& model, HedgeInstrument instrument, HedgeMode mode) {
-  BookConfig book;
-  book.holdings = {{model.assets[1 % model.num_assets()], 5.0}, {model.assets.back(), 10.0}};
-  book.hedge.instrument = instrument;
-  book.hedge.mode = mode;
-  book.hedge.ratio = 0.8;
-  book.hedge.target_beta = 0.3;
-  book.hedge.band = 0.02;
-  book.hedge.fee_bps = 2;
-  book.hedge.slippage_bps = 5;
-  book.hedge.funding_rate_8h = {0.0001};
-  book.hedge.future = {10, {0.05}, 2, 3.0};
-  book.hedge.option = {false, 0.95, 7, 1.1, 0.01};
-  book.margin.collateral = 60.0;  // calls on a good share of paths: the margin rule runs
-  book.margin.on_call = mode == HedgeMode::dynamic ? MarginAction::top_up : MarginAction::liquidate;
-  book.simulation.horizon_days = 30;
-  book.simulation.seed = 5;
-  return book;
-}
-
 void expect_every_variant_matches_scalar(const Model& model, const BookConfig& book, std::uint64_t paths) {
   const SimulationTables tables = build_simulation_tables(model, make_portfolio(model, book), book);
   const auto reference = scalar_outcomes(tables, paths);
@@ -147,17 +128,20 @@ void expect_every_variant_matches_scalar(const Model& model, const BookConfig& b
 
 TEST(CpuSimd, UnhedgedGaussianMatchesScalarBitForBit) {
   const Model m = make_synthetic_model(3, 2);
-  expect_every_variant_matches_scalar(m, book_for(m, HedgeInstrument::none, HedgeMode::static_ratio), 3000);
+  expect_every_variant_matches_scalar(m, test::hedged_test_book(m, HedgeInstrument::none, HedgeMode::static_ratio),
+                                      3000);
 }
 
 TEST(CpuSimd, DynamicPerpetualWithMarginMatchesScalarBitForBit) {
   const Model m = make_synthetic_model(8, 2);
-  expect_every_variant_matches_scalar(m, book_for(m, HedgeInstrument::perpetual, HedgeMode::dynamic), 3000);
+  expect_every_variant_matches_scalar(m, test::hedged_test_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic),
+                                      3000);
 }
 
 TEST(CpuSimd, StudentTMatchesScalarBitForBit) {
   const Model m = make_synthetic_model(5, 3, Distribution::student_t);
-  expect_every_variant_matches_scalar(m, book_for(m, HedgeInstrument::perpetual, HedgeMode::dynamic), 2000);
+  expect_every_variant_matches_scalar(m, test::hedged_test_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic),
+                                      2000);
 }
 
 TEST(CpuSimd, EveryInstrumentModeAndCapacityMatchesScalarBitForBit) {
@@ -167,14 +151,14 @@ TEST(CpuSimd, EveryInstrumentModeAndCapacityMatchesScalarBitForBit) {
       for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
         SCOPED_TRACE(std::to_string(assets) + " assets, instrument " + std::to_string(static_cast<int>(instrument)) +
                      ", mode " + std::to_string(static_cast<int>(mode)));
-        expect_every_variant_matches_scalar(m, book_for(m, instrument, mode), 500);
+        expect_every_variant_matches_scalar(m, test::hedged_test_book(m, instrument, mode), 500);
       }
   }
 }
 
 TEST(CpuSimd, IntradayStepsMatchScalarBitForBit) {
   const Model m = make_synthetic_model(4, 2);
-  BookConfig book = book_for(m, HedgeInstrument::future, HedgeMode::dynamic);
+  BookConfig book = test::hedged_test_book(m, HedgeInstrument::future, HedgeMode::dynamic);
   book.simulation.steps_per_day = 4;
   book.simulation.horizon_days = 12;
   expect_every_variant_matches_scalar(m, book, 1000);
@@ -182,7 +166,7 @@ TEST(CpuSimd, IntradayStepsMatchScalarBitForBit) {
 
 TEST(CpuSimd, RatioGridMatchesScalarBitForBit) {
   const Model m = make_synthetic_model(8, 2);
-  BookConfig book = book_for(m, HedgeInstrument::future, HedgeMode::static_ratio);
+  BookConfig book = test::hedged_test_book(m, HedgeInstrument::future, HedgeMode::static_ratio);
   book.risk.hedge_ratio_grid = {0.0, 1.5, 0.1};
   const SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
   const std::uint64_t paths = 1500;

@@ -21,7 +21,8 @@ TEST(LaneMath, ExpIsWithinTwoUlpOfGlibc) {
   std::uniform_real_distribution<double> wide(-708.0, 709.78), near_zero(-1.0, 1.0);
   double worst = 0.0;
   for (int i = 0; i < 2000000; ++i) {
-    for (double x : {wide(rng), near_zero(rng), near_zero(rng) * 1e-6}) worst = std::max(worst, ulps_apart(lane_exp(x), std::exp(x)));
+    for (double x : {wide(rng), near_zero(rng), near_zero(rng) * 1e-6})
+      worst = std::max(worst, ulps_apart(lane_exp(x), std::exp(x)));
   }
   EXPECT_LE(worst, 2.0);
   EXPECT_EQ(lane_exp(0.0), 1.0);

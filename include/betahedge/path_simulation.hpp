@@ -121,6 +121,18 @@ BH_HD double lane_sum(const double* x) {
     return lane_sum<kCount / 2>(x) + lane_sum<kCount - kCount / 2>(x + kCount / 2);
 }
 
+/// Asset i's value in the book at growth factor exp(log price); 0 for an unheld asset, which is
+/// left out rather than multiplied by a growth factor that might overflow.
+BH_HD double asset_position(const SimulationView& v, int i, double growth) {
+  const double h = v.portfolio.holdings[i];
+  return h == 0.0 ? 0.0 : h * v.market.spot[i] * growth;
+}
+
+/// The mark from its two sums: value, and the value-weighted beta (0 for an empty book).
+BH_HD PortfolioMark mark_from_sums(double value, double beta_value) {
+  return {value, value != 0.0 ? beta_value / value : 0.0};
+}
+
 #if !defined(__CUDA_ARCH__)
 /// The host's mark: SIMD lanes over the whole capacity (the per-asset tables are zero beyond the
 /// assets, so those lanes add nothing), then a fixed tree of sums, the same at any SIMD width.
@@ -132,32 +144,28 @@ inline PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_
   BH_LANES
   for (int i = 0; i < kCapacity; ++i) {
     growth[i] = lane_exp(log_price[i]);
-    const double h = v.portfolio.holdings[i];
-    position[i] = h == 0.0 ? 0.0 : h * v.market.spot[i] * growth[i];
+    position[i] = asset_position(v, i, growth[i]);
     weighted[i] = position[i] * v.portfolio.asset_beta[i];
   }
   benchmark_growth = lane_at(growth, v.hedge.benchmark);
-  const double value = lane_sum<kCapacity>(position);
-  const double beta_value = lane_sum<kCapacity>(weighted);
-  return {value, value != 0.0 ? beta_value / value : 0.0};
+  return mark_from_sums(lane_sum<kCapacity>(position), lane_sum<kCapacity>(weighted));
 }
 #endif
 
 template <int kCapacity>
 BH_HD PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_price)[kCapacity]) {
-  // Unheld assets are left out rather than multiplied by a growth factor that might overflow.
 #if defined(__CUDA_ARCH__)
-  // A GPU thread: one asset after another, two running sums in registers.
+  // A GPU thread: one asset after another, two running sums in registers, no exp for an
+  // unheld asset.
   double value = 0.0, beta_value = 0.0;
   for (int i = 0; i < kCapacity; ++i) {
     if (i >= v.market.num_assets) break;
-    const double h = v.portfolio.holdings[i];
-    if (h == 0.0) continue;
-    const double position = h * v.market.spot[i] * lane_exp(log_price[i]);
+    if (v.portfolio.holdings[i] == 0.0) continue;
+    const double position = asset_position(v, i, lane_exp(log_price[i]));
     value += position;
     beta_value += position * v.portfolio.asset_beta[i];
   }
-  return {value, value != 0.0 ? beta_value / value : 0.0};
+  return mark_from_sums(value, beta_value);
 #else
   double benchmark_growth;
   return mark_portfolio<kCapacity>(v, log_price, benchmark_growth);
@@ -201,8 +209,9 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
   double deviation_sum = 0.0;
   int checks = 0, days_since_check = 0;
   double s = spot_benchmark;  // the benchmark's price after the latest step
+#if !defined(__CUDA_ARCH__)
   PortfolioMark mark{0.0, 0.0};  // the host's mark after the latest step
-  (void)mark;
+#endif
   for (int day = 1; day <= m.num_days; ++day) {
     regime = next_regime(m, regime, draws);
     observer.on_day(day, regime);

@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build-bundle
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBETAHEDGE_CUDA="${BETAHEDGE_CUDA:-AUTO}" \
+# Without MPI: the bundle is for a GPU node without our -dev packages, and an MPI program must use
+# the node's own MPI, the one its mpirun belongs to (docs/deploy.md: build there for mpirun).
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBETAHEDGE_CUDA="${BETAHEDGE_CUDA:-AUTO}" -DBETAHEDGE_MPI=OFF \
   -DBUILD_TESTING=ON -DBETAHEDGE_BENCHMARKS=ON "$@" >/dev/null
 
 # Only what the bundle installs, not the whole test suite.

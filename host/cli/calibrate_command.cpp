@@ -21,6 +21,7 @@
 #include "io/message_text.hpp"
 #include "market/prices_csv.hpp"
 #include "market/returns.hpp"
+#include "ranks/ranks.hpp"
 #include "report/finite_check.hpp"
 
 namespace betahedge::cli {
@@ -249,7 +250,8 @@ void add_calibrate_command(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--force", args->force,
                 "overwrite an existing --out file (or regimes.csv beside it) that betahedge did not write");
   cmd->add_flag("--quiet", args->quiet, "no progress lines on stderr");
-  cmd->callback([&action, args] { action = [args] { run_calibrate(*args); }; });
+  // Calibration simulates no paths: under mpirun rank 0 does all of it, the others wait for its outcome.
+  cmd->callback([&action, args] { action = [args] { ranks::run_on_root([&] { run_calibrate(*args); }); }; });
 }
 
 }  // namespace betahedge::cli

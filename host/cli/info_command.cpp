@@ -3,6 +3,7 @@
 #include "cli/commands.hpp"
 #include "cpu_backend/cpu_backend.hpp"
 #include "engine/backend_select.hpp"
+#include "ranks/ranks.hpp"
 
 namespace betahedge::cli {
 
@@ -15,6 +16,9 @@ void add_info_command(CLI::App& app, CommandAction& action) {
       const auto backends = compiled_backends();
       for (std::size_t i = 0; i < backends.size(); ++i) std::cout << (i ? ", " : "") << backends[i];
       std::cout << "\ncuda devices: " << describe_cuda_devices() << "\n";
+      const std::string mpi = ranks::mpi_library();
+      std::cout << "mpi: " << (mpi.empty() ? "not compiled in (BETAHEDGE_MPI=OFF)" : mpi + " (compiled in)")
+                << ", ranks: " << ranks::count() << "\n";
       // The variants first: if BETAHEDGE_CPU_ISA names a wrong one, the error that follows
       // comes after the list of right ones.
       std::cout << "cpu instruction sets compiled in (the best one this CPU runs is used; BETAHEDGE_CPU_ISA picks one): ";

@@ -1,4 +1,3 @@
-#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <ios>
@@ -13,9 +12,42 @@
 #include "betahedge/error.hpp"
 #include "cli/commands.hpp"
 #include "io/message_text.hpp"
+#include "ranks/ranks.hpp"
 
-int main(int argc, char** argv) {
-  using namespace betahedge;
+namespace {
+using namespace betahedge;
+
+/// The one place where failures become exit codes (SPEC 3): never exit 1. Loaders turn library
+/// exceptions into InputError with the file and field; what still reaches here from a library
+/// is mapped by its kind.
+ranks::Outcome outcome_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const InputError& e) {
+    return {kExitInput, e.what()};
+  } catch (const NumericalError& e) {
+    return {kExitNumerical, e.what()};
+  } catch (const DeviceError& e) {
+    return {kExitDevice, e.what()};
+  } catch (const std::filesystem::filesystem_error& e) {
+    return {kExitInput, clip_for_message(e.path1().string(), 200) + ": " + e.code().message()};
+  } catch (const std::ios_base::failure& e) {
+    return {kExitInput, std::string("reading or writing a file failed: ") + e.code().message()};
+  } catch (const nlohmann::json::exception& e) {
+    return {kExitInput, "invalid JSON value: " + clip_for_message(e.what(), 200)};
+  } catch (const std::bad_alloc&) {
+    return {kExitNumerical, "out of memory (try fewer --paths or a smaller --batch-size)"};
+  } catch (const std::length_error&) {
+    return {kExitInput, "a size is too large for this machine (try fewer --paths or a smaller --batch-size)"};
+  } catch (const std::exception& e) {
+    return {kExitNumerical, "internal: " + clip_for_message(e.what(), 200) + " (please report this)"};
+  } catch (...) {
+    return {kExitNumerical, "internal: an unknown exception (please report this)"};
+  }
+}
+
+/// Parses the command line and runs the command it names, on this rank.
+ranks::Outcome parse_and_run(int argc, char** argv) {
   CLI::App app{"betahedge: Monte Carlo risk engine for beta-hedged portfolios", "betahedge"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(BETAHEDGE_VERSION));
@@ -33,43 +65,34 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return {app.exit(e), ""};
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return {app.exit(e), ""};
   } catch (const CLI::ParseError& e) {
-    std::cerr << "error: " << clip_for_message(e.what(), 300) << " (see betahedge --help)\n";
-    return kExitInput;
+    return {kExitInput, clip_for_message(e.what(), 300) + " (see betahedge --help)"};
   }
-
-  // The one place where failures become exit codes (SPEC 3): one line on stderr, no trace,
-  // never exit 1. Loaders turn library exceptions into InputError with the file and field;
-  // what still reaches here from a library is mapped by its kind.
-  const auto fail = [](int code, const std::string& line) {
-    std::cerr << "error: " << line << "\n";
-    return code;
-  };
   try {
     if (action) action();
-    return kExitOk;
-  } catch (const InputError& e) {
-    return fail(kExitInput, e.what());
-  } catch (const NumericalError& e) {
-    return fail(kExitNumerical, e.what());
-  } catch (const DeviceError& e) {
-    return fail(kExitDevice, e.what());
-  } catch (const std::filesystem::filesystem_error& e) {
-    return fail(kExitInput, clip_for_message(e.path1().string(), 200) + ": " + e.code().message());
-  } catch (const std::ios_base::failure& e) {
-    return fail(kExitInput, std::string("reading or writing a file failed: ") + e.code().message());
-  } catch (const nlohmann::json::exception& e) {
-    return fail(kExitInput, "invalid JSON value: " + clip_for_message(e.what(), 200));
-  } catch (const std::bad_alloc&) {
-    return fail(kExitNumerical, "out of memory (try fewer --paths or a smaller --batch-size)");
-  } catch (const std::length_error&) {
-    return fail(kExitInput, "a size is too large for this machine (try fewer --paths or a smaller --batch-size)");
-  } catch (const std::exception& e) {
-    return fail(kExitNumerical, "internal: " + clip_for_message(e.what(), 200) + " (please report this)");
+    return {kExitOk, ""};
   } catch (...) {
-    return fail(kExitNumerical, "internal: an unknown exception (please report this)");
+    return outcome_of(std::current_exception());
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Under mpirun every rank runs this; MPI is finished when `session` goes, on every return.
+  ranks::Session session(argc, argv);
+  // Rank 0 speaks for the job (progress, results, the one error line); the others stay silent.
+  // A null buffer makes every write to the stream a no-op.
+  if (!ranks::is_root()) {
+    std::cout.rdbuf(nullptr);
+    std::cerr.rdbuf(nullptr);
+  }
+  // Every rank ends with the job's outcome: an error met on one rank alone (rank 0 writing the
+  // outputs) fails them all, with one line on stderr, starting with `error:`.
+  const ranks::Outcome job = ranks::agree_on_outcome(parse_and_run(argc, argv));
+  if (job.exit_code != kExitOk) std::cerr << "error: " << job.error << "\n";
+  return job.exit_code;
 }

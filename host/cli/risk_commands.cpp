@@ -8,6 +8,7 @@
 #include "engine/risk_job.hpp"
 #include "io/atomic_write.hpp"
 #include "model/model_json.hpp"
+#include "ranks/ranks.hpp"
 #include "report/finite_check.hpp"
 #include "report/summary_json.hpp"
 #include "report/tables_csv.hpp"
@@ -47,17 +48,19 @@ void run_risk_command(const std::string& name, const RiskArgs& args, const JobSt
   // --model replaces the book's model: everywhere, messages included.
   if (args.model) book.model_path = *args.model;
   const std::filesystem::path& model_path = book.model_path;
-  // A bad --out fails now, not after the simulation.
+  // A bad --out fails now, not after the simulation. Rank 0 alone writes, so it alone checks.
   const OutputRules rules{{args.config, model_path}, "betahedge " + name, args.force};
-  check_output_directory(args.out, rules);
+  ranks::run_on_root([&] { check_output_directory(args.out, rules); });
   const Model model = load_model(model_path);
   const RiskReport report =
       run_risk_job(model, book, stages, [&](const std::string& line) { progress(args.run, name + ": " + line); });
-  const std::vector<OutputFile> files = risk_output_files(report, book, stages);
-  write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) { write_output_files(dir, files); });
-  if (stages.bands)
-    for (const BandRow& b : report.bands)
-      if (b.recommended) std::cout << "recommended band: " << b.band << "\n";
+  ranks::run_on_root([&] {
+    const std::vector<OutputFile> files = risk_output_files(report, book, stages);
+    write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) { write_output_files(dir, files); });
+    if (stages.bands)
+      for (const BandRow& b : report.bands)
+        if (b.recommended) std::cout << "recommended band: " << b.band << "\n";
+  });
   progress(args.run, name + ": wrote " + args.out.string());
 }
 

@@ -3,6 +3,7 @@
 // and render report.html; the output directory appears complete or not at all.
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "calibration/calibrate.hpp"
 #include "cli/commands.hpp"
@@ -12,6 +13,7 @@
 #include "market/returns.hpp"
 #include "io/atomic_write.hpp"
 #include "model/model_json.hpp"
+#include "ranks/ranks.hpp"
 #include "report/finite_check.hpp"
 #include "report/html_report.hpp"
 
@@ -65,36 +67,41 @@ void run_overnight(const RunArgs& args) {
   BookConfig book = load_book(config.book);
   apply_run_options(args.run, book.simulation);
   const OutputRules rules{run_inputs(config, book), "betahedge run", args.force};
-  check_output_directory(args.out, rules);
+  ranks::run_on_root([&] { check_output_directory(args.out, rules); });
   const auto say = [&](const std::string& line) { progress(args.run, "run: " + line); };
 
-  std::optional<CalibratedModel> calibrated;
-  Model model;
-  if (config.calibrate) {
-    say("calibrating from " + config.calibrate->prices.string());
-    calibrated = calibrate_for_run(*config.calibrate);
-    model = calibrated->calibration.model;
-  } else {
-    model = load_model(book.model_path);
-  }
+  // Rank 0 calibrates and sends the model as model.json text, which every rank (rank 0 too, and
+  // a process of one) reads back: the same model everywhere by construction.
+  std::optional<CalibratedModel> calibrated;  // on rank 0, for the outputs
+  const Model model = [&] {
+    if (!config.calibrate) return load_model(book.model_path);
+    const std::string model_text = ranks::bytes_from_root([&] {
+      say("calibrating from " + config.calibrate->prices.string());
+      calibrated = calibrate_for_run(*config.calibrate);
+      return model_to_json(calibrated->calibration.model).dump();
+    });
+    return parse_model_json(model_text, "the model calibrated from " + config.calibrate->prices.string());
+  }();
   const JobStages stages{.stresses = true, .optimize = true, .bands = book.hedge.instrument != HedgeInstrument::none,
                          .histogram = true};
   const RiskReport report = run_risk_job(model, book, stages, say);
 
-  const nlohmann::json model_json = calibrated ? calibration_to_json(calibrated->calibration) : model_to_json(model);
-  require_finite_json(model_json, "model.json");
-  std::vector<OutputFile> files{{"model.json", model_json.dump(2) + "\n"}};
-  if (calibrated) {
-    require_finite_csv(calibrated->regimes_csv, "regimes.csv");
-    files.push_back({"regimes.csv", calibrated->regimes_csv});
-  }
-  for (OutputFile& f : risk_output_files(report, book, stages)) files.push_back(std::move(f));
-  write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) {
-    write_output_files(dir, files);
-    if (config.report) {
-      say("rendering report.html");
-      render_html_report(dir, args.out);
+  ranks::run_on_root([&] {
+    const nlohmann::json model_json = calibrated ? calibration_to_json(calibrated->calibration) : model_to_json(model);
+    require_finite_json(model_json, "model.json");
+    std::vector<OutputFile> files{{"model.json", model_json.dump(2) + "\n"}};
+    if (calibrated) {
+      require_finite_csv(calibrated->regimes_csv, "regimes.csv");
+      files.push_back({"regimes.csv", calibrated->regimes_csv});
     }
+    for (OutputFile& f : risk_output_files(report, book, stages)) files.push_back(std::move(f));
+    write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) {
+      write_output_files(dir, files);
+      if (config.report) {
+        say("rendering report.html");
+        render_html_report(dir, args.out);
+      }
+    });
   });
   say("wrote " + args.out.string());
 }

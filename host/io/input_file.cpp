@@ -4,12 +4,26 @@
 #include <sstream>
 
 #include "betahedge/error.hpp"
+#include "ranks/ranks.hpp"
 
 namespace betahedge {
 namespace fs = std::filesystem;
 
 namespace {
 std::string megabytes(std::uintmax_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+std::string read_local_file(const fs::path& path, const std::string& what, std::uintmax_t max_bytes) {
+  require_input_file(path, what, max_bytes);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string() + ": cannot open " + what + " (permission denied?)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  // The file may have grown between the size check and the read.
+  if (text.tellp() > static_cast<std::streamoff>(max_bytes))
+    throw InputError(path.string() + ": " + what + " is more than the limit of " + megabytes(max_bytes));
+  return std::move(text).str();
+}
+
 }  // namespace
 
 void require_input_file(const fs::path& path, const std::string& what, std::uintmax_t max_bytes) {
@@ -28,15 +42,9 @@ void require_input_file(const fs::path& path, const std::string& what, std::uint
 }
 
 std::string read_input_file(const fs::path& path, const std::string& what, std::uintmax_t max_bytes) {
-  require_input_file(path, what, max_bytes);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open " + what + " (permission denied?)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  // The file may have grown between the size check and the read.
-  if (text.tellp() > static_cast<std::streamoff>(max_bytes))
-    throw InputError(path.string() + ": " + what + " is more than the limit of " + megabytes(max_bytes));
-  return std::move(text).str();
+  // One process reads for the job: ranks on other nodes may not see the same files, and an error
+  // reaches every rank the same.
+  return ranks::bytes_from_root([&] { return read_local_file(path, what, max_bytes); });
 }
 
 }  // namespace betahedge

@@ -18,7 +18,8 @@ inline constexpr std::uintmax_t kMaxPricesBytes = 512ull << 20;     ///< prices 
 /// to one are followed) of at most `max_bytes`.
 void require_input_file(const std::filesystem::path& path, const std::string& what, std::uintmax_t max_bytes);
 
-/// The whole of a file checked by require_input_file.
+/// The whole of a file checked by require_input_file. Collective over the job's ranks (SPEC 7):
+/// rank 0 reads, and every rank returns its bytes or throws its error.
 std::string read_input_file(const std::filesystem::path& path, const std::string& what, std::uintmax_t max_bytes);
 
 }  // namespace betahedge

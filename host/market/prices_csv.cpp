@@ -4,9 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <string_view>
 #include <unordered_map>
 
@@ -215,9 +215,7 @@ PriceTable parse_prices_csv(std::istream& in, const std::string& source) {
 }
 
 PriceTable read_prices_csv(const std::filesystem::path& path) {
-  require_input_file(path, "prices file", kMaxPricesBytes);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open prices file (permission denied?)");
+  std::istringstream in(read_input_file(path, "prices file", kMaxPricesBytes));
   return parse_prices_csv(in, path.string());
 }
 

@@ -42,7 +42,8 @@ struct PriceTable {
 /// empty file, a bad or duplicate header, more than kMaxPriceColumns symbols, a column name
 /// with a control character, a line over kMaxCsvLineBytes, more than kMaxPriceCells prices,
 /// a row with the wrong number of fields, an invalid, duplicate or unsorted date, an
-/// unparseable or non-finite number, a non-positive price.
+/// unparseable or non-finite number, a non-positive price. The file is read whole by rank 0 of
+/// the job (read_input_file) and parsed on every rank.
 PriceTable read_prices_csv(const std::filesystem::path& path);
 
 /// The same, reading from a stream; `source` names it in messages.

@@ -5,19 +5,31 @@
 
 namespace betahedge::ranks {
 
+namespace {
+
+/// kind + message (appended rather than `std::string("I") + what`, which trips GCC 12's
+/// -Wrestrict false positive).
+std::string tagged(char kind, const char* message) {
+  std::string out(1, kind);
+  out += message;
+  return out;
+}
+
+}  // namespace
+
 std::string encode_error(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const InputError& e) {
-    return std::string("I") + e.what();
+    return tagged('I', e.what());
   } catch (const NumericalError& e) {
-    return std::string("N") + e.what();
+    return tagged('N', e.what());
   } catch (const DeviceError& e) {
-    return std::string("D") + e.what();
+    return tagged('D', e.what());
   } catch (const std::bad_alloc&) {
     return "A";
   } catch (const std::exception& e) {
-    return std::string("O") + e.what();
+    return tagged('O', e.what());
   } catch (...) {
     return "Oan unknown exception";
   }
@@ -33,6 +45,25 @@ void rethrow_encoded(const std::string& encoded) {
     case 'A': throw std::bad_alloc();
     default: throw std::runtime_error(message);
   }
+}
+
+}  // namespace betahedge::ranks
+
+namespace betahedge::ranks {
+
+void agree_on_errors(const std::function<void()>& step) {
+  if (count() == 1) {
+    step();
+    return;
+  }
+  std::string status;
+  try {
+    step();
+  } catch (...) {
+    status = tagged('E', encode_error(std::current_exception()).c_str());
+  }
+  for (const std::string& s : all_gather(status))
+    if (!s.empty()) rethrow_encoded(s.substr(1));
 }
 
 }  // namespace betahedge::ranks

@@ -2,7 +2,8 @@
 # The installed tree is relocatable: `cmake --install` into a folder that is then moved, it runs
 # the shipped demo on the CPU backend with no LD_LIBRARY_PATH, renders report.html with its own
 # share/betahedge/render_report.py (not the source tree's), and ldd resolves every library of
-# bin/ inside lib/ or among the base system's (glibc, libstdc++, libgcc_s, libgomp).
+# bin/ inside lib/ or among the base system's (glibc, libstdc++, libgcc_s, libgomp; in an MPI
+# build, the system's libmpi and what it loads).
 # Usage: relocated_bundle_test.sh CMAKE BUILD_DIR WORK_DIR PYTHON3
 set -euo pipefail
 cmake=$1 build=$2 work=$3 python=$4
@@ -17,8 +18,12 @@ bundle="$work/moved"
 
 base='^(linux-vdso|ld-linux|libc|libm|libmvec|libpthread|libdl|librt|libstdc\+\+|libgcc_s|libgomp)\.so'
 for binary in "$bundle"/bin/*; do
+  # An MPI build uses the machine's MPI: libmpi and every library it loads come from the system.
+  mpi=$(env -u LD_LIBRARY_PATH ldd "$binary" | awk '$1 ~ /^libmpi\.so/ { print $3 }')
+  system_mpi=" "
+  [[ -z "$mpi" ]] || system_mpi=" $(basename "$mpi") $(ldd "$mpi" | awk '{ print $1 }' | tr '\n' ' ')"
   while read -r name _ path _; do
-    [[ "$name" =~ $base || "$name" == /* ]] && continue
+    [[ "$name" =~ $base || "$name" == /* || "$system_mpi" == *" $name "* ]] && continue
     case "$(realpath -e "$path" 2>/dev/null)" in
       "$bundle"/lib/*) ;;
       *) fail "$binary needs $name from $path, outside the bundle" ;;

@@ -1,5 +1,9 @@
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -393,7 +397,8 @@ TEST(ModelJson, UnknownKeysAreRejectedWithTheAllowedKeys) {
 
 // Every key that calibrate writes (model_to_json plus calibration_to_json's record of the fit
 // and the betas) must stay loadable, or no calibrated model.json would load.
-TEST(ModelJson, WhatCalibrateWritesLoads) {
+/// A model calibrated to 800 days drawn from the demo model.
+Calibration calibrated_demo_history() {
   const Model truth = model_from_json(valid_model(), "demo");
   const ReturnHistory history = simulate_return_history(truth, 800, 7);
   ReturnData data;
@@ -403,7 +408,12 @@ TEST(ModelJson, WhatCalibrateWritesLoads) {
   data.log_returns = history.log_returns;
   for (int t = 0; t <= history.log_returns.rows(); ++t) data.price_dates.push_back("day" + std::to_string(t));
   data.spot = truth.spot;
-  const Calibration calibration = calibrate(data, CalibrationOptions{});
+  return calibrate(data, CalibrationOptions{});
+}
+
+TEST(ModelJson, WhatCalibrateWritesLoads) {
+  const Calibration calibration = calibrated_demo_history();
+  const Model& truth = calibration.model;
   const json written = calibration_to_json(calibration);
   ASSERT_TRUE(written["betas"]["ETH"].contains("rolling_window"));
   ASSERT_TRUE(written["calibration"].contains("model_selection"));
@@ -411,6 +421,51 @@ TEST(ModelJson, WhatCalibrateWritesLoads) {
   EXPECT_EQ(loaded.assets, truth.assets);
   EXPECT_EQ(loaded.betas.at("SOL").kalman, calibration.model.betas.at("SOL").kalman);
   EXPECT_EQ(loaded.calibration->nobs, 800);
+}
+
+/// Every number of a model, as its bits, in a fixed order.
+std::vector<std::uint64_t> bits_of(const Model& m) {
+  std::vector<std::uint64_t> bits;
+  const auto add = [&](double x) { bits.push_back(std::bit_cast<std::uint64_t>(x)); };
+  const auto add_all = [&](const std::vector<double>& xs) { std::for_each(xs.begin(), xs.end(), add); };
+  const auto add_optional = [&](const std::optional<double>& x) { add(x ? *x : -1e308); };
+  for (const Regime& r : m.regimes) {
+    add_all(r.mean);
+    add_all(r.vol);
+    add_all(r.corr);
+    add_optional(r.dof);
+  }
+  for (const auto& row : m.transition) add_all(row);
+  add_all(m.initial_probabilities);
+  add_all(m.spot);
+  for (const auto& [symbol, b] : m.betas) {
+    add(b.ols);
+    add(b.ols_se);
+    add_optional(b.ols_r2);
+    add_optional(b.ewma);
+    add_optional(b.kalman);
+    add_all(b.regime);
+    add_optional(b.regime_weighted);
+  }
+  if (m.calibration) {
+    add(m.calibration->loglik);
+    add(m.calibration->aic);
+    add(m.calibration->bic);
+  }
+  return bits;
+}
+
+TEST(ModelJson, CalibratedModelReadsBackBitForBit) {
+  // `run` under mpirun sends rank 0's calibrated model to the others as this text, and every
+  // rank simulates what it reads back: the numbers must be the calibration's own, bit for bit.
+  const Model calibrated = calibrated_demo_history().model;
+  const Model read_back = parse_model_json(model_to_json(calibrated).dump(), "sent");
+  EXPECT_EQ(read_back.assets, calibrated.assets);
+  EXPECT_EQ(read_back.calibration->start, calibrated.calibration->start);
+  const std::vector<std::uint64_t> sent = bits_of(calibrated);
+  const std::vector<std::uint64_t> received = bits_of(read_back);
+  ASSERT_GT(sent.size(), 30u);
+  EXPECT_EQ(received, sent);
 }
 
 }  // namespace

@@ -21,6 +21,8 @@ namespace betahedge {
 
 inline constexpr double kDaysPerYear = 365.0;  // crypto trades every calendar day
 inline constexpr double kExpiryEpsilonDays = 1e-9;
+/// margin_call_due forgives rounding of this much of the account's scale, |collateral| + |units x price|.
+inline constexpr double kMarginForgiveness = 1e-12;
 
 struct HedgeState {
   double units = 0.0;
@@ -78,7 +80,7 @@ BH_HD double margin_requirement(const HedgeView& h, const HedgeState& st, double
 BH_HD bool margin_call_due(const HedgeView& h, const HedgeState& st, double equity) {
   const double requirement = margin_requirement(h, st, h.maintenance_rate);
   const double scale = fabs(h.collateral) + fabs(st.units * st.price);
-  return st.active && equity < requirement - 1e-12 * scale;
+  return st.active && equity < requirement - kMarginForgiveness * scale;
 }
 
 /// Funding payments (one every 8 hours) falling in global step g of steps_per_day a day:

@@ -101,4 +101,10 @@ BH_HD double lane_log(double x) {
 #endif
 }
 
+/// max and min of running extremes as selects: the same as fmax and fmin for a first argument
+/// that is a number (a NaN second argument is ignored by both), and inlined, where a host
+/// compiler calls libm's fmax and fmin (they must treat signed zeros and NaNs exactly).
+BH_HD double larger(double running, double x) { return x > running ? x : running; }
+BH_HD double smaller(double running, double x) { return x < running ? x : running; }
+
 }  // namespace betahedge

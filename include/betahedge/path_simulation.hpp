@@ -16,6 +16,7 @@
 #include "betahedge/lane_math.hpp"
 #include "betahedge/path_types.hpp"
 #include "betahedge/random_draws.hpp"
+#include "betahedge/ratio_grid.hpp"
 
 namespace betahedge {
 
@@ -25,12 +26,6 @@ BH_HD int sample_from_cdf(const double* cdf, int count, double u) {
     if (u < cdf[k]) return k;
   return count - 1;
 }
-
-/// max and min of running extremes as selects: the same as fmax and fmin for a first argument
-/// that is a number (a NaN second argument is ignored by both), and inlined, where a host
-/// compiler calls libm's fmax and fmin (they must treat signed zeros and NaNs exactly).
-BH_HD double larger(double running, double x) { return x > running ? x : running; }
-BH_HD double smaller(double running, double x) { return x < running ? x : running; }
 
 /// x[index] as a select per lane rather than an indexed load: with a run-time index a GPU
 /// thread would have to keep the whole array in local memory instead of registers.
@@ -45,6 +40,22 @@ BH_HD double lane_at(const double (&x)[kCapacity], int index) {
 struct NoPathObserver {
   BH_HD void on_day(int /*day*/, int /*regime*/) const {}
   BH_HD void on_beta_check(int /*day*/, double /*beta_before*/, double /*beta_after*/) const {}
+};
+
+/// A rider computes something else on the market path simulate_path draws (RatioGridRider: the
+/// static hedge at a grid of ratios), from the hooks below; they are called on a hedged book
+/// only. The default rides nothing and compiles to nothing.
+struct NoRider {
+  /// After the hedge opens at t0: benchmark price s, the regime of day 0.
+  BH_HD void on_open(double /*s*/, int /*regime*/) {}
+  /// After each step's market move: benchmark price s, the day's regime, the step (0-based);
+  /// portfolio_value() gives the original holdings' value then.
+  template <class PortfolioValue>
+  BH_HD void on_step(double /*s*/, int /*regime*/, int /*global_step*/, const PortfolioValue& /*portfolio_value*/) {}
+  /// At each day's end, after the book's rolls: the original holdings' value.
+  BH_HD void on_day_end(double /*s*/, int /*regime*/, double /*portfolio_value*/) {}
+  /// At the end: the original holdings' final value.
+  BH_HD void on_end(double /*final_value*/) {}
 };
 
 /// Advances the log prices (relative to spot) by one step in `regime`.
@@ -172,6 +183,20 @@ BH_HD PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_p
 #endif
 }
 
+/// A rider's portfolio_value(): the host's mark of the step, which it has made anyway.
+struct MarkedPortfolioValue {
+  double value;
+  BH_HD double operator()() const { return value; }
+};
+
+/// A rider's portfolio_value() on the GPU, which marks the book only when it must.
+template <int kCapacity>
+struct PortfolioValueOnDemand {
+  const SimulationView& v;
+  const double (&log_price)[kCapacity];
+  BH_HD double operator()() const { return mark_portfolio<kCapacity>(v, log_price).value; }
+};
+
 /// One whole path. kCapacity >= num_assets bounds the local arrays so they stay in registers.
 ///
 /// Per step: market move; hedge marked (with funding); the margin rule on the hedge account.
@@ -180,9 +205,11 @@ BH_HD PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_p
 /// one, on which margin calls act, and a shadow that never meets a call; the shadow's largest
 /// (requirement - pnl) is the least collateral that would have avoided every call on this
 /// path, so collateral quantiles come from one run. The unhedged P&L keeps the original
-/// holdings; top-ups sell the real portfolio pro rata (holdings_scale).
-template <int kCapacity, class Generator, class Observer = NoPathObserver>
-BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const Observer& observer = Observer{}) {
+/// holdings; top-ups sell the real portfolio pro rata (holdings_scale). A rider (NoRider) rides
+/// along on the same market path.
+template <int kCapacity, class Generator, class Observer = NoPathObserver, class Rider = NoRider>
+BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const Observer& observer = Observer{},
+                                Rider&& rider = Rider{}) {
   RandomDraws<Generator> draws(gen);
   const MarketView& m = v.market;
   const HedgeView& h = v.hedge;
@@ -198,6 +225,7 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
     const PortfolioMark start = mark_portfolio<kCapacity>(v, log_price);
     open_hedge(h, real, spot_benchmark, regime, start.value, start.beta);
     shadow = real;
+    rider.on_open(spot_benchmark, regime);
   }
   for (int i = 0; i < kCapacity; ++i)
     if (i < m.num_assets) log_price[i] = m.initial_shock[i];
@@ -221,12 +249,14 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
       const int global_step = (day - 1) * m.steps_per_day + step;
 #if defined(__CUDA_ARCH__)
       s = spot_benchmark * lane_exp(lane_at(log_price, h.benchmark));
+      rider.on_step(s, regime, global_step, PortfolioValueOnDemand<kCapacity>{v, log_price});
 #else
       // The host marks the whole book every step (one SIMD pass of exps) and reads the
       // benchmark from it: one exp fewer per step, and the day's mark is its last step's.
       double benchmark_growth;
       mark = mark_portfolio<kCapacity>(v, log_price, benchmark_growth);
       s = spot_benchmark * benchmark_growth;
+      rider.on_step(s, regime, global_step, MarkedPortfolioValue{mark.value});
 #endif
       mark_hedge(h, real, s, regime, dt_days, global_step, m.steps_per_day);
       mark_hedge(h, shadow, s, regime, dt_days, global_step, m.steps_per_day);
@@ -249,6 +279,7 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
 #endif
     roll_if_due(h, real, s, regime, holdings_scale * now.value, now.beta, h.ratio);
     roll_if_due(h, shadow, s, regime, now.value, now.beta, h.ratio);
+    rider.on_day_end(s, regime, now.value);
     // Every rebalance_every_days-th day (day % rebalance_every_days == 0), counted rather than
     // divided: an integer division a day was 2% of the CPU backend's time.
     if (++days_since_check < h.rebalance_every_days) continue;
@@ -278,6 +309,7 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
   }
 
   const double final_value = mark_portfolio<kCapacity>(v, log_price).value;
+  rider.on_end(final_value);
   out.pnl_unhedged = final_value - v.portfolio.initial_value;
   out.pnl_hedged = holdings_scale * final_value - v.portfolio.initial_value + real.pnl;
   out.collateral_shortfall = hedged ? fmax(shortfall, 0.0) : 0.0;
@@ -286,89 +318,6 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
   out.rebalances = real.rebalances;
   out.beta_deviation = checks > 0 ? deviation_sum / checks : 0.0;
   return out;
-}
-
-/// The static hedge evaluated at every ratio of the grid on one path (common random numbers):
-/// one hedge account per ratio, all holding the same contract (one mark per step, shared),
-/// each with its own margin rule and portfolio top-ups; plus an uncalled ratio-1 account.
-/// Writes, at `index` of `out` (columns laid out by RatioGridColumns):
-///   pnl(r) = hedged P&L at ratio r; called(r) = 1 if ratio r met a margin call;
-///   unhedged P&L; unit_hedge_pnl = the ratio-1 hedge P&L with no margin action (a static
-///   hedge without calls is linear in the ratio: hedged(r) = unhedged + r unit_hedge_pnl);
-///   unit_shortfall = the ratio-1 collateral shortfall (ratio r is called iff C < r x it).
-template <int kCapacity, class Generator>
-BH_HD void simulate_ratio_grid_path(const SimulationView& v, Generator& gen, const OutcomeColumns& out,
-                                    std::uint64_t index) {
-  RandomDraws<Generator> draws(gen);
-  const MarketView& m = v.market;
-  const HedgeView& h = v.hedge;
-  const int count = h.num_grid_ratios;
-  const double dt_days = 1.0 / m.steps_per_day;
-  double log_price[kCapacity];
-  for (int i = 0; i < kCapacity; ++i) log_price[i] = 0.0;
-
-  int regime = initial_regime(m, draws);
-  const double spot_benchmark = m.spot[h.benchmark];
-  const double value0 = v.portfolio.initial_value;
-  HedgeState unit;  // ratio 1, no margin action: the contract's clock and mark for every account
-  start_contract(h, unit, spot_benchmark, regime);
-  HedgeState accounts[kMaxGridRatios];
-  double scale[kMaxGridRatios];
-  bool called[kMaxGridRatios];
-  const double units_per_ratio = static_units(h, 1.0, value0, spot_benchmark, unit);
-  for (int r = 0; r < count; ++r) {
-    accounts[r] = unit;
-    trade_to(h, accounts[r], h.grid_ratios[r] * units_per_ratio, spot_benchmark);
-    scale[r] = 1.0;
-    called[r] = false;
-  }
-  trade_to(h, unit, units_per_ratio, spot_benchmark);
-  double unit_shortfall = margin_requirement(h, unit, h.maintenance_rate) - unit.pnl;
-  for (int i = 0; i < kCapacity; ++i)
-    if (i < m.num_assets) log_price[i] = m.initial_shock[i];
-
-  for (int day = 1; day <= m.num_days; ++day) {
-    regime = next_regime(m, regime, draws);
-    for (int step = 0; step < m.steps_per_day; ++step) {
-      market_step<kCapacity>(m, regime, draws, log_price);
-      const int global_step = (day - 1) * m.steps_per_day + step;
-      const double s = spot_benchmark * lane_exp(lane_at(log_price, h.benchmark));
-      advance_contract_clock(h, unit, dt_days);
-      const double price = instrument_price(h, s, regime, unit.days_to_expiry, unit.strike);
-      mark_to_price(h, unit, price, s, regime, global_step, m.steps_per_day);
-      unit_shortfall = larger(unit_shortfall, margin_requirement(h, unit, h.maintenance_rate) - unit.pnl);
-      double portfolio_value = -1.0;  // computed on the first call of this step only
-      for (int r = 0; r < count; ++r) {
-        HedgeState& a = accounts[r];
-        if (!a.active) continue;
-        a.days_to_expiry = unit.days_to_expiry;
-        mark_to_price(h, a, price, s, regime, global_step, m.steps_per_day);
-        if (!margin_call_due(h, a, h.collateral + a.pnl)) continue;
-        if (portfolio_value < 0.0) portfolio_value = mark_portfolio<kCapacity>(v, log_price).value;
-        bool liquidated = false;
-        apply_margin_rule(h, a, s, scale[r] * portfolio_value, scale[r], liquidated);
-        called[r] = true;
-      }
-    }
-    const double s = spot_benchmark * lane_exp(lane_at(log_price, h.benchmark));
-    const bool roll_due = (h.kind == HedgeKind::future && unit.days_to_expiry <= h.roll_days_before + kExpiryEpsilonDays) ||
-                          (h.kind == HedgeKind::option && unit.days_to_expiry <= kExpiryEpsilonDays);
-    if (!roll_due) continue;
-    const PortfolioMark now = mark_portfolio<kCapacity>(v, log_price);
-    for (int r = 0; r < count; ++r)
-      roll_if_due(h, accounts[r], s, regime, scale[r] * now.value, now.beta, h.grid_ratios[r]);
-    roll_if_due(h, unit, s, regime, now.value, now.beta, 1.0);
-  }
-
-  const double final_value = mark_portfolio<kCapacity>(v, log_price).value;
-  double* base = out.base + index;
-  for (int r = 0; r < count; ++r) {
-    base[RatioGridColumns::pnl(r) * out.stride] = scale[r] * final_value - value0 + accounts[r].pnl;
-    base[RatioGridColumns::called(r) * out.stride] = called[r] ? 1.0 : 0.0;
-  }
-  base[RatioGridColumns::unhedged(count) * out.stride] = final_value - value0;
-  base[RatioGridColumns::unit_hedge_pnl(count) * out.stride] = unit.pnl;
-  base[RatioGridColumns::unit_shortfall(count) * out.stride] = fmax(unit_shortfall, 0.0);
 }
 
 BH_HD void store_outcome(const OutcomeColumns& c, std::uint64_t index, const PathOutcome& o) {
@@ -382,6 +331,18 @@ BH_HD void store_outcome(const OutcomeColumns& c, std::uint64_t index, const Pat
   column[6 * c.stride] = o.costs;
   column[7 * c.stride] = o.rebalances;
   column[8 * c.stride] = o.beta_deviation;
+}
+
+/// simulate_path's outcomes at `index` of `out` (columns 0 to kNumOutcomeFields - 1, the same
+/// bits) and, on the same market path, the static hedge with the book's instrument, costs and
+/// margin account at every ratio of h.grid_ratios, whatever the book's own ratio and mode
+/// (columns kNumOutcomeFields + RatioGridColumns(...); RatioGridRider says what each holds).
+/// Needs a hedge instrument (h.kind != none).
+template <int kCapacity, class Generator>
+BH_HD void simulate_path_with_ratio_grid(const SimulationView& v, Generator& gen, const OutcomeColumns& out,
+                                         std::uint64_t index) {
+  RatioGridRider rider(v, out, index);
+  store_outcome(out, index, simulate_path<kCapacity>(v, gen, NoPathObserver{}, rider));
 }
 
 /// Calls f(std::integral_constant<int, C>{}) with the capacity C for num_assets (host side of

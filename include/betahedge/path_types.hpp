@@ -70,7 +70,7 @@ struct HedgeView {
   const double* grid_ratios = nullptr;  ///< [num_grid_ratios]
 };
 
-inline constexpr int kMaxGridRatios = 64;
+inline constexpr int kMaxGridRatios = 128;
 
 struct SimulationView {
   MarketView market;

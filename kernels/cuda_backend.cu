@@ -3,69 +3,84 @@
 #include <algorithm>
 
 #include "device_buffer.cuh"
-#include "device_sorted_sample.cuh"
 #include "launch_policy.cuh"
 #include "path_kernels.cuh"
 
 namespace betahedge {
 namespace {
 
+/// Page-locked host memory for the batch copies (a pageable copy runs at a fraction of the
+/// bus's speed).
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer() { release(); }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  void resize(std::size_t count) {
+    if (count <= size_) return;
+    release();
+    BH_CUDA_TRY(cudaMallocHost(reinterpret_cast<void**>(&data_), count * sizeof(double)));
+    size_ = count;
+  }
+  double* data() { return data_; }
+
+ private:
+  void release() noexcept {
+    if (data_) BH_CUDA_TRY_NO_THROW(cudaFreeHost(data_));
+    data_ = nullptr;
+    size_ = 0;
+  }
+  double* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 class CudaBackend final : public PathBackend {
  public:
-  CudaBackend() {
+  explicit CudaBackend(int device) : device_(device) {
     std::string why;
     if (!cuda_device_usable(&why)) throw DeviceError("CUDA backend asked for but not usable: " + why);
-    BH_CUDA_TRY(cudaSetDevice(0));
+    BH_CUDA_TRY(cudaSetDevice(device_));
   }
 
   std::string name() const override { return "cuda"; }
-  std::string device_name() const override { return cuda_device_name(); }
+  std::string device_name() const override { return cuda_device_name(device_); }
 
-  void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
-    run_paths(tables, num_paths, batch_size, kNumOutcomeFields, launch_simulate_paths);
+  /// A batch fills at most a quarter of the device's free memory (the same again is pinned on
+  /// the host for the copy), and at most kDefaultDeviceBatch paths: with 9 outcome columns
+  /// that is 2^22 paths, 302 MB a batch, so 10^9 paths are 239 batches.
+  std::uint64_t default_batch_size(int columns) const override {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    BH_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+    const std::uint64_t fits = free_bytes / 4 / (static_cast<std::uint64_t>(columns) * sizeof(double));
+    return std::max<std::uint64_t>(4096, std::min(kDefaultDeviceBatch, fits / 4096 * 4096));
   }
 
-  void simulate_ratio_grid(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
-    run_paths(tables, num_paths, batch_size, RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios),
-              launch_simulate_ratio_grid);
-  }
-
-  std::unique_ptr<SortedSample> sorted_column(int column_index, bool negate) const override {
-    return make_device_sorted_sample(column_data(column_index), num_paths_, negate);
-  }
-
-  std::vector<double> column(int column_index) const override {
-    std::vector<double> host(num_paths_);
-    if (num_paths_ > 0)
-      BH_CUDA_TRY(cudaMemcpy(host.data(), column_data(column_index), num_paths_ * sizeof(double),
-                             cudaMemcpyDeviceToHost));
-    return host;
+  /// Uploads the tables, then per batch: the kernel, a copy of the columns to pinned host
+  /// memory, and the caller's reduction on the host.
+  void run(const SimulationTables& tables, PathProgram program, PathIdRange range, std::uint64_t batch_size,
+           const BatchConsumer& consume) override {
+    const std::uint64_t batch = batch_size > 0 ? batch_size : default_batch_size(program_columns(program, tables));
+    const int columns = program_columns(program, tables);
+    params_.upload(tables.data);
+    const std::uint64_t largest = std::min(batch, range.size());
+    outcomes_.resize(largest * columns);
+    host_.resize(largest * columns);
+    const SimulationView view = tables.view(params_.data());
+    const auto launch = program == PathProgram::outcomes ? launch_simulate_paths : launch_simulate_paths_with_ratio_grid;
+    for (std::uint64_t first = range.first; first < range.last; first += batch) {
+      const std::uint64_t count = std::min(batch, range.last - first);
+      launch(view, first, count, {outcomes_.data(), count}, nullptr);
+      BH_CUDA_TRY(cudaMemcpy(host_.data(), outcomes_.data(), count * columns * sizeof(double), cudaMemcpyDeviceToHost));
+      consume({first, count, columns, host_.data(), count});
+    }
   }
 
  private:
-  using Launcher = void (*)(const SimulationView&, std::uint64_t, std::uint64_t, const OutcomeColumns&, cudaStream_t);
-
-  /// Uploads the tables, sizes the outcome columns and launches batch after batch.
-  void run_paths(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size, int columns,
-                 Launcher launch) {
-    const std::uint64_t batch = batch_size > 0 ? batch_size : kDefaultDeviceBatch;
-    params_.upload(tables.data);
-    num_paths_ = num_paths;
-    outcomes_.resize(num_paths * columns);
-    const OutcomeColumns out{outcomes_.data(), num_paths};
-    const SimulationView view = tables.view(params_.data());
-    for (std::uint64_t first = 0; first < num_paths; first += batch)
-      launch(view, first, std::min(batch, num_paths - first), out, nullptr);
-    BH_CUDA_TRY(cudaDeviceSynchronize());
-  }
-
-  const double* column_data(int column_index) const {
-    return outcomes_.data() + static_cast<std::uint64_t>(column_index) * num_paths_;
-  }
-
+  int device_;
   DeviceBuffer<double> params_;
-  std::uint64_t num_paths_ = 0;
-  DeviceBuffer<double> outcomes_;  ///< the last simulation's columns of num_paths_ each
+  DeviceBuffer<double> outcomes_;  ///< the current batch's columns
+  PinnedBuffer host_;              ///< their copy on the host
 };
 
 }  // namespace
@@ -85,13 +100,22 @@ bool cuda_device_usable(std::string* why) {
   return true;
 }
 
-std::string cuda_device_name() {
+int cuda_device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+std::string cuda_device_name(int device) {
   cudaDeviceProp prop{};
-  BH_CUDA_TRY(cudaGetDeviceProperties(&prop, 0));
+  BH_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
   return prop.name;
 }
 
-std::unique_ptr<PathBackend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
+std::unique_ptr<PathBackend> make_cuda_backend(int device) { return std::make_unique<CudaBackend>(device); }
 
 std::vector<std::uint32_t> cuda_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint64_t num_paths,
                                              int words_per_path) {

@@ -8,20 +8,23 @@
 namespace betahedge {
 namespace {
 
-/// What a thread does with its path: the risk outcomes, or the static hedge at every grid ratio.
+/// What a thread does with its path: the risk outcomes, or those and the static hedge at every
+/// grid ratio on the same path. `index` is the path's place in the batch's columns.
 struct SimulateOutcomes {
   template <int kCapacity>
-  __device__ static void run(const SimulationView& view, CurandPhiloxGenerator& gen, const OutcomeColumns& out,
-                             std::uint64_t path_id) {
-    store_outcome(out, path_id, simulate_path<kCapacity>(view, gen));
+  __device__ static void run(const SimulationView& view, std::uint64_t path_id, const OutcomeColumns& out,
+                             std::uint64_t index) {
+    CurandPhiloxGenerator gen(view.seed, path_id);
+    store_outcome(out, index, simulate_path<kCapacity>(view, gen));
   }
 };
 
-struct SimulateRatioGrid {
+struct SimulateOutcomesWithRatioGrid {
   template <int kCapacity>
-  __device__ static void run(const SimulationView& view, CurandPhiloxGenerator& gen, const OutcomeColumns& out,
-                             std::uint64_t path_id) {
-    simulate_ratio_grid_path<kCapacity>(view, gen, out, path_id);
+  __device__ static void run(const SimulationView& view, std::uint64_t path_id, const OutcomeColumns& out,
+                             std::uint64_t index) {
+    CurandPhiloxGenerator gen(view.seed, path_id);
+    simulate_path_with_ratio_grid<kCapacity>(view, gen, out, index);
   }
 };
 
@@ -39,9 +42,7 @@ __global__ void __launch_bounds__(kPathBlockSize, 1)
     per_path_kernel(SimulationView view, std::uint64_t first_path, std::uint64_t count, OutcomeColumns out) {
   const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
-  const std::uint64_t path_id = first_path + i;
-  CurandPhiloxGenerator gen(view.seed, path_id);
-  PathOp::template run<kCapacity>(view, gen, out, path_id);
+  PathOp::template run<kCapacity>(view, first_path + i, out, i);
 }
 
 /// Launches per_path_kernel at the capacity for the model's asset count and checks the launch.
@@ -82,9 +83,9 @@ void launch_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint
   BH_CUDA_CHECK_LAUNCH();
 }
 
-void launch_simulate_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
-                                const OutcomeColumns& out, cudaStream_t stream) {
-  launch_per_path<SimulateRatioGrid>(view, first_path, count, out, stream);
+void launch_simulate_paths_with_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
+                                           const OutcomeColumns& out, cudaStream_t stream) {
+  launch_per_path<SimulateOutcomesWithRatioGrid>(view, first_path, count, out, stream);
 }
 
 void launch_simulate_paths(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,

@@ -7,8 +7,9 @@
 
 namespace betahedge {
 
-/// Simulates path ids [first_path, first_path + count) into `out` (device columns indexed by
-/// path id). `view` points to device memory. Checks the launch; does not synchronise.
+/// Simulates path ids [first_path, first_path + count) into `out` (device columns; path
+/// first_path + i at index i). `view` points to device memory. Checks the launch; does not
+/// synchronise.
 void launch_simulate_paths(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                            const OutcomeColumns& out, cudaStream_t stream);
 
@@ -16,10 +17,10 @@ void launch_simulate_paths(const SimulationView& view, std::uint64_t first_path,
 
 namespace betahedge {
 
-/// Evaluates the static hedge at every grid ratio for path ids [first_path, first_path + count)
-/// into `out` (RatioGridColumns, indexed by path id). Checks the launch; does not synchronise.
-void launch_simulate_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
-                                const OutcomeColumns& out, cudaStream_t stream);
+/// The same, and the static hedge at every grid ratio on the same paths (simulate_path_with_ratio_grid:
+/// the OutcomeField columns, then RatioGridColumns from column kNumOutcomeFields).
+void launch_simulate_paths_with_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
+                                           const OutcomeColumns& out, cudaStream_t stream);
 
 /// Writes the first words_per_path raw words of each path's cuRAND Philox stream (tests).
 void launch_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint64_t num_paths, int words_per_path,

@@ -30,7 +30,7 @@ void add_run_options(CLI::App& command, RunOptions& o) {
   command.add_option("--backend", o.backend, "auto | cuda | cpu")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
   command.add_option("--threads", o.threads, "CPU threads (0 = all cores; at most 1024)")->check(whole_number())
       ->check(CLI::Range(0, kMaxThreads));
-  command.add_option("--batch-size", o.batch_size, "paths per batch (0 = automatic; at most 2^40)")
+  command.add_option("--batch-size", o.batch_size, "paths per batch (0 = automatic; rounded up to a multiple of 4096; at most 2^40)")
       ->check(whole_number())
       ->check(CLI::Range(std::uint64_t{0}, kMaxBatchSize));
   command.add_flag("--quiet", o.quiet, "no progress lines on stderr");

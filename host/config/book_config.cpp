@@ -45,7 +45,7 @@ constexpr LengthRange kPerRegime{1, 8};    ///< funding_rate_8h, annual_basis
 constexpr LengthRange kLevels{1, 16};
 constexpr LengthRange kBandGrid{1, 64};
 constexpr LengthRange kStressList{0, 64};
-constexpr std::size_t kMaxGridPoints = 64;  ///< one pass evaluates at most 64 hedge ratios
+constexpr std::size_t kMaxGridPoints = 64;  ///< the optimiser evaluates 2 x 64 - 1 ratios (kMaxGridRatios 128)
 constexpr std::size_t kMaxNameChars = 64;   ///< stress name, force_regime
 constexpr std::size_t kMaxSymbolChars = 256;
 

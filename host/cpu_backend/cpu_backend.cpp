@@ -13,7 +13,6 @@
 #include "betahedge/path_simulation.hpp"
 #include "cpu_backend/philox_block_stream.hpp"
 #include "io/message_text.hpp"
-#include "stats/risk_statistics.hpp"
 
 namespace betahedge {
 namespace {
@@ -41,22 +40,21 @@ int expected_words_per_path(const MarketView& m) {
   return static_cast<int>(std::min<std::int64_t>(words, std::numeric_limits<int>::max() / 2));
 }
 
-enum class PathProgram { outcomes, ratio_grid };
-
-/// Paths [first, last) of a batch, one after another, their draws computed in blocks by
-/// `fill`: the body every instruction-set variant below compiles.
+/// Paths [first, last) of a batch that starts at path id `batch_first`, one after another,
+/// their draws computed in blocks by `fill`: the body every instruction-set variant below
+/// compiles. Path p's outcomes go to index p - batch_first of `out`.
 template <int kCapacity, PathProgram kProgram>
-inline void run_path_range(const SimulationView& view, std::uint64_t first, std::uint64_t last,
-                           const OutcomeColumns& out, FillDrawBlock fill) {
+inline void run_path_range(const SimulationView& view, std::uint64_t batch_first, std::uint64_t first,
+                           std::uint64_t last, const OutcomeColumns& out, FillDrawBlock fill) {
   DrawBlock block{};  // zeroed once per range: the compiler cannot see that fill writes it before any read
   const int expected_words = expected_words_per_path(view.market);
   const auto run = [&](const SimulationView& v) {
     for (std::uint64_t path_id = first; path_id < last; ++path_id) {
       PhiloxBlockStream gen(v.seed, path_id, expected_words, block, fill);
       if constexpr (kProgram == PathProgram::outcomes)
-        store_outcome(out, path_id, simulate_path<kCapacity>(v, gen));
+        store_outcome(out, path_id - batch_first, simulate_path<kCapacity>(v, gen));
       else
-        simulate_ratio_grid_path<kCapacity>(v, gen, out, path_id);
+        simulate_path_with_ratio_grid<kCapacity>(v, gen, out, path_id - batch_first);
     }
   };
   // The common case, a perpetual hedge on daily steps of a gaussian model, with those three
@@ -73,7 +71,8 @@ inline void run_path_range(const SimulationView& view, std::uint64_t first, std:
   }
 }
 
-using PathRange = void (*)(const SimulationView&, std::uint64_t, std::uint64_t, const OutcomeColumns&);
+using PathRangeFn = void (*)(const SimulationView&, std::uint64_t, std::uint64_t, std::uint64_t,
+                            const OutcomeColumns&);
 
 /// The Philox pass of every variant, compiled for baseline x86-64 (SSE2, as GCC vectorises
 /// philox4x32_10). Measured on the machine of benchmarks/RESULTS.md: GCC's AVX2 loop ran at 4.5
@@ -100,9 +99,9 @@ using PathRange = void (*)(const SimulationView&, std::uint64_t, std::uint64_t, 
     fill_normals_here(block, 4 * blocks);                                                                  \
   }                                                                                                        \
   template <int kCapacity, PathProgram kProgram>                                                           \
-  target [[gnu::flatten]] void range(const SimulationView& view, std::uint64_t first, std::uint64_t last,  \
-                                     const OutcomeColumns& out) {                                          \
-    run_path_range<kCapacity, kProgram>(view, first, last, out, &fill);                                    \
+  target [[gnu::flatten]] void range(const SimulationView& view, std::uint64_t batch_first,                \
+                                     std::uint64_t first, std::uint64_t last, const OutcomeColumns& out) { \
+    run_path_range<kCapacity, kProgram>(view, batch_first, first, last, out, &fill);                       \
   }                                                                                                        \
   }
 
@@ -115,17 +114,18 @@ BETAHEDGE_CPU_ISA_VARIANT(isa_avx512, __attribute__((target("avx512f,avx512dq,av
 /// The path ranges of one variant, indexed by kPathCapacities' position.
 struct IsaPrograms {
   const char* name;
-  PathRange outcomes[4];
-  PathRange ratio_grid[4];
+  PathRangeFn outcomes[4];
+  PathRangeFn outcomes_with_ratio_grid[4];
 };
+
+constexpr PathProgram kGrid = PathProgram::outcomes_with_ratio_grid;
 
 #define BETAHEDGE_ISA_PROGRAMS(label, space)                                                                 \
   IsaPrograms {                                                                                              \
     label,                                                                                                   \
         {&space::range<4, PathProgram::outcomes>, &space::range<8, PathProgram::outcomes>,                   \
          &space::range<16, PathProgram::outcomes>, &space::range<64, PathProgram::outcomes>},                \
-        {&space::range<4, PathProgram::ratio_grid>, &space::range<8, PathProgram::ratio_grid>,               \
-         &space::range<16, PathProgram::ratio_grid>, &space::range<64, PathProgram::ratio_grid> }            \
+        {&space::range<4, kGrid>, &space::range<8, kGrid>, &space::range<16, kGrid>, &space::range<64, kGrid> }  \
   }
 
 static_assert(std::size(kPathCapacities) == 4 && kPathCapacities[0] == 4 && kPathCapacities[1] == 8 &&
@@ -199,56 +199,40 @@ class CpuBackend final : public PathBackend {
            isa_.name + " instruction set" + (isa_from_environment_ ? " from BETAHEDGE_CPU_ISA)" : ")");
   }
 
-  void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
-    run_paths(tables, num_paths, batch_size, kNumOutcomeFields, isa_.outcomes);
-  }
+  std::uint64_t default_batch_size(int /*columns*/) const override { return kDefaultBatch; }
 
-  void simulate_ratio_grid(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) override {
-    run_paths(tables, num_paths, batch_size, RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios),
-              isa_.ratio_grid);
-  }
-
-  std::unique_ptr<SortedSample> sorted_column(int column_index, bool negate) const override {
-    std::vector<double> values = column(column_index);
-    if (negate)
-      for (double& x : values) x = -x;
-    return std::make_unique<HostSortedSample>(std::move(values));
-  }
-
-  std::vector<double> column(int column_index) const override {
-    const auto first = outcomes_.begin() + static_cast<std::ptrdiff_t>(column_index * num_paths_);
-    return std::vector<double>(first, first + static_cast<std::ptrdiff_t>(num_paths_));
-  }
-
- private:
-  /// Runs every path id, batch by batch, each thread a contiguous share of a batch;
-  /// `columns` outcome columns of num_paths each.
-  void run_paths(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size, int columns,
-                 const PathRange (&ranges)[4]) {
+  /// Runs every path id of `range`, batch by batch, each thread a contiguous share of a batch,
+  /// into one buffer of batch_size x columns reused by every batch.
+  void run(const SimulationTables& tables, PathProgram program, PathIdRange range, std::uint64_t batch_size,
+           const BatchConsumer& consume) override {
     const std::uint64_t batch = batch_size > 0 ? batch_size : kDefaultBatch;
-    num_paths_ = num_paths;
-    outcomes_.assign(num_paths * columns, 0.0);
-    const OutcomeColumns out{outcomes_.data(), num_paths};
+    const int columns = program_columns(program, tables);
     const SimulationView view = tables.view(tables.data.data());
     const int capacity = path_capacity_for(view.market.num_assets);
     const auto at = std::find(std::begin(kPathCapacities), std::end(kPathCapacities), capacity);
-    const PathRange range = ranges[at == std::end(kPathCapacities) ? 3 : at - std::begin(kPathCapacities)];
-    for (std::uint64_t first = 0; first < num_paths; first += batch) {
-      const std::uint64_t count = std::min(batch, num_paths - first);
+    const std::ptrdiff_t slot = at == std::end(kPathCapacities) ? 3 : at - std::begin(kPathCapacities);
+    const PathRangeFn path_range =
+        program == PathProgram::outcomes ? isa_.outcomes[slot] : isa_.outcomes_with_ratio_grid[slot];
+    const std::uint64_t largest = std::min(batch, range.size());
+    buffer_.assign(largest * columns, 0.0);
+    for (std::uint64_t first = range.first; first < range.last; first += batch) {
+      const std::uint64_t count = std::min(batch, range.last - first);
+      const OutcomeColumns out{buffer_.data(), count};
 #pragma omp parallel num_threads(threads_)
       {
         const auto share = [&](int t) { return first + count * t / omp_get_num_threads(); };
         const int t = omp_get_thread_num();
-        range(view, share(t), share(t + 1), out);
+        path_range(view, first, share(t), share(t + 1), out);
       }
+      consume({first, count, columns, buffer_.data(), count});
     }
   }
 
+ private:
   int threads_;
   const IsaPrograms& isa_;
   bool isa_from_environment_;
-  std::uint64_t num_paths_ = 0;
-  std::vector<double> outcomes_;  ///< columns of num_paths_
+  std::vector<double> buffer_;  ///< the current batch's columns
 };
 
 }  // namespace

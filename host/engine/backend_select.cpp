@@ -1,7 +1,10 @@
 #include "engine/backend_select.hpp"
 
+#include <algorithm>
+
 #include "betahedge/error.hpp"
 #include "cpu_backend/cpu_backend.hpp"
+#include "ranks/ranks.hpp"
 #if BETAHEDGE_HAVE_CUDA
 #include "betahedge/cuda_backend.hpp"
 #endif
@@ -14,7 +17,10 @@ SelectedBackend select_backend(BackendChoice choice, int threads) {
   const bool usable = choice != BackendChoice::cpu && cuda_device_usable(&why);
   if (choice == BackendChoice::cuda && !usable)
     throw DeviceError("--backend cuda asked for, but no CUDA device is usable (" + why + ")");
-  if (usable) return {make_cuda_backend(), choice == BackendChoice::automatic ? "auto: CUDA device found" : ""};
+  // One GPU per rank: the rank's index among its node's ranks, modulo the node's GPUs.
+  if (usable)
+    return {make_cuda_backend(ranks::local_index() % std::max(1, cuda_device_count())),
+            choice == BackendChoice::automatic ? "auto: CUDA device found" : ""};
   return {make_cpu_backend(threads), choice == BackendChoice::automatic ? "auto: no usable CUDA device (" + why + ")" : ""};
 #else
   if (choice == BackendChoice::cuda)

@@ -1,9 +1,11 @@
 #include "engine/risk_engine.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "betahedge/hedging.hpp"
+#include "engine/path_pass.hpp"
 
 namespace betahedge {
 namespace {
@@ -38,65 +40,109 @@ double start_beta(const SimulationTables& tables) {
 
 }  // namespace
 
-double ordered_mean(const std::vector<double>& x) {
-  return x.empty() ? 0.0 : ordered_sum(x.data(), x.size()) / static_cast<double>(x.size());
+namespace {
+
+/// 1 - a/b and its delta-method standard error from the moments about the means:
+/// a = m2(h), b = m2(u), and the fourth moments m4(h), m4(u), m22(u, h), over n paths.
+std::pair<double, double> effectiveness_from_moments(long double n, long double a, long double b, long double y4,
+                                                     long double x4, long double x2y2) {
+  if (!(b > 0.0L)) return {0.0, 0.0};
+  const long double var_a = (y4 - a * a) / n;
+  const long double var_b = (x4 - b * b) / n;
+  const long double cov_ab = (x2y2 - a * b) / n;
+  const long double variance = var_a / (b * b) + a * a * var_b / (b * b * b * b) - 2.0L * a * cov_ab / (b * b * b);
+  return {static_cast<double>(1.0L - a / b), static_cast<double>(std::sqrt(std::max(variance, 0.0L)))};
+}
+
+}  // namespace
+
+std::pair<double, double> hedge_effectiveness(const OutcomeReduction& reduced) {
+  const long double n = static_cast<long double>(reduced.paths_added());
+  const auto e = [&](OutcomeSum s) { return reduced.sum(s).extended_value() / n; };  // E[...]
+  const long double mu = e(OutcomeSum::u), nu = e(OutcomeSum::h);
+  const long double uu = e(OutcomeSum::uu), hh = e(OutcomeSum::hh);
+  // Moments about the means from the raw moments (binomial expansion).
+  const long double b = uu - mu * mu;
+  const long double a = hh - nu * nu;
+  const long double x4 =
+      e(OutcomeSum::uuuu) - 4.0L * mu * e(OutcomeSum::uuu) + 6.0L * mu * mu * uu - 3.0L * mu * mu * mu * mu;
+  const long double y4 =
+      e(OutcomeSum::hhhh) - 4.0L * nu * e(OutcomeSum::hhh) + 6.0L * nu * nu * hh - 3.0L * nu * nu * nu * nu;
+  const long double x2y2 = e(OutcomeSum::uuhh) - 2.0L * nu * e(OutcomeSum::uuh) + nu * nu * uu -
+                           2.0L * mu * e(OutcomeSum::uhh) + 4.0L * mu * nu * e(OutcomeSum::uh) + mu * mu * hh -
+                           3.0L * mu * mu * nu * nu;
+  return effectiveness_from_moments(n, a, b, y4, x4, x2y2);
 }
 
 std::pair<double, double> hedge_effectiveness(const std::vector<double>& u, const std::vector<double>& h) {
-  const std::uint64_t n = u.size();
-  const double nd = static_cast<double>(n);
-  const double mu = ordered_mean(u), mh = ordered_mean(h);
-  // Second and fourth central moments, summed in fixed blocks without temporaries.
-  auto moment = [&](auto term) { return ordered_sum_of(n, term) / nd; };
-  const double b = moment([&](std::uint64_t i) { return (u[i] - mu) * (u[i] - mu); });
-  const double a = moment([&](std::uint64_t i) { return (h[i] - mh) * (h[i] - mh); });
-  if (!(b > 0.0)) return {0.0, 0.0};
-  const double y4 = moment([&](std::uint64_t i) { const double y = (h[i] - mh) * (h[i] - mh); return y * y; });
-  const double x4 = moment([&](std::uint64_t i) { const double x = (u[i] - mu) * (u[i] - mu); return x * x; });
-  const double x2y2 = moment([&](std::uint64_t i) { return (u[i] - mu) * (u[i] - mu) * (h[i] - mh) * (h[i] - mh); });
-  const double var_a = (y4 - a * a) / nd;
-  const double var_b = (x4 - b * b) / nd;
-  const double cov_ab = (x2y2 - a * b) / nd;
-  const double variance = var_a / (b * b) + a * a * var_b / (b * b * b * b) - 2.0 * a * cov_ab / (b * b * b);
-  return {1.0 - a / b, std::sqrt(std::fmax(variance, 0.0))};
+  const long double n = static_cast<long double>(u.size());
+  long double mu = 0.0L, nu = 0.0L;
+  for (std::size_t i = 0; i < u.size(); ++i) mu += u[i], nu += h[i];
+  mu /= n, nu /= n;
+  long double a = 0.0L, b = 0.0L, x4 = 0.0L, y4 = 0.0L, x2y2 = 0.0L;
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    const long double x2 = (u[i] - mu) * (u[i] - mu), y2 = (h[i] - nu) * (h[i] - nu);
+    b += x2, a += y2, x4 += x2 * x2, y4 += y2 * y2, x2y2 += x2 * y2;
+  }
+  return effectiveness_from_moments(n, a / n, b / n, y4 / n, x4 / n, x2y2 / n);
 }
 
-ScenarioResult evaluate_scenario(const std::string& name, PathBackend& backend, const SimulationTables& tables,
-                                 const BookConfig& book) {
-  const SimulationConfig& sim = book.simulation;
-  backend.simulate(tables, sim.paths, sim.batch_size);
+ReductionPlan scenario_plan(const BookConfig& book) {
+  ReductionPlan plan;
+  plan.paths = book.simulation.paths;
+  plan.levels = book.risk.levels;
+  plan.max_call_probability = book.risk.max_call_probability;
+  return plan;
+}
+
+ScenarioResult scenario_result(const std::string& name, const OutcomeReduction& reduced, const SimulationTables& tables,
+                               const BookConfig& book) {
+  const std::uint64_t paths = reduced.paths_added();
+  const double n = static_cast<double>(paths);
+  const auto mean_of = [&](OutcomeSum s) { return reduced.sum(s).value() / n; };
+  const auto loss_moments = [&](OutcomeSum sum, OutcomeSum squares) {
+    SampleMoments m = moments_from_sums(paths, reduced.sum(sum), reduced.sum(squares));
+    m.mean = -m.mean;  // of the losses, -P&L
+    return m;
+  };
   ScenarioResult r;
   r.name = name;
-  r.unhedged = estimate_pnl_statistics(*backend.sorted_losses(OutcomeField::pnl_unhedged), book.risk.levels);
-  r.hedged = estimate_pnl_statistics(*backend.sorted_losses(OutcomeField::pnl_hedged), book.risk.levels);
-  std::tie(r.hedge_effectiveness, r.hedge_effectiveness_se) =
-      hedge_effectiveness(backend.outcome(OutcomeField::pnl_unhedged), backend.outcome(OutcomeField::pnl_hedged));
+  r.unhedged = estimate_pnl_statistics(loss_moments(OutcomeSum::u, OutcomeSum::uu), reduced.unhedged_losses(),
+                                       book.risk.levels);
+  r.hedged = estimate_pnl_statistics(loss_moments(OutcomeSum::h, OutcomeSum::hh), reduced.hedged_losses(),
+                                     book.risk.levels);
+  std::tie(r.hedge_effectiveness, r.hedge_effectiveness_se) = hedge_effectiveness(reduced);
 
-  const double n = static_cast<double>(sim.paths);
   const HedgeView& hedge = tables.scalars.hedge;
   MarginResult& m = r.margin;
   m.collateral = hedge.collateral;
-  const std::vector<double> first_call = backend.outcome(OutcomeField::first_call_step);
-  const double calls = ordered_sum_of(first_call.size(), [&](std::uint64_t i) { return first_call[i] >= 0.0 ? 1.0 : 0.0; });
-  const double call_step_sum =
-      ordered_sum_of(first_call.size(), [&](std::uint64_t i) { return first_call[i] >= 0.0 ? first_call[i] : 0.0; });
+  const double calls = reduced.sum(OutcomeSum::paths_called).value();
   m.call_probability = calls / n;
   m.call_probability_se = std::sqrt(m.call_probability * (1.0 - m.call_probability) / n);
-  m.liquidation_probability = ordered_mean(backend.outcome(OutcomeField::liquidated));
-  if (calls > 0.0) m.mean_first_call_day = call_step_sum / calls / sim.steps_per_day;
-  const auto shortfall = backend.sorted_values(OutcomeField::collateral_shortfall);
+  m.liquidation_probability = mean_of(OutcomeSum::liquidated);
+  if (calls > 0.0)
+    m.mean_first_call_day = reduced.sum(OutcomeSum::first_call_steps).value() / calls / book.simulation.steps_per_day;
+  const TailSample shortfall = reduced.collateral_shortfalls();
   const double p = book.risk.max_call_probability;
-  const auto allowed_calls = static_cast<std::uint64_t>(std::floor(p * n + 1e-9));
-  const std::uint64_t rank = sim.paths > allowed_calls ? sim.paths - allowed_calls : 0;
-  m.collateral_for_call_probability.emplace_back(probability_key(p), rank > 0 ? shortfall->at(rank - 1) : 0.0);
+  const std::uint64_t allowed = allowed_calls(paths, p);
+  const std::uint64_t rank = paths > allowed ? paths - allowed : 0;  // D(n - floor(p n)), 1-based
+  m.collateral_for_call_probability.emplace_back(probability_key(p), rank > 0 ? shortfall.at(rank - 1) : 0.0);
 
   BetaResult& b = r.beta;
   b.start = start_beta(tables);
   b.target = hedge.dynamic ? hedge.target_beta : b.start;  // a static hedge aims at its own t0 beta
-  b.mean_abs_deviation = ordered_mean(backend.outcome(OutcomeField::beta_deviation));
-  b.mean_rebalances = ordered_mean(backend.outcome(OutcomeField::rebalances));
-  b.mean_costs = ordered_mean(backend.outcome(OutcomeField::costs));
+  b.mean_abs_deviation = mean_of(OutcomeSum::beta_deviation);
+  b.mean_rebalances = mean_of(OutcomeSum::rebalances);
+  b.mean_costs = mean_of(OutcomeSum::costs);
+  r.peak_tail_values = reduced.peak_tail_values();
   return r;
+}
+
+ScenarioResult evaluate_scenario(const std::string& name, PathBackend& backend, const SimulationTables& tables,
+                                 const BookConfig& book) {
+  const OutcomeReduction reduced =
+      run_path_pass(backend, tables, PathProgram::outcomes, scenario_plan(book), book.simulation.batch_size);
+  return scenario_result(name, reduced, tables, book);
 }
 
 }  // namespace betahedge

@@ -1,5 +1,5 @@
 #pragma once
-/// Runs one scenario on a backend and turns the per-path outcomes into the numbers of SPEC 5.
+/// Runs one scenario on a backend and turns the reduced per-path outcomes into the numbers of SPEC 5.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,6 +8,7 @@
 
 #include "betahedge/path_backend.hpp"
 #include "config/book_config.hpp"
+#include "stats/outcome_reduction.hpp"
 #include "stats/risk_statistics.hpp"
 
 namespace betahedge {
@@ -39,6 +40,9 @@ struct ScenarioResult {
   double hedge_effectiveness_se = 0.0;  ///< delta method on the two sample variances and their covariance
   MarginResult margin;
   BetaResult beta;
+  /// The most tail values the statistics held at once (their memory high-water mark, in
+  /// doubles): it grows with the tails the quantiles read, never with every path.
+  std::uint64_t peak_tail_values = 0;
 };
 
 struct RunMetadata {
@@ -59,15 +63,24 @@ struct PortfolioSummary {
   std::vector<std::string> assets;
 };
 
-/// Simulates book.simulation.paths paths of `tables` on `backend` and estimates the statistics.
+/// What a scenario's pass keeps for book.simulation.paths paths (every rank's).
+ReductionPlan scenario_plan(const BookConfig& book);
+
+/// Simulates book.simulation.paths paths of `tables` on `backend` (this rank's share) and
+/// estimates the statistics of every rank's paths.
 ScenarioResult evaluate_scenario(const std::string& name, PathBackend& backend, const SimulationTables& tables,
                                  const BookConfig& book);
 
-/// Hedge effectiveness 1 - Var(h)/Var(u) of paired per-path samples, with its delta-method
-/// standard error from the sample second and fourth moments.
-std::pair<double, double> hedge_effectiveness(const std::vector<double>& unhedged, const std::vector<double>& hedged);
+/// The statistics of a scenario from its pass's reduction.
+ScenarioResult scenario_result(const std::string& name, const OutcomeReduction& reduced, const SimulationTables& tables,
+                               const BookConfig& book);
 
-/// Mean of a sample, summed in a fixed order.
-double ordered_mean(const std::vector<double>& x);
+/// Hedge effectiveness 1 - Var(h)/Var(u) of paired samples, with its delta-method standard
+/// error from the second and fourth central moments, all from the exact sums of the
+/// OutcomeSum powers and cross products of u and h over n paths.
+std::pair<double, double> hedge_effectiveness(const OutcomeReduction& reduced);
+
+/// The same from paired samples in memory (tests).
+std::pair<double, double> hedge_effectiveness(const std::vector<double>& unhedged, const std::vector<double>& hedged);
 
 }  // namespace betahedge

@@ -5,19 +5,14 @@
 #include <limits>
 
 #include "betahedge/error.hpp"
+#include "engine/path_pass.hpp"
+#include "ranks/ranks.hpp"
 #include "stats/risk_statistics.hpp"
 
 namespace betahedge {
 namespace {
 
 ScenarioShocks shocks_of(const AppliedScenario& s) { return {s.shock_log_return, s.funding_multiplier}; }
-
-/// Sample covariance of two paired samples, summed in a fixed order.
-double covariance(const std::vector<double>& x, const std::vector<double>& y) {
-  const double mx = ordered_mean(x), my = ordered_mean(y);
-  return ordered_sum_of(x.size(), [&](std::uint64_t i) { return (x[i] - mx) * (y[i] - my); }) /
-         static_cast<double>(x.size());
-}
 
 /// The vertex of the parabola through (x[i-1], y[i-1]), (x[i], y[i]), (x[i+1], y[i+1]), kept
 /// between the neighbours; x[i] itself at either end of the curve or when it is not convex.
@@ -34,16 +29,67 @@ int argmin(const std::vector<double>& y) {
   return static_cast<int>(std::min_element(y.begin(), y.end()) - y.begin());
 }
 
-/// Statistics at each ratio of a one-pass grid simulation.
-std::vector<RatioCurvePoint> evaluate_grid(PathBackend& backend, const SimulationTables& tables,
-                                           const std::vector<double>& ratios, const BookConfig& book) {
-  backend.simulate_ratio_grid(tables, book.simulation.paths, book.simulation.batch_size);
-  std::vector<RatioCurvePoint> curve;
-  for (int r = 0; r < static_cast<int>(ratios.size()); ++r)
-    curve.push_back({ratios[r],
-                     estimate_pnl_statistics(*backend.sorted_column(RatioGridColumns::pnl(r), true), book.risk.levels),
-                     ordered_mean(backend.column(RatioGridColumns::called(r)))});
-  return curve;
+/// The optimiser's results from a pass of the grid program over `ratios`.
+Optimization optimization_from(const OutcomeReduction& reduced, const std::vector<double>& ratios,
+                               const SimulationTables& tables, const BookConfig& book) {
+  const int count = static_cast<int>(ratios.size());
+  const std::uint64_t paths = reduced.paths_added();
+  const double n = static_cast<double>(paths);
+  std::vector<RatioCurvePoint> dense(count);
+  // One ratio's statistics sort its loss tail: the ratios in parallel.
+#pragma omp parallel for schedule(dynamic)
+  for (int r = 0; r < count; ++r) {
+    SampleMoments losses = moments_from_sums(paths, reduced.ratio_pnl_sum(r), reduced.ratio_pnl_squares(r));
+    losses.mean = -losses.mean;
+    dense[r] = {ratios[r], estimate_pnl_statistics(losses, reduced.ratio_losses(r), book.risk.levels),
+                reduced.ratio_calls(r).value() / n};
+  }
+  Optimization opt;
+  // The book's grid is every other point of the evaluated one.
+  for (int r = 0; r < count; r += 2) opt.curve.push_back(dense[r]);
+
+  // The closed form and the margin constraint come from the same pass's no-call columns.
+  const long double nl = static_cast<long double>(paths);
+  const long double su = reduced.sum(OutcomeSum::u).extended_value(), sg = reduced.unit_hedge_sum().extended_value();
+  const long double cov_ug = reduced.unhedged_times_unit_hedge().extended_value() - su * sg / nl;
+  const long double var_g = reduced.unit_hedge_squares().extended_value() - sg * sg / nl;
+  const double closed_form = var_g > 0.0L ? static_cast<double>(-cov_ug / var_g) : 0.0;
+  const TailSample shortfall = reduced.unit_shortfalls();
+  const std::uint64_t allowed = allowed_calls(paths, book.risk.max_call_probability);
+  const double q = allowed < paths ? shortfall.at(paths - allowed - 1) : 0.0;
+  const double collateral = tables.scalars.hedge.collateral;
+  const double largest_feasible = q > 0.0 ? collateral / q : std::numeric_limits<double>::infinity();
+
+  // Where no path meets a call up to the grid ratio above r*, the hedge is linear there and the
+  // closed form is exact. Otherwise (and for ES always) the least point of the simulated curve,
+  // refined by a parabola through it and its neighbours.
+  const auto refined = [&](auto value_of) {
+    std::vector<double> y(count);
+    for (int r = 0; r < count; ++r) y[r] = value_of(dense[r]);
+    return parabolic_minimum(ratios, y, argmin(y));
+  };
+  const int above = static_cast<int>(std::lower_bound(ratios.begin(), ratios.end(), closed_form) - ratios.begin());
+  const bool closed_form_exact = above < count && dense[above].call_probability == 0.0 && closed_form >= ratios.front();
+  OptimalRatios& best = opt.optimal;
+  best.min_variance = closed_form_exact ? closed_form : refined([](const RatioCurvePoint& p) { return p.hedged.stdev; });
+  for (std::size_t l = 0; l < book.risk.levels.size(); ++l)
+    best.min_es.emplace_back(book.risk.levels[l].key,
+                             refined([l](const RatioCurvePoint& p) { return p.hedged.tails[l].es; }));
+
+  // Ratio r is called iff C < r D, so r <= C / q keeps P(call) <= p; the variance of the
+  // hedged P&L, quadratic in r on the paths without a call, is least there at min(r*, C / q).
+  if (ratios.front() <= largest_feasible) best.margin_constrained = std::min(closed_form, largest_feasible);
+  return opt;
+}
+
+PnlHistogram histogram_from(const OutcomeReduction& reduced) {
+  const HistogramBins& bins = *reduced.plan().histogram;
+  PnlHistogram h;
+  for (int b = 0; b <= bins.count; ++b) h.edges.push_back(bins.lo + b * bins.width);
+  const double per_path = 1.0 / (static_cast<double>(reduced.paths_added()) * bins.width);
+  for (std::uint64_t c : reduced.unhedged_counts()) h.unhedged_density.push_back(static_cast<double>(c) * per_path);
+  for (std::uint64_t c : reduced.hedged_counts()) h.hedged_density.push_back(static_cast<double>(c) * per_path);
+  return h;
 }
 
 }  // namespace
@@ -56,81 +102,31 @@ std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig
   return scenarios;
 }
 
-ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, const PortfolioSetup& portfolio,
-                         const BookConfig& book) {
-  const SimulationTables tables = build_simulation_tables(scenario.model, portfolio, book, shocks_of(scenario));
-  ScenarioRun run;
-  run.result = evaluate_scenario(scenario.name, backend, tables, book);
-  run.applied = applied_to_json(scenario);
-  return run;
+std::vector<double> optimiser_ratio_grid(const BookConfig& book) {
+  HedgeRatioGrid grid = book.risk.hedge_ratio_grid;
+  grid.step /= 2.0;
+  return hedge_ratio_grid(grid);
 }
 
-Optimization optimize_hedge_ratio(PathBackend& backend, const AppliedScenario& scenario,
-                                  const PortfolioSetup& portfolio, const BookConfig& book) {
-  if (book.hedge.instrument == HedgeInstrument::none)
+ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, const PortfolioSetup& portfolio,
+                         const BookConfig& book, const ScenarioExtras& extras, std::optional<PnlHistogram>* histogram) {
+  if (extras.optimize && book.hedge.instrument == HedgeInstrument::none)
     throw InputError(book.source.string() + ": hedge.instrument: the optimiser needs a hedge instrument, not 'none'");
-  BookConfig static_book = book;
-  static_book.hedge.mode = HedgeMode::static_ratio;
-  const ScenarioShocks shocks = shocks_of(scenario);
-  const std::vector<double> ratios = hedge_ratio_grid(book.risk.hedge_ratio_grid);
-  const int count = static_cast<int>(ratios.size());
-  const SimulationTables tables = build_simulation_tables(scenario.model, portfolio, static_book, shocks);
-  Optimization opt;
-  opt.curve = evaluate_grid(backend, tables, ratios, book);
+  BookConfig pass_book = book;
+  if (extras.optimize) pass_book.risk.hedge_ratio_grid.step /= 2.0;  // the grid with its midpoints
+  const SimulationTables tables = build_simulation_tables(scenario.model, portfolio, pass_book, shocks_of(scenario));
+  ReductionPlan plan = scenario_plan(book);
+  const PathProgram program = extras.optimize ? PathProgram::outcomes_with_ratio_grid : PathProgram::outcomes;
+  if (extras.optimize) plan.grid_count = tables.scalars.hedge.num_grid_ratios;
+  if (extras.histogram) ranks::agree_on_errors([&] { plan.histogram = histogram_bins(backend, tables, plan.paths); });
+  const OutcomeReduction reduced = run_path_pass(backend, tables, program, plan, book.simulation.batch_size);
 
-  // The closed form and the margin constraint come from the same pass's no-call columns.
-  const std::vector<double> u = backend.column(RatioGridColumns::unhedged(count));
-  const std::vector<double> g = backend.column(RatioGridColumns::unit_hedge_pnl(count));
-  const double var_g = covariance(g, g);
-  const double closed_form = var_g > 0.0 ? -covariance(u, g) / var_g : 0.0;
-  const auto shortfall = backend.sorted_column(RatioGridColumns::unit_shortfall(count), false);
-  const std::uint64_t n = shortfall->size();
-  const auto allowed = static_cast<std::uint64_t>(std::floor(book.risk.max_call_probability * n + 1e-9));
-  const double q = allowed < n ? shortfall->at(n - allowed - 1) : 0.0;
-  const double collateral = tables.scalars.hedge.collateral;
-  const double largest_feasible = q > 0.0 ? collateral / q : std::numeric_limits<double>::infinity();
-
-  // Where no path meets a call up to the grid ratio above r*, the hedge is linear there and
-  // the closed form is exact. Otherwise (and for ES always) search the simulated curve: a
-  // second one-pass grid, finely spaced over the brackets around the grid minima.
-  std::vector<double> stdev(count);
-  for (int r = 0; r < count; ++r) stdev[r] = opt.curve[r].hedged.stdev;
-  const int above = static_cast<int>(std::lower_bound(ratios.begin(), ratios.end(), closed_form) - ratios.begin());
-  const bool closed_form_exact = above < count && opt.curve[above].call_probability == 0.0 && closed_form >= ratios.front();
-  std::vector<std::pair<double, double>> brackets;
-  auto bracket_of = [&](int i) { return std::make_pair(ratios[std::max(i - 1, 0)], ratios[std::min(i + 1, count - 1)]); };
-  if (!closed_form_exact) brackets.push_back(bracket_of(argmin(stdev)));
-  for (std::size_t l = 0; l < book.risk.levels.size(); ++l) {
-    std::vector<double> es(count);
-    for (int r = 0; r < count; ++r) es[r] = opt.curve[r].hedged.tails[l].es;
-    brackets.push_back(bracket_of(argmin(es)));
-  }
-  double lo = brackets.front().first, hi = brackets.front().second;
-  for (const auto& [a, b] : brackets) lo = std::min(lo, a), hi = std::max(hi, b);
-  std::vector<double> fine(kMaxGridRatios);
-  for (int r = 0; r < kMaxGridRatios; ++r) fine[r] = lo + (hi - lo) * r / (kMaxGridRatios - 1);
-  BookConfig fine_book = static_book;
-  fine_book.risk.hedge_ratio_grid = {lo, hi, (hi - lo) / (kMaxGridRatios - 1)};
-  const std::vector<RatioCurvePoint> fine_curve =
-      hi > lo ? evaluate_grid(backend, build_simulation_tables(scenario.model, portfolio, fine_book, shocks), fine, book)
-              : std::vector<RatioCurvePoint>{};
-  auto refined = [&](auto value_of, const std::vector<RatioCurvePoint>& curve) {
-    std::vector<double> x, y;
-    for (const RatioCurvePoint& p : curve) x.push_back(p.ratio), y.push_back(value_of(p));
-    return parabolic_minimum(x, y, argmin(y));
-  };
-  const std::vector<RatioCurvePoint>& search = fine_curve.empty() ? opt.curve : fine_curve;
-  OptimalRatios& best = opt.optimal;
-  best.min_variance =
-      closed_form_exact ? closed_form : refined([](const RatioCurvePoint& p) { return p.hedged.stdev; }, search);
-  for (std::size_t l = 0; l < book.risk.levels.size(); ++l)
-    best.min_es.emplace_back(book.risk.levels[l].key,
-                             refined([l](const RatioCurvePoint& p) { return p.hedged.tails[l].es; }, search));
-
-  // Ratio r is called iff C < r D, so r <= C / q keeps P(call) <= p; the variance of the
-  // hedged P&L, quadratic in r on the paths without a call, is least there at min(r*, C / q).
-  if (ratios.front() <= largest_feasible) best.margin_constrained = std::min(closed_form, largest_feasible);
-  return opt;
+  ScenarioRun run;
+  run.result = scenario_result(scenario.name, reduced, tables, book);
+  run.applied = applied_to_json(scenario);
+  if (extras.optimize) run.optimization = optimization_from(reduced, optimiser_ratio_grid(book), tables, book);
+  if (extras.histogram && histogram) *histogram = histogram_from(reduced);
+  return run;
 }
 
 std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const PortfolioSetup& portfolio,
@@ -162,32 +158,28 @@ std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const
   return rows;
 }
 
-PnlHistogram pnl_histogram(const PathBackend& backend) {
-  const auto unhedged = backend.sorted_values(OutcomeField::pnl_unhedged);
-  const auto hedged = backend.sorted_values(OutcomeField::pnl_hedged);
-  const std::uint64_t n = unhedged->size();
-  const auto at_quantile = [n](const SortedSample& s, double q) {
-    return s.at(std::min<std::uint64_t>(n - 1, static_cast<std::uint64_t>(q * (n - 1))));
+HistogramBins histogram_bins(PathBackend& backend, const SimulationTables& tables, std::uint64_t paths) {
+  constexpr std::uint64_t kPilotPaths = 65536;
+  const std::uint64_t n = std::min(kPilotPaths, paths);
+  const std::vector<double> pilot = collect_outcomes(backend, tables, PathProgram::outcomes, n);
+  auto sorted_column = [&](OutcomeField f) {
+    std::vector<double> x = column_of(pilot, n, static_cast<int>(f));
+    std::sort(x.begin(), x.end());
+    return x;
   };
-  const double lo = std::min(at_quantile(*unhedged, 0.001), at_quantile(*hedged, 0.001));
-  double hi = std::max(at_quantile(*unhedged, 0.999), at_quantile(*hedged, 0.999));
+  const std::vector<double> unhedged = sorted_column(OutcomeField::pnl_unhedged);
+  const std::vector<double> hedged = sorted_column(OutcomeField::pnl_hedged);
+  const auto at_quantile = [n](const std::vector<double>& s, double q) {
+    return s[std::min<std::uint64_t>(n - 1, static_cast<std::uint64_t>(q * static_cast<double>(n - 1)))];
+  };
+  const double lo = std::min(at_quantile(unhedged, 0.001), at_quantile(hedged, 0.001));
+  double hi = std::max(at_quantile(unhedged, 0.999), at_quantile(hedged, 0.999));
   if (!(hi > lo)) hi = lo + 1.0;
-  constexpr int kBins = 100;
-  PnlHistogram h;
-  const double width = (hi - lo) / kBins;
-  for (int b = 0; b <= kBins; ++b) h.edges.push_back(lo + b * width);
-  auto densities = [&](const std::vector<double>& x) {
-    std::vector<double> d(kBins, 0.0);
-    for (double v : x) {
-      const int b = static_cast<int>(std::floor((v - lo) / width));
-      if (b >= 0 && b < kBins) d[b] += 1.0;
-    }
-    for (double& c : d) c /= static_cast<double>(x.size()) * width;
-    return d;
-  };
-  h.unhedged_density = densities(backend.outcome(OutcomeField::pnl_unhedged));
-  h.hedged_density = densities(backend.outcome(OutcomeField::pnl_hedged));
-  return h;
+  HistogramBins bins;
+  bins.count = 100;
+  bins.lo = lo;
+  bins.width = (hi - lo) / bins.count;
+  return bins;
 }
 
 }  // namespace betahedge
@@ -202,22 +194,28 @@ PnlHistogram pnl_histogram(const PathBackend& backend) {
 namespace betahedge {
 namespace {
 
-/// Until statistics are reduced batch by batch, every path's outcome columns are kept in
-/// memory: refuse a path count whose columns cannot fit in this machine's memory before any
-/// work, rather than fail (or be killed) after minutes.
-void check_outcome_memory(const BookConfig& book, const JobStages& stages, const PathBackend& backend) {
-  if (backend.name() != "cpu") return;  // the CUDA backend checks its device's memory itself
-  const std::uint64_t columns = stages.optimize ? RatioGridColumns::total(kMaxGridRatios) : kNumOutcomeFields;
-  // The columns, plus a copy and a sorted copy of one while statistics are taken.
-  const double bytes = static_cast<double>(book.simulation.paths) * static_cast<double>(columns + 2) * sizeof(double);
+/// Statistics are reduced batch by batch, but the loss tails the quantiles read grow with the
+/// paths (n (1 - a) values per loss column; one column per evaluated ratio when optimising):
+/// refuse a run whose tails cannot fit in this machine's memory before any work, rather than
+/// fail (or be killed) after minutes. Under MPI every rank also holds every rank's tails while
+/// they are merged.
+void check_statistics_memory(const BookConfig& book, const JobStages& stages, const PathBackend& backend) {
+  const std::uint64_t n = book.simulation.paths;
+  const int grid = stages.optimize ? static_cast<int>(optimiser_ratio_grid(book).size()) : 0;
+  const double losses = static_cast<double>(loss_tail_needed(n, book.risk.levels));
+  const double shortfalls = static_cast<double>(shortfall_tail_needed(n, book.risk.max_call_probability));
+  const double tails = 1.25 * (losses * (2 + grid) + shortfalls * (grid > 0 ? 2 : 1)) * (ranks::count() > 1 ? 2 : 1);
+  const int columns = kNumOutcomeFields + (grid > 0 ? RatioGridColumns::total(grid) : 0);
+  const double batch = static_cast<double>(aligned_batch_size(backend, book.simulation.batch_size, columns)) * columns;
+  const double bytes = (tails + batch) * sizeof(double);
   const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
   if (memory > 0.0 && bytes > 0.9 * memory) {
-    char text[256];
+    char text[320];
     std::snprintf(text, sizeof text,
-                  "simulation.paths (or --paths): %llu paths keep %.1f GiB of per-path outcomes (%llu columns), more "
-                  "than this machine's %.1f GiB of memory; use fewer paths",
-                  static_cast<unsigned long long>(book.simulation.paths), bytes / (1ull << 30),
-                  static_cast<unsigned long long>(columns), memory / (1ull << 30));
+                  "simulation.paths (or --paths): %llu paths need %.1f GiB for the loss tails the quantiles read "
+                  "(%.0f values per loss column, %d columns), more than this machine's %.1f GiB of memory; use fewer "
+                  "paths or higher risk.levels",
+                  static_cast<unsigned long long>(n), bytes / (1ull << 30), losses, 2 + grid, memory / (1ull << 30));
     throw InputError(book.source.string() + ": " + text);
   }
 }
@@ -233,13 +231,16 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     progress(elapsed + line);
   };
-  SelectedBackend selected = select_backend(book.simulation.backend, book.simulation.threads);
+  // Each rank chooses its own backend (its own GPU); one that fails stops every rank.
+  SelectedBackend selected;
+  ranks::agree_on_errors([&] { selected = select_backend(book.simulation.backend, book.simulation.threads); });
   PathBackend& backend = *selected.backend;
-  check_outcome_memory(book, stages, backend);
+  check_statistics_memory(book, stages, backend);
   const int steps = book.simulation.horizon_days * book.simulation.steps_per_day;
   say("backend " + backend.name() + " (" + backend.device_name() + ")" +
       (selected.note.empty() ? "" : "; " + selected.note) + "; " + std::to_string(book.simulation.paths) +
-      " paths x " + std::to_string(steps) + " steps");
+      " paths x " + std::to_string(steps) + " steps" +
+      (ranks::count() > 1 ? " over " + std::to_string(ranks::count()) + " ranks" : ""));
 
   RiskReport report;
   const PortfolioSetup portfolio = make_portfolio(model, book);
@@ -249,15 +250,11 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
   const std::vector<AppliedScenario> scenarios = book_scenarios(model, book, stages.stresses);
   std::uint64_t simulated_paths = 0;
   for (const AppliedScenario& scenario : scenarios) {
-    say("scenario " + scenario.name + ": simulating");
-    ScenarioRun run = run_scenario(backend, scenario, portfolio, book);
+    const ScenarioExtras extras{stages.optimize, stages.histogram && report.scenarios.empty()};
+    say("scenario " + scenario.name + (extras.optimize ? ": simulating, the ratio grid on the same paths" : ": simulating"));
+    ScenarioRun run = run_scenario(backend, scenario, portfolio, book, extras, &report.histogram);
     simulated_paths += book.simulation.paths;
-    if (stages.histogram && report.scenarios.empty()) report.histogram = pnl_histogram(backend);
-    if (stages.optimize) {
-      say("scenario " + scenario.name + ": optimising the hedge ratio");
-      run.optimization = optimize_hedge_ratio(backend, scenario, portfolio, book);
-      simulated_paths += book.simulation.paths;
-    }
+    report.peak_tail_values = std::max(report.peak_tail_values, run.result.peak_tail_values);
     report.scenarios.push_back(std::move(run));
   }
   if (stages.bands) {
@@ -267,9 +264,12 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report.run = {book.simulation.paths, steps, book.simulation.horizon_days, book.simulation.seed, backend.name(),
-                backend.device_name(), 1, elapsed,
+                backend.device_name(), ranks::count(), elapsed,
                 static_cast<double>(simulated_paths) * steps / std::max(elapsed, 1e-9)};
-  say("done");
+  char kept[96];
+  std::snprintf(kept, sizeof kept, "; the statistics kept at most %.1f MB of tail values",
+                static_cast<double>(report.peak_tail_values) * sizeof(double) / 1e6);
+  say(std::string("done") + kept);
   return report;
 }
 

@@ -24,14 +24,16 @@ struct RatioCurvePoint {
 };
 
 /// SPEC 5's optimal hedge ratios (short notional / V) of a static hedge with the book's
-/// instrument, from one pass over the ratio grid on common random numbers (margin calls and
-/// their liquidations or top-ups included), refined past the grid:
+/// instrument, from the ratio grid evaluated on the scenario's own paths (common random
+/// numbers; margin calls and their liquidations or top-ups included). The grid evaluated is the
+/// book's hedge_ratio_grid with a midpoint between neighbours (2c - 1 ratios for c points), and
+/// the optima are refined past it:
 /// - min_variance: r* = -Cov(U, G) / Var(G), U the unhedged P&L and G the ratio-1 hedge P&L
 ///   without margin action, when no path meets a call at the grid ratio above r* (the static
-///   hedge is then linear in the ratio and r* exact); otherwise the minimum of the simulated
-///   stdev curve, refined as for ES.
-/// - min_es[a]: a second one-pass grid of 64 ratios spanning the brackets around the grid
-///   minima, and the vertex of the parabola through its least point and its neighbours.
+///   hedge is then linear in the ratio and r* exact); otherwise the vertex of the parabola
+///   through the least point of the simulated stdev curve and its neighbours.
+/// - min_es[a]: the vertex of the parabola through the least point of the ES curve and its
+///   neighbours.
 /// - margin_constrained: the min-variance ratio subject to P(call) <= max_call_probability.
 ///   Ratio r is called iff C < r D (D the ratio-1 collateral shortfall), so the feasible
 ///   ratios are r <= C / q, q the (1 - p) quantile of D; the variance being a convex
@@ -44,7 +46,7 @@ struct OptimalRatios {
 };
 
 struct Optimization {
-  std::vector<RatioCurvePoint> curve;
+  std::vector<RatioCurvePoint> curve;  ///< at the book's hedge_ratio_grid
   OptimalRatios optimal;
 };
 
@@ -86,6 +88,8 @@ struct RiskReport {
   std::vector<ScenarioRun> scenarios;  ///< base first
   std::vector<BandRow> bands;
   std::optional<PnlHistogram> histogram;
+  /// The most tail values any pass held at once (the statistics' memory high-water mark).
+  std::uint64_t peak_tail_values = 0;
 };
 
 using ProgressFn = std::function<void(const std::string&)>;
@@ -99,14 +103,23 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
 /// Base plus every stress of the book, in order.
 std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig& book, bool with_stresses);
 
+/// What one scenario's pass computes beyond its statistics.
+struct ScenarioExtras {
+  bool optimize = false;   ///< the hedge-ratio optimiser, on the same paths in the same pass
+  bool histogram = false;  ///< the P&L histogram (for the report)
+};
+
 /// Simulates one scenario: the market of `scenario`, the hedge sized from `portfolio` (the
 /// base model's betas: the desk hedges with what it believes, the stress is what happens).
+/// With extras.optimize the static hedge at every grid ratio rides along on the same paths
+/// (one pass) and run.optimization is filled in; with extras.histogram, `histogram`.
 ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, const PortfolioSetup& portfolio,
-                         const BookConfig& book);
+                         const BookConfig& book, const ScenarioExtras& extras = {},
+                         std::optional<PnlHistogram>* histogram = nullptr);
 
-/// The hedge-ratio optimiser for one scenario (a static hedge at every grid ratio).
-Optimization optimize_hedge_ratio(PathBackend& backend, const AppliedScenario& scenario,
-                                  const PortfolioSetup& portfolio, const BookConfig& book);
+/// The ratios the optimiser evaluates for the book's hedge_ratio_grid: its points and the
+/// midpoints between them, ascending.
+std::vector<double> optimiser_ratio_grid(const BookConfig& book);
 
 /// The band sweep on the base scenario: the dynamic hedge at every band of risk.band_grid on
 /// common random numbers. The recommended band has the least mean cost among bands whose
@@ -115,8 +128,9 @@ Optimization optimize_hedge_ratio(PathBackend& backend, const AppliedScenario& s
 std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const PortfolioSetup& portfolio,
                                  const BookConfig& book);
 
-/// 100-bin histogram of the last `simulate`'s unhedged and hedged P&L over their common
-/// 0.1%..99.9% range.
-PnlHistogram pnl_histogram(const PathBackend& backend);
+/// The bins of the P&L histogram: 100 over the common 0.1%..99.9% range of the unhedged and
+/// hedged P&L of the first 65,536 paths (a prefix of the path ids, so the same for any batch
+/// size, thread or rank count); the pass then counts every path into them.
+HistogramBins histogram_bins(PathBackend& backend, const SimulationTables& tables, std::uint64_t paths);
 
 }  // namespace betahedge

@@ -1,8 +1,10 @@
 #pragma once
-/// P&L statistics from a sorted loss sample (loss = -P&L), with standard errors.
+/// P&L statistics from the moments and the loss tail of a sample (loss = -P&L), with standard
+/// errors.
 ///
 /// With n losses sorted ascending, L(1) <= ... <= L(n), and a level a, k = ceil(a n):
-/// - mean P&L = -sum L / n, se = stdev / sqrt(n); stdev with the n-1 divisor.
+/// - mean P&L = -sum L / n, se = stdev / sqrt(n); stdev with the n-1 divisor. The sums are
+///   exact (ExactSum) and rounded once.
 /// - VaR_a = L(k), the lower a-quantile of the empirical loss distribution.
 ///   se(VaR) = sqrt(a (1-a) / n) / f(VaR), with the density from the difference quotient
 ///   f ~ (2h/n) / (L(k+h) - L(k-h)), h = ceil(sqrt(n)/2), clamped to the sample.
@@ -10,12 +12,14 @@
 ///   shortfall of the empirical distribution (Acerbi and Tasche 2002): the mean loss beyond VaR.
 ///   se(ES) = sqrt( (Var(L | L >= VaR) + a (ES - VaR)^2) / (n (1-a)) ), its asymptotic
 ///   standard error (e.g. Brazauskas et al. 2008), the tail variance from L(k..n).
+/// Only L(k - h) and above are read: loss_tail_needed says how many of the largest losses that is.
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "betahedge/path_backend.hpp"
 #include "config/book_config.hpp"
+#include "stats/exact_sum.hpp"
+#include "stats/tail_sample.hpp"
 
 namespace betahedge {
 
@@ -35,7 +39,28 @@ struct PnlStatistics {
   std::vector<TailRisk> tails;  ///< one per level, in the config's order
 };
 
-PnlStatistics estimate_pnl_statistics(const SortedSample& losses, const std::vector<RiskLevel>& levels);
+/// Mean and standard deviation (n - 1 divisor) of n values from their exact sum and sum of
+/// squares, evaluated in extended precision (the relative error of the variance is about
+/// 1e-16 (1 + mean^2 / variance)).
+struct SampleMoments {
+  std::uint64_t count = 0;
+  double mean = 0.0;
+  double stdev = 0.0;
+};
+SampleMoments moments_from_sums(std::uint64_t n, const ExactSum& sum, const ExactSum& sum_of_squares);
+
+/// The number of largest losses that estimate_pnl_statistics reads for n losses at `levels`.
+std::uint64_t loss_tail_needed(std::uint64_t n, const std::vector<RiskLevel>& levels);
+
+/// The statistics from the losses' moments and their tail (at least loss_tail_needed values).
+PnlStatistics estimate_pnl_statistics(const SampleMoments& losses, const TailSample& tail,
+                                      const std::vector<RiskLevel>& levels);
+
+/// The same from every loss in memory (tests and small samples).
+PnlStatistics estimate_pnl_statistics(std::vector<double> losses, const std::vector<RiskLevel>& levels);
+
+/// The exact sum of x[0..n), correctly rounded.
+ExactSum exact_sum_of(const double* x, std::uint64_t n);
 
 /// Sum in fixed blocks of 4096 (each summed in order, then the block sums in order): the
 /// result does not depend on the number of threads.
@@ -58,18 +83,5 @@ double ordered_sum_of(std::uint64_t n, Term term) {
   for (double s : block_sums) total += s;
   return total;
 }
-
-/// A SortedSample in host memory.
-class HostSortedSample final : public SortedSample {
- public:
-  explicit HostSortedSample(std::vector<double> values);
-  std::uint64_t size() const override { return values_.size(); }
-  double at(std::uint64_t i) const override { return values_[i]; }
-  double sum(std::uint64_t lo, std::uint64_t hi) const override;
-  double sum_squared_deviation(std::uint64_t lo, std::uint64_t hi, double center) const override;
-
- private:
-  std::vector<double> values_;
-};
 
 }  // namespace betahedge

@@ -13,12 +13,15 @@ namespace betahedge {
 /// True when a CUDA device can run kernels; otherwise false and `why` says why.
 bool cuda_device_usable(std::string* why);
 
-/// The name of device 0 as the driver reports it.
-std::string cuda_device_name();
+/// The number of CUDA devices visible (0 when none is usable).
+int cuda_device_count();
 
-/// The CUDA backend on device 0: kernels over path ids, outcomes and statistics on the device.
-/// Throws DeviceError when no device is usable.
-std::unique_ptr<PathBackend> make_cuda_backend();
+/// The name of device `device` as the driver reports it.
+std::string cuda_device_name(int device = 0);
+
+/// The CUDA backend on device `device`: kernels over path ids, each batch's outcome columns
+/// copied to the host for the statistics. Throws DeviceError when the device is not usable.
+std::unique_ptr<PathBackend> make_cuda_backend(int device = 0);
 
 }  // namespace betahedge
 

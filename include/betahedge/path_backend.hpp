@@ -1,8 +1,12 @@
 #pragma once
 /// The interface both backends implement. The CPU backend lives in host/cpu_backend, the CUDA
 /// backend in kernels/; host/engine/backend_select.cpp is the one place that chooses.
+///
+/// A backend simulates a range of path ids batch by batch and hands each batch's outcome
+/// columns to the caller, who reduces them (host/stats) before the next batch overwrites them:
+/// nothing a backend keeps grows with the number of paths.
 #include <cstdint>
-#include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,18 +14,41 @@
 
 namespace betahedge {
 
-/// A sample sorted ascending, kept wherever the backend keeps it. Reductions run in a fixed
-/// order, so they do not depend on the thread count.
-class SortedSample {
- public:
-  virtual ~SortedSample() = default;
-  virtual std::uint64_t size() const = 0;
-  virtual double at(std::uint64_t i) const = 0;
-  /// Sum of elements [lo, hi).
-  virtual double sum(std::uint64_t lo, std::uint64_t hi) const = 0;
-  /// Sum of (x - center)^2 over elements [lo, hi).
-  virtual double sum_squared_deviation(std::uint64_t lo, std::uint64_t hi, double center) const = 0;
+/// What a pass computes for each path.
+enum class PathProgram {
+  /// simulate_path: the OutcomeField columns.
+  outcomes,
+  /// simulate_path_with_ratio_grid: the OutcomeField columns, then the static hedge at every
+  /// grid ratio on the same path (RatioGridColumns, from column kNumOutcomeFields on).
+  outcomes_with_ratio_grid,
 };
+
+/// Columns per path of `program` for these tables.
+inline int program_columns(PathProgram program, const SimulationTables& tables) {
+  return program == PathProgram::outcomes
+             ? kNumOutcomeFields
+             : kNumOutcomeFields + RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios);
+}
+
+/// Path ids [first, last).
+struct PathIdRange {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  std::uint64_t size() const { return last - first; }
+};
+
+/// The outcome columns of one batch, in host memory: path first_path + i has column c at
+/// base[c * stride + i]. Valid only during the consumer's call.
+struct OutcomeBatch {
+  std::uint64_t first_path = 0;
+  std::uint64_t count = 0;
+  int columns = 0;
+  const double* base = nullptr;
+  std::uint64_t stride = 0;
+  const double* column(int c) const { return base + static_cast<std::uint64_t>(c) * stride; }
+};
+
+using BatchConsumer = std::function<void(const OutcomeBatch&)>;
 
 class PathBackend {
  public:
@@ -30,28 +57,34 @@ class PathBackend {
   virtual std::string name() const = 0;
   /// The processor or GPU that runs the paths, in words.
   virtual std::string device_name() const = 0;
-  /// Simulates path ids [0, num_paths) in batches of `batch_size` (0 = the backend's choice)
-  /// and keeps the per-path outcomes (OutcomeField columns). Outcomes depend on the path id only.
-  virtual void simulate(const SimulationTables& tables, std::uint64_t num_paths, std::uint64_t batch_size) = 0;
-  /// Evaluates the static hedge at every ratio of the tables' grid in one pass on the same paths
-  /// (simulate_ratio_grid_path) and keeps its outcomes (RatioGridColumns).
-  virtual void simulate_ratio_grid(const SimulationTables& tables, std::uint64_t num_paths,
-                                   std::uint64_t batch_size) = 0;
-  /// Column `column` of the last simulation, sorted ascending; negated first when `negate`.
-  virtual std::unique_ptr<SortedSample> sorted_column(int column, bool negate) const = 0;
-  /// Column `column` of the last simulation, by path id, copied to the host.
-  virtual std::vector<double> column(int column) const = 0;
-
-  /// Losses (minus the field) of the last `simulate`, sorted ascending.
-  std::unique_ptr<SortedSample> sorted_losses(OutcomeField field) const {
-    return sorted_column(static_cast<int>(field), true);
-  }
-  /// The field of the last `simulate`, sorted ascending.
-  std::unique_ptr<SortedSample> sorted_values(OutcomeField field) const {
-    return sorted_column(static_cast<int>(field), false);
-  }
-  /// One field of the last `simulate`, by path id.
-  std::vector<double> outcome(OutcomeField field) const { return column(static_cast<int>(field)); }
+  /// The batch size (paths) the backend uses for `columns` outcome columns per path when the
+  /// caller asks for none: what keeps its buffers within the memory it has.
+  virtual std::uint64_t default_batch_size(int columns) const = 0;
+  /// Runs `program` for path ids `range` in batches of `batch_size` paths (the first batch
+  /// starts at range.first) and calls `consume` once per batch, in path-id order, on the
+  /// calling thread. Outcomes depend on the path id only.
+  virtual void run(const SimulationTables& tables, PathProgram program, PathIdRange range, std::uint64_t batch_size,
+                   const BatchConsumer& consume) = 0;
 };
+
+/// Every column of `program` for path ids [0, num_paths), column-major (column c of path p at
+/// [c * num_paths + p]): for tests and small samples, where keeping every path is the point.
+inline std::vector<double> collect_outcomes(PathBackend& backend, const SimulationTables& tables, PathProgram program,
+                                            std::uint64_t num_paths, std::uint64_t batch_size = 0) {
+  const int columns = program_columns(program, tables);
+  std::vector<double> all(num_paths * columns);
+  if (batch_size == 0) batch_size = backend.default_batch_size(columns);
+  backend.run(tables, program, {0, num_paths}, batch_size, [&](const OutcomeBatch& b) {
+    for (int c = 0; c < columns; ++c)
+      for (std::uint64_t i = 0; i < b.count; ++i) all[c * num_paths + b.first_path + i] = b.column(c)[i];
+  });
+  return all;
+}
+
+/// One column of collect_outcomes' result.
+inline std::vector<double> column_of(const std::vector<double>& all, std::uint64_t num_paths, int column) {
+  const auto first = all.begin() + static_cast<std::ptrdiff_t>(column * num_paths);
+  return {first, first + static_cast<std::ptrdiff_t>(num_paths)};
+}
 
 }  // namespace betahedge

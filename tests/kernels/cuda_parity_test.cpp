@@ -47,11 +47,11 @@ void expect_outcomes_match(const Model& model, const BookConfig& book) {
   auto cpu = make_cpu_backend(0);
   auto gpu = make_cuda_backend();
   const std::uint64_t paths = book.simulation.paths;
-  cpu->simulate(tables, paths, 0);
-  gpu->simulate(tables, paths, 4096);
+  const std::vector<double> on_cpu = collect_outcomes(*cpu, tables, PathProgram::outcomes, paths);
+  const std::vector<double> on_gpu = collect_outcomes(*gpu, tables, PathProgram::outcomes, paths, 4096);
   for (int f = 0; f < kNumOutcomeFields; ++f) {
-    const std::vector<double> a = cpu->outcome(static_cast<OutcomeField>(f));
-    const std::vector<double> b = gpu->outcome(static_cast<OutcomeField>(f));
+    const std::vector<double> a = column_of(on_cpu, paths, f);
+    const std::vector<double> b = column_of(on_gpu, paths, f);
     ASSERT_EQ(a.size(), b.size());
     for (std::size_t i = 0; i < a.size(); ++i)
       ASSERT_NEAR(a[i], b[i], 1e-9 * std::max(1.0, std::abs(a[i]))) << "field " << f << " path " << i;
@@ -102,10 +102,12 @@ TEST_F(CudaParity, RatioGridMatchesCpu) {
     const SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
     auto cpu = make_cpu_backend(0);
     auto gpu = make_cuda_backend();
-    cpu->simulate_ratio_grid(tables, book.simulation.paths, 0);
-    gpu->simulate_ratio_grid(tables, book.simulation.paths, 3000);
-    for (int c = 0; c < RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios); ++c) {
-      const std::vector<double> a = cpu->column(c), b = gpu->column(c);
+    const std::uint64_t paths = book.simulation.paths;
+    const PathProgram grid = PathProgram::outcomes_with_ratio_grid;
+    const std::vector<double> on_cpu = collect_outcomes(*cpu, tables, grid, paths);
+    const std::vector<double> on_gpu = collect_outcomes(*gpu, tables, grid, paths, 3000);
+    for (int c = 0; c < program_columns(grid, tables); ++c) {
+      const std::vector<double> a = column_of(on_cpu, paths, c), b = column_of(on_gpu, paths, c);
       for (std::size_t i = 0; i < a.size(); ++i)
         ASSERT_NEAR(a[i], b[i], 1e-9 * std::max(1.0, std::abs(a[i]))) << "column " << c << " path " << i;
     }

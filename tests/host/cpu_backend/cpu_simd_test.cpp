@@ -113,9 +113,10 @@ void expect_every_variant_matches_scalar(const Model& model, const BookConfig& b
     ++variants_run;
     for (int threads : {1, 2}) {
       auto backend = make_cpu_backend(threads, isa.name);
-      backend->simulate(tables, paths, 777);  // a batch size that splits the run unevenly
+      // A batch size that splits the run unevenly.
+      const std::vector<double> all = collect_outcomes(*backend, tables, PathProgram::outcomes, paths, 777);
       for (int f = 0; f < kNumOutcomeFields; ++f) {
-        const std::vector<double> got = backend->outcome(static_cast<OutcomeField>(f));
+        const std::vector<double> got = column_of(all, paths, f);
         for (std::uint64_t p = 0; p < paths; ++p)
           ASSERT_TRUE(same_bits(got[p], reference[f][p]))
               << isa.name << ", " << threads << " threads, field " << f << ", path " << p << ": " << got[p] << " vs "
@@ -170,19 +171,19 @@ TEST(CpuSimd, RatioGridMatchesScalarBitForBit) {
   book.risk.hedge_ratio_grid = {0.0, 1.5, 0.1};
   const SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
   const std::uint64_t paths = 1500;
-  const int columns = RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios);
+  const int columns = program_columns(PathProgram::outcomes_with_ratio_grid, tables);
   std::vector<double> reference(columns * paths);
   const SimulationView view = tables.view(tables.data.data());
   for (std::uint64_t p = 0; p < paths; ++p) {
     PhiloxStream gen(view.seed, p);
-    simulate_ratio_grid_path<8>(view, gen, {reference.data(), paths}, p);
+    simulate_path_with_ratio_grid<8>(view, gen, {reference.data(), paths}, p);
   }
   for (const CpuIsaVariant& isa : cpu_isa_variants()) {
     if (!isa.supported) continue;
     auto backend = make_cpu_backend(2, isa.name);
-    backend->simulate_ratio_grid(tables, paths, 0);
+    const std::vector<double> all = collect_outcomes(*backend, tables, PathProgram::outcomes_with_ratio_grid, paths, 500);
     for (int c = 0; c < columns; ++c) {
-      const std::vector<double> got = backend->column(c);
+      const std::vector<double> got = column_of(all, paths, c);
       for (std::uint64_t p = 0; p < paths; ++p)
         ASSERT_TRUE(same_bits(got[p], reference[c * paths + p])) << isa.name << " column " << c << " path " << p;
     }

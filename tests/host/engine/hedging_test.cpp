@@ -54,9 +54,11 @@ HedgeRun run(const Model& model, const BookConfig& book) {
   const SimulationTables tables = build_simulation_tables(model, portfolio, book);
   auto backend = make_cpu_backend(0);
   HedgeRun r{evaluate_scenario("base", *backend, tables, book), {}, {}, {}};
-  r.unhedged = backend->outcome(OutcomeField::pnl_unhedged);
-  r.hedged = backend->outcome(OutcomeField::pnl_hedged);
-  r.costs = backend->outcome(OutcomeField::costs);
+  const std::uint64_t n = book.simulation.paths;
+  const std::vector<double> all = collect_outcomes(*backend, tables, PathProgram::outcomes, n);
+  r.unhedged = column_of(all, n, static_cast<int>(OutcomeField::pnl_unhedged));
+  r.hedged = column_of(all, n, static_cast<int>(OutcomeField::pnl_hedged));
+  r.costs = column_of(all, n, static_cast<int>(OutcomeField::costs));
   return r;
 }
 
@@ -136,8 +138,8 @@ TEST(Hedging, FundingFollowsTheRegimeAndItsMultiplier) {
   const PortfolioSetup portfolio = make_portfolio(model, book);
   const SimulationTables tables = build_simulation_tables(model, portfolio, book, ScenarioShocks{{}, 3.0});
   auto backend = make_cpu_backend(1);
-  backend->simulate(tables, 50, 0);
-  const auto hedged = backend->outcome(OutcomeField::pnl_hedged);
+  const auto hedged =
+      column_of(collect_outcomes(*backend, tables, PathProgram::outcomes, 50), 50, static_cast<int>(OutcomeField::pnl_hedged));
   EXPECT_NEAR(hedged[0], 3.0 * 0.0002 * 3.0 * 1000.0 * 30, 1e-4);
 }
 

@@ -24,6 +24,16 @@ Model two_gbm_model() {
   return m;
 }
 
+/// The optimiser on the model's base scenario (the grid rides along with its simulation).
+Optimization optimize(PathBackend& backend, const Model& model, const BookConfig& book) {
+  return *run_scenario(backend, base_scenario(model), make_portfolio(model, book), book, {true, false}).optimization;
+}
+
+/// Column `column` of every path of a collect_outcomes result.
+std::vector<double> column(const std::vector<double>& all, const BookConfig& book, int column) {
+  return column_of(all, book.simulation.paths, column);
+}
+
 BookConfig grid_book(double collateral) {
   BookConfig b;
   b.holdings = {{"A", 100.0}};
@@ -48,21 +58,23 @@ TEST(RiskJob, GridEqualsSeparateRunsPathByPath) {
     const PortfolioSetup portfolio = make_portfolio(model, book);
     auto backend = make_cpu_backend(0);
     const SimulationTables grid_tables = build_simulation_tables(model, portfolio, book);
-    backend->simulate_ratio_grid(grid_tables, book.simulation.paths, 0);
+    const std::vector<double> grid =
+        collect_outcomes(*backend, grid_tables, PathProgram::outcomes_with_ratio_grid, book.simulation.paths);
     const int count = grid_tables.scalars.hedge.num_grid_ratios;
     ASSERT_EQ(count, 16);
     std::vector<std::vector<double>> grid_pnl, grid_called;
     for (int r = 0; r < count; ++r) {
-      grid_pnl.push_back(backend->column(RatioGridColumns::pnl(r)));
-      grid_called.push_back(backend->column(RatioGridColumns::called(r)));
+      grid_pnl.push_back(column(grid, book, kNumOutcomeFields + RatioGridColumns::pnl(r)));
+      grid_called.push_back(column(grid, book, kNumOutcomeFields + RatioGridColumns::called(r)));
     }
     int called_somewhere = 0;
     for (int r : {0, 3, 8, 15}) {
       BookConfig single = book;
       single.hedge.ratio = hedge_ratio_grid(book.risk.hedge_ratio_grid)[r];
-      backend->simulate(build_simulation_tables(model, portfolio, single), book.simulation.paths, 0);
-      const std::vector<double> pnl = backend->outcome(OutcomeField::pnl_hedged);
-      const std::vector<double> first_call = backend->outcome(OutcomeField::first_call_step);
+      const std::vector<double> all = collect_outcomes(*backend, build_simulation_tables(model, portfolio, single),
+                                                       PathProgram::outcomes, book.simulation.paths);
+      const std::vector<double> pnl = column(all, book, static_cast<int>(OutcomeField::pnl_hedged));
+      const std::vector<double> first_call = column(all, book, static_cast<int>(OutcomeField::first_call_step));
       for (std::size_t i = 0; i < pnl.size(); ++i) {
         ASSERT_NEAR(grid_pnl[r][i], pnl[i], 1e-9 * std::max(1.0, std::abs(pnl[i]))) << "ratio " << r << " path " << i;
         ASSERT_EQ(grid_called[r][i], first_call[i] >= 0.0 ? 1.0 : 0.0) << "ratio " << r << " path " << i;
@@ -79,12 +91,13 @@ TEST(RiskJob, GridCallsFollowTheUnitShortfall) {
   const BookConfig book = grid_book(400.0);
   auto backend = make_cpu_backend(0);
   const SimulationTables tables = build_simulation_tables(model, make_portfolio(model, book), book);
-  backend->simulate_ratio_grid(tables, book.simulation.paths, 0);
+  const std::vector<double> grid =
+      collect_outcomes(*backend, tables, PathProgram::outcomes_with_ratio_grid, book.simulation.paths);
   const int count = tables.scalars.hedge.num_grid_ratios;
-  const std::vector<double> d = backend->column(RatioGridColumns::unit_shortfall(count));
+  const std::vector<double> d = column(grid, book, kNumOutcomeFields + RatioGridColumns::unit_shortfall(count));
   const std::vector<double> ratios = hedge_ratio_grid(book.risk.hedge_ratio_grid);
   for (int r = 0; r < count; ++r) {
-    const std::vector<double> called = backend->column(RatioGridColumns::called(r));
+    const std::vector<double> called = column(grid, book, kNumOutcomeFields + RatioGridColumns::called(r));
     int disagree = 0;
     for (std::size_t i = 0; i < d.size(); ++i)
       disagree += (called[i] == 1.0) != (400.0 < ratios[r] * d[i] * (1.0 - 1e-9));
@@ -104,8 +117,7 @@ TEST(RiskJob, MinVarianceIsTheClosedFormWithAmpleCollateral) {
   const double ex = std::exp((0.0001 + 0.5 * s_a * s_a) * t), ey = std::exp((0.0002 + 0.5 * s_m * s_m) * t);
   const double h_star = ex / ey * (std::exp(rho * s_a * s_m * t) - 1.0) / (std::exp(s_m * s_m * t) - 1.0);
   auto backend = make_cpu_backend(0);
-  const Optimization opt =
-      optimize_hedge_ratio(*backend, base_scenario(model), make_portfolio(model, book), book);
+  const Optimization opt = optimize(*backend, model, book);
   // se of the regression slope ~ sqrt((1 - R^2) Var(X) / (n Var(Y))); R^2 ~ 0.49 here.
   const double se = std::sqrt((1 - 0.49) * (std::exp(s_a * s_a * t) - 1) * ex * ex /
                               (book.simulation.paths * (std::exp(s_m * s_m * t) - 1) * ey * ey));
@@ -128,7 +140,7 @@ TEST(RiskJob, RefinedOptimaHoldUpWhenRerun) {
   book.simulation.paths = 40000;
   const PortfolioSetup portfolio = make_portfolio(model, book);
   auto backend = make_cpu_backend(0);
-  const Optimization opt = optimize_hedge_ratio(*backend, base_scenario(model), portfolio, book);
+  const Optimization opt = optimize(*backend, model, book);
 
   auto rerun = [&](double ratio) {
     BookConfig single = book;

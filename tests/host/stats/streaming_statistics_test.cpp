@@ -1,0 +1,264 @@
+// The statistics reduced batch by batch against a sort of every path: the same order
+// statistics, the same figures for any batch size, thread count or split of the path ids
+// (ranks), and memory that grows with the tails only.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+#include "cpu_backend/cpu_backend.hpp"
+#include "engine/path_pass.hpp"
+#include "engine/risk_engine.hpp"
+#include "engine/risk_job.hpp"
+#include "engine/simulation_setup.hpp"
+#include "engine/synthetic_model.hpp"
+#include "hedged_test_book.hpp"
+#include "stats/exact_sum.hpp"
+#include "stats/outcome_reduction.hpp"
+#include "stats/risk_statistics.hpp"
+
+namespace betahedge {
+namespace {
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Values math.fsum gives (Python 3): the correctly rounded exact sums.
+TEST(ExactSum, RoundsTheExactSumOnceLikeFsum) {
+  const auto sum = [](std::initializer_list<double> xs) {
+    ExactSum s;
+    for (double x : xs) s.add(x);
+    return s.value();
+  };
+  EXPECT_EQ(sum({1e100, 1.0, -1e100}), 1.0);
+  EXPECT_EQ(sum({0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1}), 1.0);
+  EXPECT_EQ(sum({1.0, 1e-16, 1e-16}), 1.0000000000000002);
+  EXPECT_EQ(sum({1.0, std::ldexp(1.0, -53)}), 1.0);                               // a tie, to even
+  EXPECT_EQ(sum({1.0, std::ldexp(1.0, -53), std::ldexp(1.0, -106)}), 1.0000000000000002);  // not a tie
+  EXPECT_TRUE(std::isnan(sum({1.0, NAN})));
+  EXPECT_TRUE(std::isinf(sum({1.0, INFINITY})));
+  EXPECT_EQ(sum({}), 0.0);
+}
+
+TEST(ExactSum, DoesNotDependOnOrderOrGrouping) {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> magnitude(0.0, 6.0);
+  std::vector<double> x(20000);
+  for (double& v : x) v = (rng() % 2 ? 1.0 : -1.0) * magnitude(rng);
+  ExactSum in_order;
+  for (double v : x) in_order.add(v);
+  for (int trial = 0; trial < 5; ++trial) {
+    std::shuffle(x.begin(), x.end(), rng);
+    ExactSum a, b;  // two "ranks", merged, and written to bytes and back on the way
+    for (std::size_t i = 0; i < x.size(); ++i) (i < x.size() / 3 ? a : b).add(x[i]);
+    std::string bytes;
+    b.write(bytes);
+    std::size_t cursor = 0;
+    a.add(ExactSum::read(bytes, cursor));
+    EXPECT_TRUE(same_bits(a.value(), in_order.value()));
+    EXPECT_EQ(a.extended_value(), in_order.extended_value());
+  }
+  // Against long double on values where it is exact (integers below 2^64).
+  ExactSum ints;
+  long double exact = 0.0L;
+  for (int i = 0; i < 1000; ++i) {
+    const double v = static_cast<double>(rng() % (1u << 30)) * (i % 2 ? 1 : -1);
+    ints.add(v);
+    exact += v;
+  }
+  EXPECT_EQ(ints.value(), static_cast<double>(exact));
+}
+
+TEST(TailKeeper, KeepsExactlyTheLargestValuesTiesIncluded) {
+  std::mt19937_64 rng(3);
+  std::vector<double> x(200000);
+  for (double& v : x) v = static_cast<double>(rng() % 5000);  // many ties
+  for (std::uint64_t keep : {1ull, 17ull, 5000ull, 60000ull, 200000ull}) {
+    TailKeeper whole(keep), first(keep), second(keep);
+    whole.add(x.data(), x.size(), true);
+    first.add(x.data(), 70001, true);
+    second.add(x.data() + 70001, x.size() - 70001, true);
+    first.add(second);
+    std::vector<double> sorted(x.size());
+    std::transform(x.begin(), x.end(), sorted.begin(), [](double v) { return -v + 0.0; });
+    std::sort(sorted.begin(), sorted.end());
+    const std::vector<double> expected(sorted.end() - static_cast<std::ptrdiff_t>(keep), sorted.end());
+    EXPECT_EQ(whole.sorted_values(), expected) << keep;
+    EXPECT_EQ(first.sorted_values(), expected) << keep;
+    EXPECT_LE(whole.peak_values(), keep + std::max<std::uint64_t>(keep / 4, 4096)) << keep;
+  }
+}
+
+TEST(TailSample, RefusesAnOrderStatisticItDidNotKeep) {
+  const TailSample t(10, {7.0, 8.0, 9.0});
+  EXPECT_EQ(t.first_kept(), 7u);
+  EXPECT_EQ(t.at(8), 8.0);
+  EXPECT_EQ(t.sum(7, 10), 24.0);
+  EXPECT_THROW(t.at(6), std::logic_error);
+}
+
+struct Case {
+  Model model;
+  BookConfig book;
+  SimulationTables tables;
+};
+
+Case margin_case(std::uint64_t paths) {
+  Model m = make_synthetic_model(3, 2);
+  BookConfig book = test::hedged_test_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic);
+  book.simulation.paths = paths;
+  book.risk.levels = {{"0.9", 0.9}, {"0.99", 0.99}};
+  book.risk.max_call_probability = 0.05;
+  const SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
+  return {std::move(m), std::move(book), tables};
+}
+
+// VaR and ES read the same order statistics, summed the same way, as a sort of every path:
+// the same bits. Means and standard deviations come from exact sums instead of a blocked sum
+// of the sorted sample: the same to 1e-13.
+TEST(StreamingStatistics, QuantilesEqualASortOfEveryPath) {
+  const Case c = margin_case(30011);
+  auto backend = make_cpu_backend(2);
+  const ScenarioResult r = evaluate_scenario("base", *backend, c.tables, c.book);
+  const std::uint64_t n = c.book.simulation.paths;
+  const std::vector<double> all = collect_outcomes(*backend, c.tables, PathProgram::outcomes, n);
+  for (OutcomeField f : {OutcomeField::pnl_unhedged, OutcomeField::pnl_hedged}) {
+    std::vector<double> losses = column_of(all, n, static_cast<int>(f));
+    for (double& x : losses) x = -x;
+    const PnlStatistics sorted = estimate_pnl_statistics(losses, c.book.risk.levels);
+    const PnlStatistics& got = f == OutcomeField::pnl_unhedged ? r.unhedged : r.hedged;
+    for (std::size_t l = 0; l < sorted.tails.size(); ++l) {
+      EXPECT_TRUE(same_bits(got.tails[l].var, sorted.tails[l].var));
+      EXPECT_TRUE(same_bits(got.tails[l].es, sorted.tails[l].es));
+      EXPECT_TRUE(same_bits(got.tails[l].var_se, sorted.tails[l].var_se));
+      EXPECT_TRUE(same_bits(got.tails[l].es_se, sorted.tails[l].es_se));
+    }
+    EXPECT_NEAR(got.mean, sorted.mean, 1e-13 * sorted.stdev);
+    EXPECT_NEAR(got.stdev, sorted.stdev, 1e-13 * sorted.stdev);
+  }
+  std::vector<double> shortfall = column_of(all, n, static_cast<int>(OutcomeField::collateral_shortfall));
+  std::sort(shortfall.begin(), shortfall.end());
+  const std::uint64_t allowed = static_cast<std::uint64_t>(std::floor(0.05 * n + 1e-9));
+  EXPECT_EQ(r.margin.collateral_for_call_probability.at(0).second, shortfall[n - allowed - 1]);
+  EXPECT_GT(r.margin.call_probability, 0.05);  // the quantile is one the run needed
+
+  const auto [he, he_se] = hedge_effectiveness(column_of(all, n, 0), column_of(all, n, 1));
+  EXPECT_NEAR(r.hedge_effectiveness, he, 1e-12);
+  EXPECT_NEAR(r.hedge_effectiveness_se, he_se, 1e-9 * he_se);
+}
+
+/// Every figure of a ScenarioResult, as bits.
+std::vector<double> figures(const ScenarioResult& r) {
+  std::vector<double> x{r.hedge_effectiveness, r.hedge_effectiveness_se, r.margin.call_probability,
+                        r.margin.liquidation_probability, r.margin.collateral_for_call_probability.at(0).second,
+                        r.margin.mean_first_call_day.value_or(-1.0), r.beta.mean_abs_deviation, r.beta.mean_costs,
+                        r.beta.mean_rebalances};
+  for (const PnlStatistics* s : {&r.unhedged, &r.hedged}) {
+    x.insert(x.end(), {s->mean, s->mean_se, s->stdev});
+    for (const TailRisk& t : s->tails) x.insert(x.end(), {t.var, t.var_se, t.es, t.es_se});
+  }
+  return x;
+}
+
+void expect_same_bits(const std::vector<double>& a, const std::vector<double>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(same_bits(a[i], b[i])) << what << ": figure " << i << ": " << a[i] << " vs " << b[i];
+}
+
+TEST(StreamingStatistics, TheSameBitsForAnyBatchSizeThreadCountOrRankSplit) {
+  Case c = margin_case(50001);
+  auto two_threads = make_cpu_backend(2);
+  const std::vector<double> reference = figures(evaluate_scenario("base", *two_threads, c.tables, c.book));
+  auto one_thread = make_cpu_backend(1);
+  for (std::uint64_t batch : {1ull, 4096ull, 5000ull, 65536ull, 100000ull}) {
+    c.book.simulation.batch_size = batch;
+    expect_same_bits(figures(evaluate_scenario("base", *one_thread, c.tables, c.book)), reference,
+                     "batch " + std::to_string(batch));
+  }
+  // Ranks: each share reduced on its own, sent as bytes, merged in rank order (what
+  // run_path_pass does under MPI).
+  const ReductionPlan plan = scenario_plan(c.book);
+  for (int ranks : {2, 3, 7}) {
+    std::optional<OutcomeReduction> merged;
+    for (int rank = 0; rank < ranks; ++rank) {
+      OutcomeReduction mine(plan);
+      two_threads->run(c.tables, PathProgram::outcomes, rank_share(plan.paths, rank, ranks), 8192,
+                       [&](const OutcomeBatch& b) { mine.add(b); });
+      OutcomeReduction received = OutcomeReduction::decode(plan, mine.encode());
+      if (merged)
+        merged->merge(received);
+      else
+        merged.emplace(std::move(received));
+    }
+    expect_same_bits(figures(scenario_result("base", *merged, c.tables, c.book)), reference,
+                     std::to_string(ranks) + " ranks");
+  }
+}
+
+TEST(StreamingStatistics, RankSharesCoverThePathsOnBlockBoundaries) {
+  for (std::uint64_t n : {1ull, 4095ull, 4096ull, 50001ull, 1000000ull})
+    for (int ranks : {1, 2, 3, 16}) {
+      std::uint64_t next = 0;
+      for (int r = 0; r < ranks; ++r) {
+        const PathIdRange share = rank_share(n, r, ranks);
+        EXPECT_EQ(share.first, next);
+        EXPECT_EQ(share.first % kReductionBlock, 0u);
+        EXPECT_LE(share.first, share.last);
+        next = share.last;
+      }
+      EXPECT_EQ(next, n);
+    }
+}
+
+// The statistics' memory is the tails the quantiles read (n (1 - a) + sqrt(n) values per loss
+// column, floor(p n) + 1 shortfalls), each with a quarter (at least 4096 values) of room to
+// spare: 16x the paths, 16x the tails; never anything per path.
+TEST(StreamingStatistics, MemoryGrowsWithTheTailsNotWithThePaths) {
+  auto backend = make_cpu_backend(2);
+  for (std::uint64_t n : {1ull << 16, 1ull << 20}) {
+    Case c = margin_case(n);
+    c.book.risk.levels = {{"0.999", 0.999}};
+    c.book.risk.max_call_probability = 0.001;
+    const ScenarioResult r = evaluate_scenario("base", *backend, c.tables, c.book);
+    const std::uint64_t losses = loss_tail_needed(n, c.book.risk.levels);
+    const std::uint64_t shortfalls = shortfall_tail_needed(n, 0.001);
+    const auto room = [](std::uint64_t keep) { return keep + std::max<std::uint64_t>(keep / 4, 4096); };
+    EXPECT_LE(r.peak_tail_values, 2 * room(losses) + room(shortfalls)) << n;
+    EXPECT_LT(r.peak_tail_values, n / 50 + 3 * 4096 * 2) << n;  // vs 9 n values kept before
+  }
+}
+
+// The optimiser's curve from the grid riding along: each ratio's VaR and ES equal a sort of
+// that ratio's P&L on every path.
+TEST(StreamingStatistics, RatioCurveEqualsASortOfEveryPath) {
+  const Model m = make_synthetic_model(3, 2);
+  BookConfig book = test::hedged_test_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic);
+  book.simulation.paths = 20000;
+  book.risk.hedge_ratio_grid = {0.0, 1.0, 0.25};
+  auto backend = make_cpu_backend(2);
+  const ScenarioRun run = run_scenario(*backend, base_scenario(m), make_portfolio(m, book), book, {true, false});
+  ASSERT_TRUE(run.optimization.has_value());
+  ASSERT_EQ(run.optimization->curve.size(), 5u);
+  BookConfig dense = book;
+  dense.risk.hedge_ratio_grid.step /= 2.0;
+  const SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), dense);
+  ASSERT_EQ(tables.scalars.hedge.num_grid_ratios, 9);
+  const std::uint64_t n = book.simulation.paths;
+  const std::vector<double> all = collect_outcomes(*backend, tables, PathProgram::outcomes_with_ratio_grid, n);
+  for (int point = 0; point < 5; ++point) {
+    std::vector<double> losses = column_of(all, n, kNumOutcomeFields + RatioGridColumns::pnl(2 * point));
+    for (double& x : losses) x = -x;
+    const PnlStatistics sorted = estimate_pnl_statistics(losses, book.risk.levels);
+    const PnlStatistics& got = run.optimization->curve[point].hedged;
+    for (std::size_t l = 0; l < sorted.tails.size(); ++l) {
+      EXPECT_TRUE(same_bits(got.tails[l].var, sorted.tails[l].var)) << point;
+      EXPECT_TRUE(same_bits(got.tails[l].es, sorted.tails[l].es)) << point;
+    }
+    EXPECT_NEAR(got.stdev, sorted.stdev, 1e-13 * sorted.stdev);
+  }
+}
+
+}  // namespace
+}  // namespace betahedge

@@ -204,7 +204,7 @@ void check_statistics_memory(const BookConfig& book, const JobStages& stages, co
   const int grid = stages.optimize ? static_cast<int>(optimiser_ratio_grid(book).size()) : 0;
   const double losses = static_cast<double>(loss_tail_needed(n, book.risk.levels));
   const double shortfalls = static_cast<double>(shortfall_tail_needed(n, book.risk.max_call_probability));
-  const double tails = 1.25 * (losses * (2 + grid) + shortfalls * (grid > 0 ? 2 : 1)) * (ranks::count() > 1 ? 2 : 1);
+  const double tails = 1.5 * (losses * (2 + grid) + shortfalls * (grid > 0 ? 2 : 1)) * (ranks::count() > 1 ? 2 : 1);
   const int columns = kNumOutcomeFields + (grid > 0 ? RatioGridColumns::total(grid) : 0);
   const double batch = static_cast<double>(aligned_batch_size(backend, book.simulation.batch_size, columns)) * columns;
   const double bytes = (tails + batch) * sizeof(double);

@@ -11,9 +11,9 @@ namespace betahedge {
 
 void TailKeeper::add(const double* values, std::uint64_t count, bool negate) {
   if (keep_ == 0) return;
-  // Trim once the buffer holds a quarter more than it keeps: the threshold then rises, and
+  // Trim once the buffer holds half as much again as it keeps: the threshold then rises, and
   // after the first few batches almost every value is turned away by one comparison.
-  const std::uint64_t trim_at = keep_ + std::max<std::uint64_t>(keep_ / 4, 4096);
+  const std::uint64_t trim_at = keep_ + std::max<std::uint64_t>(keep_ / 2, 4096);
   if (values_.capacity() < trim_at) values_.reserve(trim_at);  // never grown past it: trimmed there
   for (std::uint64_t i = 0; i < count; ++i) {
     // + 0.0 turns -0.0 into +0.0, so that which zero a tie keeps cannot differ between runs.

@@ -5,7 +5,7 @@
 /// and the collateral quantiles read only order statistics at or above a known rank. So a run
 /// keeps, per column, the largest `keep` values (keep ~ n (1 - a) + sqrt(n)), exactly: the same
 /// values a sort of every path would put there, ties included, and no estimate. Memory is
-/// about 1.25 x keep values per column, whatever n is beyond that.
+/// about 1.5 x keep values per column, whatever n is beyond that.
 #include <cstdint>
 #include <string>
 #include <vector>

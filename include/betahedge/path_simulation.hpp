@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "betahedge/band_sweep.hpp"
 #include "betahedge/bh_hd.hpp"
 #include "betahedge/hedging.hpp"
 #include "betahedge/lane_math.hpp"
@@ -43,17 +44,19 @@ struct NoPathObserver {
 };
 
 /// A rider computes something else on the market path simulate_path draws (RatioGridRider: the
-/// static hedge at a grid of ratios), from the hooks below; they are called on a hedged book
+/// static hedge at a grid of ratios; BandSweepRider: the dynamic hedge at several bands), from
+/// the hooks below; they are called on a hedged book
 /// only. The default rides nothing and compiles to nothing.
 struct NoRider {
-  /// After the hedge opens at t0: benchmark price s, the regime of day 0.
-  BH_HD void on_open(double /*s*/, int /*regime*/) {}
+  /// After the hedge opens at t0: benchmark price s, the regime of day 0, the original holdings'
+  /// mark at t0.
+  BH_HD void on_open(double /*s*/, int /*regime*/, const PortfolioMark& /*start*/) {}
   /// After each step's market move: benchmark price s, the day's regime, the step (0-based);
   /// portfolio_value() gives the original holdings' value then.
   template <class PortfolioValue>
   BH_HD void on_step(double /*s*/, int /*regime*/, int /*global_step*/, const PortfolioValue& /*portfolio_value*/) {}
-  /// At each day's end, after the book's rolls: the original holdings' value.
-  BH_HD void on_day_end(double /*s*/, int /*regime*/, double /*portfolio_value*/) {}
+  /// At each day's end, after the book's rolls: the original holdings' mark.
+  BH_HD void on_day_end(double /*s*/, int /*regime*/, const PortfolioMark& /*now*/) {}
   /// At the end: the original holdings' final value.
   BH_HD void on_end(double /*final_value*/) {}
 };
@@ -114,13 +117,6 @@ BH_HD int initial_regime(const MarketView& m, Draws& draws) {
   if (m.num_regimes == 1) return 0;
   return sample_from_cdf(m.initial_cdf, m.num_regimes, draws.uniform());
 }
-
-/// Value of the original holdings, sum_i holdings_i spot_i exp(log_price_i), and their
-/// value-weighted beta sum_i holdings_i S_i beta_i / value.
-struct PortfolioMark {
-  double value;
-  double beta;
-};
 
 /// x_0 + ... + x_{N-1} as a balanced tree of pairs, the same order on every backend and at any
 /// SIMD width: ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)) for N = 8.
@@ -201,12 +197,10 @@ struct PortfolioValueOnDemand {
 ///
 /// Per step: market move; hedge marked (with funding); the margin rule on the hedge account.
 /// Per day: contract rolls; every rebalance_every_days the beta check (and, dynamic, a trade
-/// back to target when |beta - target| > band). Two hedge accounts run side by side: the real
-/// one, on which margin calls act, and a shadow that never meets a call; the shadow's largest
-/// (requirement - pnl) is the least collateral that would have avoided every call on this
-/// path, so collateral quantiles come from one run. The unhedged P&L keeps the original
-/// holdings; top-ups sell the real portfolio pro rata (holdings_scale). A rider (NoRider) rides
-/// along on the same market path.
+/// back to target when |beta - target| > band). HedgeBook keeps the hedge's accounts: a real
+/// one, on which margin calls act, and a shadow that never meets a call (collateral quantiles
+/// from one run). The unhedged P&L keeps the original holdings; top-ups sell the real portfolio
+/// pro rata. A rider (NoRider) rides along on the same market path.
 template <int kCapacity, class Generator, class Observer = NoPathObserver, class Rider = NoRider>
 BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const Observer& observer = Observer{},
                                 Rider&& rider = Rider{}) {
@@ -220,22 +214,18 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
 
   int regime = initial_regime(m, draws);
   const double spot_benchmark = m.spot[h.benchmark];
-  HedgeState real, shadow;
+  HedgeBook book;
   if (hedged) {
     const PortfolioMark start = mark_portfolio<kCapacity>(v, log_price);
-    open_hedge(h, real, spot_benchmark, regime, start.value, start.beta);
-    shadow = real;
-    rider.on_open(spot_benchmark, regime);
+    book.open(h, spot_benchmark, regime, start);
+    rider.on_open(spot_benchmark, regime, start);
+  } else {
+    book.watch_from_start(h);
   }
   for (int i = 0; i < kCapacity; ++i)
     if (i < m.num_assets) log_price[i] = m.initial_shock[i];
 
-  PathOutcome out;
-  double holdings_scale = 1.0;
-  double min_equity = h.collateral + real.pnl;
-  double shortfall = margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl;
-  double deviation_sum = 0.0;
-  int checks = 0, days_since_check = 0;
+  int days_since_check = 0;
   double s = spot_benchmark;  // the benchmark's price after the latest step
 #if !defined(__CUDA_ARCH__)
   PortfolioMark mark{0.0, 0.0};  // the host's mark after the latest step
@@ -249,27 +239,17 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
       const int global_step = (day - 1) * m.steps_per_day + step;
 #if defined(__CUDA_ARCH__)
       s = spot_benchmark * lane_exp(lane_at(log_price, h.benchmark));
-      rider.on_step(s, regime, global_step, PortfolioValueOnDemand<kCapacity>{v, log_price});
+      const PortfolioValueOnDemand<kCapacity> portfolio_value{v, log_price};
 #else
       // The host marks the whole book every step (one SIMD pass of exps) and reads the
       // benchmark from it: one exp fewer per step, and the day's mark is its last step's.
       double benchmark_growth;
       mark = mark_portfolio<kCapacity>(v, log_price, benchmark_growth);
       s = spot_benchmark * benchmark_growth;
-      rider.on_step(s, regime, global_step, MarkedPortfolioValue{mark.value});
+      const MarkedPortfolioValue portfolio_value{mark.value};
 #endif
-      mark_hedge(h, real, s, regime, dt_days, global_step, m.steps_per_day);
-      mark_hedge(h, shadow, s, regime, dt_days, global_step, m.steps_per_day);
-      shortfall = larger(shortfall, margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl);
-
-      min_equity = smaller(min_equity, h.collateral + real.pnl);
-      if (margin_call_due(h, real, h.collateral + real.pnl)) {
-        if (out.first_call_step < 0.0) out.first_call_step = global_step + 1;
-        bool liquidated = false;
-        apply_margin_rule(h, real, s, holdings_scale * mark_portfolio<kCapacity>(v, log_price).value, holdings_scale,
-                          liquidated);
-        if (liquidated) out.liquidated = 1.0;
-      }
+      rider.on_step(s, regime, global_step, portfolio_value);
+      book.step(h, s, regime, dt_days, global_step, m.steps_per_day, portfolio_value);
     }
     if (!hedged) continue;
 #if defined(__CUDA_ARCH__)
@@ -277,47 +257,18 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
 #else
     const PortfolioMark now = mark;
 #endif
-    roll_if_due(h, real, s, regime, holdings_scale * now.value, now.beta, h.ratio);
-    roll_if_due(h, shadow, s, regime, now.value, now.beta, h.ratio);
-    rider.on_day_end(s, regime, now.value);
+    book.roll(h, s, regime, now);
+    rider.on_day_end(s, regime, now);
     // Every rebalance_every_days-th day (day % rebalance_every_days == 0), counted rather than
     // divided: an integer division a day was 2% of the CPU backend's time.
     if (++days_since_check < h.rebalance_every_days) continue;
     days_since_check = 0;
-
-    // A top-up that sold the whole book leaves no beta to track (and 0/0 for its value).
-    const double value = holdings_scale * now.value;
-    if (value != 0.0) {
-      const double before = now.beta + hedge_beta(h, real, s, regime, value);
-      deviation_sum += fabs(before - h.target_beta);
-      ++checks;
-      // The trade as a select, not a branch: whether it happens turns on this day's marks,
-      // which a CPU cannot predict, and a mispredicted branch throws away the next day's work
-      // begun meanwhile (a GPU warp, likewise, need not diverge). Not trading is a trade of
-      // zero units, which changes nothing.
-      const bool rebalance = h.dynamic && real.active && fabs(before - h.target_beta) > h.band;
-      const double target_units = h.dynamic ? units_for_target_beta(h, now.beta, value, s, regime, real) : real.units;
-      trade_to(h, real, rebalance ? target_units : real.units, s);
-      real.rebalances += rebalance ? 1 : 0;
-      observer.on_beta_check(day, before, now.beta + hedge_beta(h, real, s, regime, value));
-    }
-    if (h.dynamic && shadow.active) {
-      const double shadow_beta = now.beta + hedge_beta(h, shadow, s, regime, now.value);
-      const double target_units = units_for_target_beta(h, now.beta, now.value, s, regime, shadow);
-      trade_to(h, shadow, fabs(shadow_beta - h.target_beta) > h.band ? target_units : shadow.units, s);
-    }
+    book.check_beta(h, h.band, s, regime, now, day, observer);
   }
 
   const double final_value = mark_portfolio<kCapacity>(v, log_price).value;
   rider.on_end(final_value);
-  out.pnl_unhedged = final_value - v.portfolio.initial_value;
-  out.pnl_hedged = holdings_scale * final_value - v.portfolio.initial_value + real.pnl;
-  out.collateral_shortfall = hedged ? fmax(shortfall, 0.0) : 0.0;
-  out.min_equity = min_equity;
-  out.costs = real.costs;
-  out.rebalances = real.rebalances;
-  out.beta_deviation = checks > 0 ? deviation_sum / checks : 0.0;
-  return out;
+  return book.finish(final_value, v.portfolio.initial_value, hedged);
 }
 
 BH_HD void store_outcome(const OutcomeColumns& c, std::uint64_t index, const PathOutcome& o) {
@@ -343,6 +294,20 @@ BH_HD void simulate_path_with_ratio_grid(const SimulationView& v, Generator& gen
                                          std::uint64_t index) {
   RatioGridRider rider(v, out, index);
   store_outcome(out, index, simulate_path<kCapacity>(v, gen, NoPathObserver{}, rider));
+}
+
+/// simulate_path's outcomes at `index` of `out` (columns 0 to kNumOutcomeFields - 1, the same
+/// bits) and, on the same market path, the dynamic hedge at each band b of h.sweep_bands
+/// (columns kNumOutcomeFields * (1 + b) to kNumOutcomeFields * (2 + b) - 1): the same bits as
+/// simulate_path with hedge.dynamic = true and hedge.band = sweep_bands[b] on that path.
+/// Precondition: num_sweep_bands <= kMaxBandsPerPass.
+template <int kCapacity, class Generator>
+BH_HD void simulate_path_with_band_sweep(const SimulationView& v, Generator& gen, const OutcomeColumns& out,
+                                         std::uint64_t index) {
+  BandSweepRider rider(v);
+  store_outcome(out, index, simulate_path<kCapacity>(v, gen, NoPathObserver{}, rider));
+  for (int b = 0; b < v.hedge.num_sweep_bands; ++b)
+    store_outcome({out.base + kNumOutcomeFields * (1 + b) * out.stride, out.stride}, index, rider.outcome(b));
 }
 
 /// Calls f(std::integral_constant<int, C>{}) with the capacity C for num_assets (host side of

@@ -68,15 +68,25 @@ struct HedgeView {
   bool top_up = false;               ///< on a call: true = sell portfolio to top up, false = liquidate
   int num_grid_ratios = 0;           ///< optimiser: static hedge ratios evaluated in one pass
   const double* grid_ratios = nullptr;  ///< [num_grid_ratios]
+  int num_sweep_bands = 0;           ///< band sweep: dynamic-hedge bands evaluated in one pass
+  const double* sweep_bands = nullptr;  ///< [num_sweep_bands]
 };
 
 inline constexpr int kMaxGridRatios = 128;
+inline constexpr int kMaxBandsPerPass = 8;
 
 struct SimulationView {
   MarketView market;
   PortfolioView portfolio;
   HedgeView hedge;
   std::uint64_t seed = 0;
+};
+
+/// Value of the original holdings, sum_i holdings_i spot_i exp(log_price_i), and their
+/// value-weighted beta sum_i holdings_i S_i beta_i / value.
+struct PortfolioMark {
+  double value;
+  double beta;
 };
 
 /// What one path leaves behind for the statistics (base currency unless noted).

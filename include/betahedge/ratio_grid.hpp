@@ -99,6 +99,10 @@ class RatioGridRider {
     for (int side = 0; side < 2; ++side) meet_calls(side, shortfall[side], s, value);
   }
 
+  /// The hooks as simulate_path calls them, with the original holdings' mark.
+  BH_HD void on_open(double s, int regime, const PortfolioMark& /*start*/) { on_open(s, regime); }
+  BH_HD void on_day_end(double s, int regime, const PortfolioMark& now) { on_day_end(s, regime, now.value); }
+
   /// At the end of a day, after the book's rolls: benchmark price s, the original holdings' value.
   BH_HD void on_day_end(double s, int regime, double portfolio_value) {
     const HedgeView& h = v_.hedge;

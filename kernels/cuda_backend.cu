@@ -67,7 +67,9 @@ class CudaBackend final : public PathBackend {
     outcomes_.resize(largest * columns);
     host_.resize(largest * columns);
     const SimulationView view = tables.view(params_.data());
-    const auto launch = program == PathProgram::outcomes ? launch_simulate_paths : launch_simulate_paths_with_ratio_grid;
+    const auto launch = program == PathProgram::outcomes                 ? launch_simulate_paths
+                        : program == PathProgram::outcomes_with_ratio_grid ? launch_simulate_paths_with_ratio_grid
+                                                                           : launch_simulate_paths_with_band_sweep;
     for (std::uint64_t first = range.first; first < range.last; first += batch) {
       const std::uint64_t count = std::min(batch, range.last - first);
       launch(view, first, count, {outcomes_.data(), count}, nullptr);

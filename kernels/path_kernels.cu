@@ -28,6 +28,15 @@ struct SimulateOutcomesWithRatioGrid {
   }
 };
 
+struct SimulateOutcomesWithBandSweep {
+  template <int kCapacity>
+  __device__ static void run(const SimulationView& view, std::uint64_t path_id, const OutcomeColumns& out,
+                             std::uint64_t index) {
+    CurandPhiloxGenerator gen(view.seed, path_id);
+    simulate_path_with_band_sweep<kCapacity>(view, gen, out, index);
+  }
+};
+
 /// One thread per path on its own Philox subsequence; the path state lives in the thread's
 /// registers (the ratio grid's accounts in local memory) for the whole horizon.
 ///
@@ -86,6 +95,11 @@ void launch_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint
 void launch_simulate_paths_with_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                                            const OutcomeColumns& out, cudaStream_t stream) {
   launch_per_path<SimulateOutcomesWithRatioGrid>(view, first_path, count, out, stream);
+}
+
+void launch_simulate_paths_with_band_sweep(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
+                                           const OutcomeColumns& out, cudaStream_t stream) {
+  launch_per_path<SimulateOutcomesWithBandSweep>(view, first_path, count, out, stream);
 }
 
 void launch_simulate_paths(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,

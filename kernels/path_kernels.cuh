@@ -22,6 +22,11 @@ namespace betahedge {
 void launch_simulate_paths_with_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                                            const OutcomeColumns& out, cudaStream_t stream);
 
+/// The same, and the book's hedge made dynamic at each sweep band on the same paths
+/// (simulate_path_with_band_sweep: band b's OutcomeField columns from kNumOutcomeFields x (1 + b)).
+void launch_simulate_paths_with_band_sweep(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
+                                           const OutcomeColumns& out, cudaStream_t stream);
+
 /// Writes the first words_per_path raw words of each path's cuRAND Philox stream (tests).
 void launch_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint64_t num_paths, int words_per_path,
                          std::uint32_t* out, cudaStream_t stream);

@@ -53,8 +53,10 @@ inline void run_path_range(const SimulationView& view, std::uint64_t batch_first
       PhiloxBlockStream gen(v.seed, path_id, expected_words, block, fill);
       if constexpr (kProgram == PathProgram::outcomes)
         store_outcome(out, path_id - batch_first, simulate_path<kCapacity>(v, gen));
-      else
+      else if constexpr (kProgram == PathProgram::outcomes_with_ratio_grid)
         simulate_path_with_ratio_grid<kCapacity>(v, gen, out, path_id - batch_first);
+      else
+        simulate_path_with_band_sweep<kCapacity>(v, gen, out, path_id - batch_first);
     }
   };
   // The common case, a perpetual hedge on daily steps of a gaussian model, with those three
@@ -116,16 +118,19 @@ struct IsaPrograms {
   const char* name;
   PathRangeFn outcomes[4];
   PathRangeFn outcomes_with_ratio_grid[4];
+  PathRangeFn outcomes_with_band_sweep[4];
 };
 
 constexpr PathProgram kGrid = PathProgram::outcomes_with_ratio_grid;
+constexpr PathProgram kBands = PathProgram::outcomes_with_band_sweep;
 
 #define BETAHEDGE_ISA_PROGRAMS(label, space)                                                                 \
   IsaPrograms {                                                                                              \
     label,                                                                                                   \
         {&space::range<4, PathProgram::outcomes>, &space::range<8, PathProgram::outcomes>,                   \
          &space::range<16, PathProgram::outcomes>, &space::range<64, PathProgram::outcomes>},                \
-        {&space::range<4, kGrid>, &space::range<8, kGrid>, &space::range<16, kGrid>, &space::range<64, kGrid> }  \
+        {&space::range<4, kGrid>, &space::range<8, kGrid>, &space::range<16, kGrid>, &space::range<64, kGrid>},  \
+        {&space::range<4, kBands>, &space::range<8, kBands>, &space::range<16, kBands>, &space::range<64, kBands> } \
   }
 
 static_assert(std::size(kPathCapacities) == 4 && kPathCapacities[0] == 4 && kPathCapacities[1] == 8 &&
@@ -211,8 +216,9 @@ class CpuBackend final : public PathBackend {
     const int capacity = path_capacity_for(view.market.num_assets);
     const auto at = std::find(std::begin(kPathCapacities), std::end(kPathCapacities), capacity);
     const std::ptrdiff_t slot = at == std::end(kPathCapacities) ? 3 : at - std::begin(kPathCapacities);
-    const PathRangeFn path_range =
-        program == PathProgram::outcomes ? isa_.outcomes[slot] : isa_.outcomes_with_ratio_grid[slot];
+    const PathRangeFn path_range = program == PathProgram::outcomes                 ? isa_.outcomes[slot]
+                                   : program == PathProgram::outcomes_with_ratio_grid ? isa_.outcomes_with_ratio_grid[slot]
+                                                                                      : isa_.outcomes_with_band_sweep[slot];
     const std::uint64_t largest = std::min(batch, range.size());
     buffer_.assign(largest * columns, 0.0);
     for (std::uint64_t first = range.first; first < range.last; first += batch) {

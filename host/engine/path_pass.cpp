@@ -1,7 +1,7 @@
 #include "engine/path_pass.hpp"
 
+#include <cstring>
 #include <exception>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,21 +22,30 @@ std::uint64_t aligned_batch_size(const PathBackend& backend, std::uint64_t reque
   return (batch + kReductionBlock - 1) / kReductionBlock * kReductionBlock;
 }
 
-OutcomeReduction run_path_pass(PathBackend& backend, const SimulationTables& tables, PathProgram program,
-                               const ReductionPlan& plan, std::uint64_t batch_size) {
+std::vector<OutcomeReduction> run_path_pass(PathBackend& backend, const SimulationTables& tables,
+                                            PathProgram program, const std::vector<ReductionPlan>& plans,
+                                            std::uint64_t batch_size) {
   const std::uint64_t batch = aligned_batch_size(backend, batch_size, program_columns(program, tables));
+  const std::uint64_t paths = plans.at(0).paths;
   const auto run_share = [&] {
-    OutcomeReduction mine(plan);
-    backend.run(tables, program, rank_share(plan.paths, ranks::index(), ranks::count()), batch,
-                [&](const OutcomeBatch& b) { mine.add(b); });
+    std::vector<OutcomeReduction> mine(plans.begin(), plans.end());
+    backend.run(tables, program, rank_share(paths, ranks::index(), ranks::count()), batch, [&](const OutcomeBatch& b) {
+      for (OutcomeReduction& r : mine) r.add(b);
+    });
     return mine;
   };
   if (ranks::count() == 1) return run_share();
 
-  // Every rank sends its reduction, or its error, and every rank merges them in rank order.
+  // Every rank sends its reductions (each after its size), or its error, and every rank merges
+  // them in rank order.
   std::string payload(1, 'R');
   try {
-    payload += run_share().encode();
+    for (const OutcomeReduction& r : run_share()) {
+      const std::string bytes = r.encode();
+      const std::uint64_t size = bytes.size();
+      payload.append(reinterpret_cast<const char*>(&size), sizeof size);
+      payload += bytes;
+    }
   } catch (...) {
     payload.assign(1, 'E');
     payload += ranks::encode_error(std::current_exception());
@@ -46,15 +55,23 @@ OutcomeReduction run_path_pass(PathBackend& backend, const SimulationTables& tab
   payload.shrink_to_fit();
   for (const std::string& p : all)
     if (p.empty() || p[0] == 'E') ranks::rethrow_encoded(p.empty() ? "" : p.substr(1));
-  std::optional<OutcomeReduction> merged;
+  std::vector<OutcomeReduction> merged(plans.begin(), plans.end());
   for (const std::string& p : all) {
-    OutcomeReduction r = OutcomeReduction::decode(plan, p.substr(1));
-    if (merged)
-      merged->merge(r);
-    else
-      merged.emplace(std::move(r));
+    std::size_t cursor = 1;
+    for (std::size_t i = 0; i < plans.size(); ++i) {
+      std::uint64_t size = 0;
+      std::memcpy(&size, p.data() + cursor, sizeof size);
+      cursor += sizeof size;
+      merged[i].merge(OutcomeReduction::decode(plans[i], p.substr(cursor, size)));
+      cursor += size;
+    }
   }
-  return std::move(*merged);
+  return merged;
+}
+
+OutcomeReduction run_path_pass(PathBackend& backend, const SimulationTables& tables, PathProgram program,
+                               const ReductionPlan& plan, std::uint64_t batch_size) {
+  return std::move(run_path_pass(backend, tables, program, std::vector<ReductionPlan>{plan}, batch_size).front());
 }
 
 }  // namespace betahedge

@@ -3,6 +3,7 @@
 /// its share batch by batch and reduces it (host/stats), then every rank receives the merged
 /// reduction of all ranks' paths, the same bytes on every rank.
 #include <cstdint>
+#include <vector>
 
 #include "betahedge/path_backend.hpp"
 #include "stats/outcome_reduction.hpp"
@@ -22,5 +23,11 @@ std::uint64_t aligned_batch_size(const PathBackend& backend, std::uint64_t reque
 /// same, on every rank, after every rank has finished its share: no rank is left waiting.
 OutcomeReduction run_path_pass(PathBackend& backend, const SimulationTables& tables, PathProgram program,
                                const ReductionPlan& plan, std::uint64_t batch_size);
+
+/// The same with several reductions of each batch (one per outcome set of the program, each
+/// plan's first_column saying where its columns start); all plans are for the same paths.
+std::vector<OutcomeReduction> run_path_pass(PathBackend& backend, const SimulationTables& tables,
+                                            PathProgram program, const std::vector<ReductionPlan>& plans,
+                                            std::uint64_t batch_size);
 
 }  // namespace betahedge

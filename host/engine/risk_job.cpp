@@ -77,8 +77,10 @@ Optimization optimization_from(const OutcomeReduction& reduced, const std::vecto
                              refined([l](const RatioCurvePoint& p) { return p.hedged.tails[l].es; }));
 
   // Ratio r is called iff C < r D, so r <= C / q keeps P(call) <= p; the variance of the
-  // hedged P&L, quadratic in r on the paths without a call, is least there at min(r*, C / q).
-  if (ratios.front() <= largest_feasible) best.margin_constrained = std::min(closed_form, largest_feasible);
+  // hedged P&L, falling up to the min-variance ratio, is least there at min(min_variance, C / q)
+  // (min_variance, not the closed form: where calls make the closed form inexact, or it lies
+  // beyond the grid, the answer must not exceed the reported min-variance ratio).
+  if (ratios.front() <= largest_feasible) best.margin_constrained = std::min(best.min_variance, largest_feasible);
   return opt;
 }
 
@@ -133,15 +135,26 @@ std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const
                                  const BookConfig& book) {
   if (book.hedge.instrument == HedgeInstrument::none)
     throw InputError(book.source.string() + ": hedge.instrument: the band sweep needs a hedge instrument, not 'none'");
+  // Up to kMaxBandsPerPass bands ride one pass over the base market: the book's hedge made
+  // dynamic at each band, on the same paths (simulate_path_with_band_sweep).
+  const std::vector<double>& bands = book.risk.band_grid;
   std::vector<BandRow> rows;
-  for (double band : book.risk.band_grid) {
+  for (std::size_t first = 0; first < bands.size(); first += kMaxBandsPerPass) {
     BookConfig dynamic_book = book;
     dynamic_book.hedge.mode = HedgeMode::dynamic;
-    dynamic_book.hedge.band = band;
+    const std::size_t last = std::min(bands.size(), first + kMaxBandsPerPass);
+    dynamic_book.risk.band_grid.assign(bands.begin() + static_cast<std::ptrdiff_t>(first),
+                                       bands.begin() + static_cast<std::ptrdiff_t>(last));
     const SimulationTables tables = build_simulation_tables(model, portfolio, dynamic_book);
-    const ScenarioResult r = evaluate_scenario("band", backend, tables, dynamic_book);
-    rows.push_back({band, r.beta.mean_abs_deviation, r.beta.mean_rebalances, r.beta.mean_costs, r.hedged,
-                    r.margin.call_probability, false});
+    std::vector<ReductionPlan> plans(last - first, scenario_plan(dynamic_book));
+    for (std::size_t b = 0; b < plans.size(); ++b) plans[b].first_column = kNumOutcomeFields * static_cast<int>(1 + b);
+    const std::vector<OutcomeReduction> reduced =
+        run_path_pass(backend, tables, PathProgram::outcomes_with_band_sweep, plans, book.simulation.batch_size);
+    for (std::size_t b = 0; b < plans.size(); ++b) {
+      const ScenarioResult r = scenario_result("band", reduced[b], tables, dynamic_book);
+      rows.push_back({bands[first + b], r.beta.mean_abs_deviation, r.beta.mean_rebalances, r.beta.mean_costs, r.hedged,
+                      r.margin.call_probability, false});
+    }
   }
   int pick = -1;
   for (int i = 0; i < static_cast<int>(rows.size()); ++i)
@@ -204,18 +217,25 @@ void check_statistics_memory(const BookConfig& book, const JobStages& stages, co
   const int grid = stages.optimize ? static_cast<int>(optimiser_ratio_grid(book).size()) : 0;
   const double losses = static_cast<double>(loss_tail_needed(n, book.risk.levels));
   const double shortfalls = static_cast<double>(shortfall_tail_needed(n, book.risk.max_call_probability));
-  const double tails = 1.5 * (losses * (2 + grid) + shortfalls * (grid > 0 ? 2 : 1)) * (ranks::count() > 1 ? 2 : 1);
+  // Each tail up to 1.5x what it keeps between trims; under MPI every rank's tails at once.
+  const int rank_count = ranks::count();
+  const double tails =
+      1.5 * (losses * (2 + grid) + shortfalls * (grid > 0 ? 2 : 1)) * (rank_count > 1 ? 1.0 + rank_count : 1.0);
   const int columns = kNumOutcomeFields + (grid > 0 ? RatioGridColumns::total(grid) : 0);
-  const double batch = static_cast<double>(aligned_batch_size(backend, book.simulation.batch_size, columns)) * columns;
+  const std::uint64_t batch_paths = aligned_batch_size(backend, book.simulation.batch_size, columns);
+  const double batch = static_cast<double>(batch_paths) * columns;
   const double bytes = (tails + batch) * sizeof(double);
   const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
   if (memory > 0.0 && bytes > 0.9 * memory) {
-    char text[320];
+    char text[400];
     std::snprintf(text, sizeof text,
-                  "simulation.paths (or --paths): %llu paths need %.1f GiB for the loss tails the quantiles read "
-                  "(%.0f values per loss column, %d columns), more than this machine's %.1f GiB of memory; use fewer "
-                  "paths or higher risk.levels",
-                  static_cast<unsigned long long>(n), bytes / (1ull << 30), losses, 2 + grid, memory / (1ull << 30));
+                  "simulation.paths (or --paths): %llu paths need %.1f GiB for the tails the quantiles read (%.0f "
+                  "values for each of %d loss columns, %.0f for each of %d shortfall columns%s) and a batch of %llu "
+                  "paths x %d columns, more than this machine's %.1f GiB of memory; use fewer paths, higher "
+                  "risk.levels or a smaller batch_size",
+                  static_cast<unsigned long long>(n), bytes / (1ull << 30), losses, 2 + grid, shortfalls,
+                  grid > 0 ? 2 : 1, rank_count > 1 ? ", every rank's while they merge" : "",
+                  static_cast<unsigned long long>(batch_paths), columns, memory / (1ull << 30));
     throw InputError(book.source.string() + ": " + text);
   }
 }
@@ -260,7 +280,7 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
   if (stages.bands) {
     say("bands: sweeping " + std::to_string(book.risk.band_grid.size()) + " bands");
     report.bands = sweep_bands(backend, model, portfolio, book);
-    simulated_paths += book.simulation.paths * book.risk.band_grid.size();
+    simulated_paths += book.simulation.paths * ((book.risk.band_grid.size() + kMaxBandsPerPass - 1) / kMaxBandsPerPass);
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report.run = {book.simulation.paths, steps, book.simulation.horizon_days, book.simulation.seed, backend.name(),

@@ -36,9 +36,9 @@ struct RatioCurvePoint {
 ///   neighbours.
 /// - margin_constrained: the min-variance ratio subject to P(call) <= max_call_probability.
 ///   Ratio r is called iff C < r D (D the ratio-1 collateral shortfall), so the feasible
-///   ratios are r <= C / q, q the (1 - p) quantile of D; the variance being a convex
-///   quadratic in r on the uncalled paths, the answer is min(r*, C / q). None when even the
-///   smallest grid ratio is infeasible.
+///   ratios are r <= C / q, q the (1 - p) quantile of D; the variance falling up to the
+///   min-variance ratio, the answer is min(min_variance, C / q). None when even the smallest
+///   grid ratio is infeasible.
 struct OptimalRatios {
   double min_variance = 0.0;
   std::vector<std::pair<std::string, double>> min_es;
@@ -122,9 +122,10 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
 std::vector<double> optimiser_ratio_grid(const BookConfig& book);
 
 /// The band sweep on the base scenario: the dynamic hedge at every band of risk.band_grid on
-/// common random numbers. The recommended band has the least mean cost among bands whose
-/// mean |beta - target| is within risk.tracking_tolerance; when none is, the band that
-/// tracks best. Throws InputError when the book has no hedge instrument.
+/// common random numbers, up to kMaxBandsPerPass bands riding one pass over the market. The
+/// recommended band has the least mean cost among bands whose mean |beta - target| is within
+/// risk.tracking_tolerance; when none is, the band that tracks best. Throws InputError when the
+/// book has no hedge instrument.
 std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const PortfolioSetup& portfolio,
                                  const BookConfig& book);
 

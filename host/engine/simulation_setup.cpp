@@ -127,7 +127,10 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   const std::vector<double> grid = hedge_ratio_grid(book.risk.hedge_ratio_grid);
   const std::size_t lanes = static_cast<std::size_t>(path_capacity_for(n));
   if (lanes == 0) throw std::logic_error("simulation tables: more assets than the largest path capacity");
-  t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk + grid.size());
+  // The band sweep's bands: the book's band_grid, at most kMaxBandsPerPass of them (the engine
+  // passes a longer grid in chunks).
+  const std::size_t bands = std::min<std::size_t>(book.risk.band_grid.size(), kMaxBandsPerPass);
+  t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk + grid.size() + bands);
   auto append = [&t](std::size_t& offset, std::size_t count) {
     if (t.data.size() + count > t.data.capacity()) throw std::logic_error("simulation tables: reserve too small");
     offset = t.data.size();
@@ -194,6 +197,8 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
 
   double* grid_ratios = append(t.offsets.grid_ratios, grid.size());
   std::copy(grid.begin(), grid.end(), grid_ratios);
+  double* sweep_bands = append(t.offsets.sweep_bands, bands);
+  std::copy(book.risk.band_grid.begin(), book.risk.band_grid.begin() + static_cast<std::ptrdiff_t>(bands), sweep_bands);
 
   MarketView& m = t.scalars.market;
   m.num_assets = n;
@@ -231,6 +236,7 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   h.maintenance_rate = book.margin.maintenance_rate;
   h.top_up = book.margin.on_call == MarginAction::top_up;
   h.num_grid_ratios = static_cast<int>(grid.size());
+  h.num_sweep_bands = static_cast<int>(bands);
   if (book.margin.collateral) {
     h.collateral = *book.margin.collateral;
   } else if (h.kind != HedgeKind::none) {

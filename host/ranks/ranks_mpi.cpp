@@ -123,7 +123,8 @@ std::string bytes_from_root(const std::function<std::string()>& work) {
   }
   // A status first ('+': the bytes follow; '!': rank 0's error, encoded), so the bytes, which
   // may be a whole prices file, are sent as they are.
-  std::string status = error ? "!" + encode_error(error) : "+";
+  std::string status(1, error ? '!' : '+');
+  if (error) status += encode_error(error);
   broadcast_on(g_comm, status);
   if (status.front() == '!') {
     if (error) std::rethrow_exception(error);

@@ -111,7 +111,11 @@ void OutcomeReduction::add_block_sums(const OutcomeBatch& batch) {
   }
 }
 
-void OutcomeReduction::add(const OutcomeBatch& batch) {
+void OutcomeReduction::add(const OutcomeBatch& whole) {
+  // This plan's outcome set: its columns from plan_.first_column on.
+  OutcomeBatch batch = whole;
+  batch.base = whole.column(plan_.first_column);
+  batch.columns = whole.columns - plan_.first_column;
   if (batch.first_path % kReductionBlock != 0)
     throw std::logic_error("OutcomeReduction::add: a batch must start on a reduction block");
   add_block_sums(batch);

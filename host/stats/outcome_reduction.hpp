@@ -45,9 +45,13 @@ struct HistogramBins {
 };
 
 /// What to keep: the tails sized for `paths` paths in all (every rank's), at `levels` and
-/// max_call_probability, and `grid_count` ratios for the grid program (0 for outcomes only).
+/// max_call_probability, and `grid_count` ratios for the grid program (0 for outcomes only),
+/// of the outcome set whose columns start at `first_column`.
 struct ReductionPlan {
   std::uint64_t paths = 0;
+  /// Where this plan's OutcomeField columns start in the batch (several outcome sets in one
+  /// pass: the band sweep's bands).
+  int first_column = 0;
   std::vector<RiskLevel> levels;
   double max_call_probability = 0.0;
   int grid_count = 0;

@@ -17,7 +17,10 @@
 namespace betahedge {
 namespace {
 
-constexpr std::uint64_t kDefaultBatch = 1u << 16;
+/// 2^13 paths a batch: the ratio grid's 131 columns are then 8.6 MB, which stay in the cache
+/// between the paths' writes and the statistics' reads (measured: `optimize` of the demo book
+/// 12% faster than with 2^16, `simulate` 6%).
+constexpr std::uint64_t kDefaultBatch = 1u << 13;
 
 std::string cpu_model_name() {
   std::ifstream in("/proc/cpuinfo");

@@ -163,15 +163,21 @@ TEST(RiskJob, RefinedOptimaHoldUpWhenRerun) {
 
 // Bands on common random numbers: wider bands trade less and track worse; the recommended
 // band is the cheapest within the tracking tolerance.
-TEST(RiskJob, BandSweepTradesOffCostAgainstTracking) {
-  const Model model = make_synthetic_model(3, 2);
+/// A book of A1 and A2 hedged with a perpetual on the synthetic model's benchmark towards beta 0.3.
+BookConfig band_book(double collateral) {
   BookConfig book;
   book.holdings = {{"A1", 40.0}, {"A2", 60.0}};
   book.hedge.instrument = HedgeInstrument::perpetual;
   book.hedge.target_beta = 0.3;
   book.hedge.fee_bps = 2;
+  book.margin.collateral = collateral;
+  return book;
+}
+
+TEST(RiskJob, BandSweepTradesOffCostAgainstTracking) {
+  const Model model = make_synthetic_model(3, 2);
+  BookConfig book = band_book(1e9);
   book.hedge.slippage_bps = 5;
-  book.margin.collateral = 1e9;
   book.risk.band_grid = {0.01, 0.05, 0.1, 0.2, 0.4};
   book.risk.tracking_tolerance = 0.025;
   book.simulation.paths = 20000;
@@ -197,12 +203,7 @@ TEST(RiskJob, BandSweepTradesOffCostAgainstTracking) {
 // every band what a separate run of the book at that band gives, bit for bit.
 TEST(RiskJob, BandSweepEqualsSeparateRunsAtEachBand) {
   const Model model = make_synthetic_model(3, 2);
-  BookConfig book;
-  book.holdings = {{"A1", 40.0}, {"A2", 60.0}};
-  book.hedge.instrument = HedgeInstrument::perpetual;
-  book.hedge.target_beta = 0.3;
-  book.hedge.fee_bps = 2;
-  book.margin.collateral = 300.0;  // calls on some paths
+  BookConfig book = band_book(300.0);  // calls on some paths
   book.risk.band_grid = {0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.4};
   book.simulation.paths = 6000;
   auto backend = make_cpu_backend(2);

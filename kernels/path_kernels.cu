@@ -8,35 +8,6 @@
 namespace betahedge {
 namespace {
 
-/// What a thread does with its path: the risk outcomes, or those and the static hedge at every
-/// grid ratio on the same path. `index` is the path's place in the batch's columns.
-struct SimulateOutcomes {
-  template <int kCapacity>
-  __device__ static void run(const SimulationView& view, std::uint64_t path_id, const OutcomeColumns& out,
-                             std::uint64_t index) {
-    CurandPhiloxGenerator gen(view.seed, path_id);
-    store_outcome(out, index, simulate_path<kCapacity>(view, gen));
-  }
-};
-
-struct SimulateOutcomesWithRatioGrid {
-  template <int kCapacity>
-  __device__ static void run(const SimulationView& view, std::uint64_t path_id, const OutcomeColumns& out,
-                             std::uint64_t index) {
-    CurandPhiloxGenerator gen(view.seed, path_id);
-    simulate_path_with_ratio_grid<kCapacity>(view, gen, out, index);
-  }
-};
-
-struct SimulateOutcomesWithBandSweep {
-  template <int kCapacity>
-  __device__ static void run(const SimulationView& view, std::uint64_t path_id, const OutcomeColumns& out,
-                             std::uint64_t index) {
-    CurandPhiloxGenerator gen(view.seed, path_id);
-    simulate_path_with_band_sweep<kCapacity>(view, gen, out, index);
-  }
-};
-
 /// One thread per path on its own Philox subsequence; the path state lives in the thread's
 /// registers (the ratio grid's accounts in local memory) for the whole horizon.
 ///
@@ -46,23 +17,24 @@ struct SimulateOutcomesWithBandSweep {
 /// 8-asset kernel spilled 44 bytes at 128 registers). At 166 registers (8 assets) three
 /// 128-thread blocks fit an SM: 12 warps, 18.75% occupancy; benchmarks/RESULTS.md has the
 /// table and why 128-thread blocks.
-template <int kCapacity, class PathOp>
+template <int kCapacity, PathProgram kProgram>
 __global__ void __launch_bounds__(kPathBlockSize, 1)
     per_path_kernel(SimulationView view, std::uint64_t first_path, std::uint64_t count, OutcomeColumns out) {
   const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
-  PathOp::template run<kCapacity>(view, first_path + i, out, i);
+  CurandPhiloxGenerator gen(view.seed, first_path + i);
+  run_path_program<kProgram, kCapacity>(view, gen, out, i);
 }
 
 /// Launches per_path_kernel at the capacity for the model's asset count and checks the launch.
-template <class PathOp>
+template <PathProgram kProgram>
 void launch_per_path(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                      const OutcomeColumns& out, cudaStream_t stream) {
   if (count == 0) return;
   const auto blocks = static_cast<unsigned>((count + kPathBlockSize - 1) / kPathBlockSize);
   with_path_capacity(view.market.num_assets, [&](auto capacity) {
     constexpr int kCapacity = decltype(capacity)::value;
-    per_path_kernel<kCapacity, PathOp><<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
+    per_path_kernel<kCapacity, kProgram><<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
   });
   BH_CUDA_CHECK_LAUNCH();
 }
@@ -94,17 +66,17 @@ void launch_philox_words(std::uint64_t seed, std::uint64_t first_path, std::uint
 
 void launch_simulate_paths_with_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                                            const OutcomeColumns& out, cudaStream_t stream) {
-  launch_per_path<SimulateOutcomesWithRatioGrid>(view, first_path, count, out, stream);
+  launch_per_path<PathProgram::outcomes_with_ratio_grid>(view, first_path, count, out, stream);
 }
 
 void launch_simulate_paths_with_band_sweep(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                                            const OutcomeColumns& out, cudaStream_t stream) {
-  launch_per_path<SimulateOutcomesWithBandSweep>(view, first_path, count, out, stream);
+  launch_per_path<PathProgram::outcomes_with_band_sweep>(view, first_path, count, out, stream);
 }
 
 void launch_simulate_paths(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                            const OutcomeColumns& out, cudaStream_t stream) {
-  launch_per_path<SimulateOutcomes>(view, first_path, count, out, stream);
+  launch_per_path<PathProgram::outcomes>(view, first_path, count, out, stream);
 }
 
 }  // namespace betahedge

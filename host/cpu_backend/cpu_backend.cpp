@@ -54,12 +54,7 @@ inline void run_path_range(const SimulationView& view, std::uint64_t batch_first
   const auto run = [&](const SimulationView& v) {
     for (std::uint64_t path_id = first; path_id < last; ++path_id) {
       PhiloxBlockStream gen(v.seed, path_id, expected_words, block, fill);
-      if constexpr (kProgram == PathProgram::outcomes)
-        store_outcome(out, path_id - batch_first, simulate_path<kCapacity>(v, gen));
-      else if constexpr (kProgram == PathProgram::outcomes_with_ratio_grid)
-        simulate_path_with_ratio_grid<kCapacity>(v, gen, out, path_id - batch_first);
-      else
-        simulate_path_with_band_sweep<kCapacity>(v, gen, out, path_id - batch_first);
+      run_path_program<kProgram, kCapacity>(v, gen, out, path_id - batch_first);
     }
   };
   // The common case, a perpetual hedge on daily steps of a gaussian model, with those three

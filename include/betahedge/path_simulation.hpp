@@ -312,6 +312,18 @@ BH_HD void simulate_path_with_band_sweep(const SimulationView& v, Generator& gen
 
 /// Calls f(std::integral_constant<int, C>{}) with the capacity C for num_assets (host side of
 /// both backends; the model loader has already bounded num_assets by kMaxAssets).
+/// Path `index` of a batch (its draws from `gen`) under `program`: the one place that maps a
+/// PathProgram to its path function, for the CPU loop and the GPU kernel alike.
+template <PathProgram kProgram, int kCapacity, class Generator>
+BH_HD void run_path_program(const SimulationView& v, Generator& gen, const OutcomeColumns& out, std::uint64_t index) {
+  if constexpr (kProgram == PathProgram::outcomes)
+    store_outcome(out, index, simulate_path<kCapacity>(v, gen));
+  else if constexpr (kProgram == PathProgram::outcomes_with_ratio_grid)
+    simulate_path_with_ratio_grid<kCapacity>(v, gen, out, index);
+  else
+    simulate_path_with_band_sweep<kCapacity>(v, gen, out, index);
+}
+
 template <class F>
 void with_path_capacity(int num_assets, F&& f) {
   switch (path_capacity_for(num_assets)) {

@@ -125,6 +125,19 @@ struct RatioGridColumns {
   static constexpr int total(int count) { return 2 * count + 3; }
 };
 
+/// What a pass computes for each path.
+enum class PathProgram {
+  /// simulate_path: the OutcomeField columns.
+  outcomes,
+  /// simulate_path_with_ratio_grid: the OutcomeField columns, then the static hedge at every
+  /// grid ratio on the same path (RatioGridColumns, from column kNumOutcomeFields on).
+  outcomes_with_ratio_grid,
+  /// simulate_path_with_band_sweep: the OutcomeField columns, then the same for the book's
+  /// hedge made dynamic at each of the tables' sweep bands (band b's from column
+  /// kNumOutcomeFields x (1 + b)).
+  outcomes_with_band_sweep,
+};
+
 /// Structure-of-arrays storage for PathOutcome: column f starts at base + f * stride.
 struct OutcomeColumns {
   double* base = nullptr;

@@ -218,21 +218,26 @@ class CpuBackend final : public PathBackend {
                                    : program == PathProgram::outcomes_with_ratio_grid ? isa_.outcomes_with_ratio_grid[slot]
                                                                                       : isa_.outcomes_with_band_sweep[slot];
     const std::uint64_t largest = std::min(batch, range.size());
-    buffer_.assign(largest * columns, 0.0);
+    buffer_.assign(padded_stride(largest) * columns, 0.0);
     for (std::uint64_t first = range.first; first < range.last; first += batch) {
       const std::uint64_t count = std::min(batch, range.last - first);
-      const OutcomeColumns out{buffer_.data(), count};
+      const OutcomeColumns out{buffer_.data(), padded_stride(count)};
 #pragma omp parallel num_threads(threads_)
       {
         const auto share = [&](int t) { return first + count * t / omp_get_num_threads(); };
         const int t = omp_get_thread_num();
         path_range(view, first, share(t), share(t + 1), out);
       }
-      consume({first, count, columns, buffer_.data(), count});
+      consume({first, count, columns, buffer_.data(), out.stride});
     }
   }
 
  private:
+  /// The distance between columns, in doubles: the paths rounded up to a cache line, plus one.
+  /// A batch of 2^13 paths would otherwise start every column 64 KiB after the last, the same
+  /// cache set in L1 and L2, and a path writing a column per grid ratio would evict its own lines.
+  static std::uint64_t padded_stride(std::uint64_t paths) { return (paths + 7) / 8 * 8 + 8; }
+
   int threads_;
   const IsaPrograms& isa_;
   bool isa_from_environment_;

@@ -141,7 +141,7 @@ enum class PathProgram {
 /// Structure-of-arrays storage for PathOutcome: column f starts at base + f * stride.
 struct OutcomeColumns {
   double* base = nullptr;
-  std::uint64_t stride = 0;  ///< number of paths
+  std::uint64_t stride = 0;  ///< doubles from one column to the next, at least the number of paths
 };
 
 }  // namespace betahedge

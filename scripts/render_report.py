@@ -356,6 +356,10 @@ figure img { max-width: 100%; height: auto; display: block; }
 figcaption { color: #5b6473; font-size: 12.5px; margin-top: 2px; }
 .figrow { display: flex; flex-wrap: wrap; gap: 10px 24px; align-items: flex-start; }
 .figrow figure { margin: 0 0 8px 0; }
+table.corr caption { font-size: 13px; color: #23395d; text-align: left; padding-bottom: 2px; }
+table.corr td.corr { text-align: center; min-width: 44px; border: 1px solid #fff; }
+table.corr th { background: none; }
+h3 span.sub { color: #5b6473; font-weight: normal; font-size: 13px; }
 """
 
 
@@ -701,42 +705,66 @@ def section_regimes(d):
             + "</section>")
 
 
+def correlation_colors(c):
+    """RdBu_r at correlation c in [-1, 1]: background and a text colour that reads on it."""
+    r, g, b, _ = matplotlib.colormaps["RdBu_r"]((c + 1.0) / 2.0)
+    text = "white" if abs(c) > 0.6 else "#1d2430"
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}", text
+
+
+def correlation_table(key, matrix, assets, title):
+    """One regime's matrix as a table coloured like a heatmap: the numbers stay text (exact,
+    selectable, tagged) and the page needs no image per matrix."""
+    head = "".join(f"<th>{esc(a)}</th>" for a in assets)
+    rows = []
+    for i, row in enumerate(matrix):
+        cells = []
+        for j, c in enumerate(row):
+            background, color = correlation_colors(float(c))
+            cells.append(f'<td class="num corr" style="background:{background};color:{color}" '
+                         f'data-key="{esc(f"{key}.{i}.{j}")}">{esc(f"{float(c):.2f}")}</td>')
+        rows.append(f"<tr><th>{esc(assets[i])}</th>{''.join(cells)}</tr>")
+    return (f'<table class="corr"><caption>{esc(title)}</caption><thead><tr><th></th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
 def section_correlations(d):
     assets, names = d["assets"], d["regime_names"]
-    n = len(assets)
-    figs = []
-    for sc in d["summary"]["scenarios"]:
-        corr = sc["applied"]["corr"]
-        k = len(corr)
-        cell = 0.62 + 0.55 * n
-        fig, axes = plt.subplots(1, k, figsize=(cell * k + 0.9, cell + 0.7), squeeze=False)
-        im = None
+    scenarios = d["summary"]["scenarios"]
+    base_corr = scenarios[0]["applied"]["corr"]
+    same_as_base = [sc["name"] for sc in scenarios[1:] if sc["applied"]["corr"] == base_corr]
+    blocks = []
+    for sc in scenarios:
+        if sc["name"] in same_as_base:
+            continue
         forced = sc["applied"].get("forced_regime")
-        for r, ax in enumerate(axes[0]):
-            m = np.array(corr[r], dtype=float)
-            im = ax.imshow(m, vmin=-1, vmax=1, cmap="RdBu_r")
-            for i in range(n):
-                for j in range(n):
-                    ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=9,
-                            color="white" if abs(m[i, j]) > 0.6 else "#1d2430")
-            ax.set_xticks(range(n))
-            ax.set_yticks(range(n))
-            ax.set_xticklabels(assets, fontsize=9)
-            ax.set_yticklabels(assets, fontsize=9)
-            ax.tick_params(length=0)
+        tables = []
+        for r, matrix in enumerate(sc["applied"]["corr"]):
             title = names[r] if r < len(names) else f"regime {r}"
             if forced == title:
                 title += " (forced)"
-            ax.set_title(title, fontsize=10)
-        fig.colorbar(im, ax=list(axes[0]), fraction=0.046 / max(1, k) * 1.6, pad=0.04)
-        fig.suptitle(f"{sc['name']} (repair distance {fmt_prob(sc['applied']['repair_distance'])})",
-                     fontsize=11, y=1.02)
-        figs.append(figure_html(fig, f"Correlation matrices per regime, scenario {sc['name']}",
-                                css_class="fig"))
+            tables.append(correlation_table(f"scenarios[{sc['name']}].applied.corr.{r}", matrix, assets, title))
+        blocks.append(f'<div class="corrset"><h3>{esc(sc["name"])} <span class="sub">(repair distance '
+                      f'{td_inline(sc, "applied.repair_distance")})</span></h3>'
+                      f'<div class="figrow">{"".join(tables)}</div></div>')
+    same = ""
+    if same_as_base:
+        same = (f'<p class="note">Simulated with the base matrices, not shown again: '
+                f'{esc(", ".join(same_as_base))}.</p>')
     return ('<section id="correlations"><h2>Correlation matrices</h2>'
             '<p class="note">The matrices each scenario simulated (summary.json applied.corr), per regime, '
-            'after stresses and repair; the base scenario shows the calibrated model.</p>'
-            f'<div class="figrow">{"".join(figs)}</div></section>')
+            'after stresses and repair; the base scenario shows the calibrated model. A forced regime '
+            'changes which matrix a path uses, not the matrices. Red is +1, blue -1.</p>'
+            f'{same}{"".join(blocks)}</section>')
+
+
+def td_inline(sc, field):
+    """A tagged number inside running text: scenario sc's summary.json value at `field`."""
+    value = sc
+    for part in field.split("."):
+        value = value[part]
+    key = f"scenarios[{sc['name']}].{field}"
+    return f'<span data-key="{esc(key)}">{esc(fmt_prob(value))}</span>'
 
 
 def render(d, out_dir):

@@ -14,8 +14,9 @@ and checks, on the DOM Chromium built:
     {var, es} x level, effectiveness and call probability with their standard errors,
     collateral for a call probability, optimal ratios, repair distance, run header, every
     bands.csv row and column; the recommended band is the one highlighted row;
-  - the sections come in the specified order; at least 5 charts are embedded as
-    data:image/png;base64 and decode as PNG; nothing refers outside the file (src, href,
+  - the sections come in the specified order; the correlation matrices are tables of tagged
+    numbers, for the base and each scenario whose matrices differ from it; the 4 charts are
+    embedded as data:image/png;base64 and decode as PNG; nothing refers outside the file (src, href,
     url(), script, link);
   - the screenshot is a non-blank PNG.
 Then, without Chromium: optional inputs absent (no regimes.csv, no optimal_hedge_ratio for
@@ -140,6 +141,10 @@ def resolve(key, summary, bands):
     parts = rest.split(".")
     i = 0
     while i < len(parts):
+        if isinstance(obj, list):  # an index: applied.corr.<regime>.<row>.<column>
+            check(parts[i].isdigit() and int(parts[i]) < len(obj), f"data-key {key}: no element {parts[i]}")
+            obj, i = obj[int(parts[i])], i + 1
+            continue
         check(isinstance(obj, dict), f"data-key {key}: {'.'.join(parts[:i])} is not an object")
         for j in range(len(parts), i, -1):
             name = ".".join(parts[i:j])
@@ -249,11 +254,20 @@ def check_report(page, raw, summary, bands, expect_regimes):
     check(regimes_text != expect_regimes,
           "regimes section: " + ("chart expected" if expect_regimes else "missing the 'No regimes.csv' sentence"))
 
+    # Correlation matrices, as coloured tables: every entry for the base and for each scenario
+    # whose matrices differ from the base's; none for the others.
+    base_corr = summary["scenarios"][0]["applied"]["corr"]
+    for s in summary["scenarios"]:
+        shown = {key for key in tagged if key.startswith(f"scenarios[{s['name']}].applied.corr.")}
+        drawn = s is summary["scenarios"][0] or s["applied"]["corr"] != base_corr
+        entries = sum(len(m) * len(m) for m in s["applied"]["corr"]) if drawn else 0
+        check(len(shown) == entries, f"scenario {s['name']}: {len(shown)} correlation entries shown, expected {entries}")
+
     # Self-contained: embedded PNGs only, no outside references.
     pngs = [s for s in page.imgs if s.startswith("data:image/png;base64,")]
-    expected_charts = 3 + len(summary["scenarios"]) + (1 if expect_regimes else 0)
-    check(len(pngs) >= 5 and len(pngs) == len(page.imgs) == expected_charts,
-          f"{len(pngs)} embedded PNGs of {len(page.imgs)} images, expected {expected_charts} (at least 5)")
+    expected_charts = 3 + (1 if expect_regimes else 0)
+    check(len(pngs) == len(page.imgs) == expected_charts,
+          f"{len(pngs)} embedded PNGs of {len(page.imgs)} images, expected {expected_charts}")
     for s in pngs:
         check(base64.b64decode(s.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n", "an embedded image is not a PNG")
     external = [r for r in page.refs if not (r[2].startswith("data:") or (r[1] == "href" and r[2].startswith("#")))]
@@ -343,6 +357,8 @@ def main(source_dir):
         del trimmed["scenarios"][1]["optimal_hedge_ratio"]
         trimmed["scenarios"][0]["optimal_hedge_ratio"]["margin_constrained"] = None
         trimmed["scenarios"][0]["margin"]["mean_first_call_day"] = None
+        # The stress with the base's matrices: named, not drawn again (check_report counts).
+        trimmed["scenarios"][1]["applied"]["corr"] = trimmed["scenarios"][0]["applied"]["corr"]
         with open(os.path.join(variant, "summary.json"), "w") as f:
             json.dump(trimmed, f)
         r = run_render(script, variant)
@@ -356,6 +372,7 @@ def main(source_dir):
               "absent optimal_hedge_ratio still printed")
         check(any(k == "scenarios[base].optimal_hedge_ratio.margin_constrained" for k, _, _ in page.cells),
               "null margin_constrained not shown")
+        check(f"not shown again: {stress}." in raw, "the stress with the base's matrices is not named as such")
 
         # Error paths.
         broken = os.path.join(work, "no-summary")

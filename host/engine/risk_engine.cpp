@@ -122,11 +122,13 @@ ScenarioResult scenario_result(const std::string& name, const OutcomeReduction& 
   m.liquidation_probability = mean_of(OutcomeSum::liquidated);
   if (calls > 0.0)
     m.mean_first_call_day = reduced.sum(OutcomeSum::first_call_steps).value() / calls / book.simulation.steps_per_day;
-  const TailSample shortfall = reduced.collateral_shortfalls();
-  const double p = book.risk.max_call_probability;
-  const std::uint64_t allowed = allowed_calls(paths, p);
-  const std::uint64_t rank = paths > allowed ? paths - allowed : 0;  // D(n - floor(p n)), 1-based
-  m.collateral_for_call_probability.emplace_back(probability_key(p), rank > 0 ? shortfall.at(rank - 1) : 0.0);
+  if (reduced.plan().collateral_shortfalls) {
+    const TailSample shortfall = reduced.collateral_shortfalls();
+    const double p = book.risk.max_call_probability;
+    const std::uint64_t allowed = allowed_calls(paths, p);
+    const std::uint64_t rank = paths > allowed ? paths - allowed : 0;  // D(n - floor(p n)), 1-based
+    m.collateral_for_call_probability.emplace_back(probability_key(p), rank > 0 ? shortfall.at(rank - 1) : 0.0);
+  }
 
   BetaResult& b = r.beta;
   b.start = start_beta(tables);

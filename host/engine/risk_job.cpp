@@ -147,7 +147,10 @@ std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const
                                        bands.begin() + static_cast<std::ptrdiff_t>(last));
     const SimulationTables tables = build_simulation_tables(model, portfolio, dynamic_book);
     std::vector<ReductionPlan> plans(last - first, scenario_plan(dynamic_book));
-    for (std::size_t b = 0; b < plans.size(); ++b) plans[b].first_column = kNumOutcomeFields * static_cast<int>(1 + b);
+    for (std::size_t b = 0; b < plans.size(); ++b) {
+      plans[b].first_column = kNumOutcomeFields * static_cast<int>(1 + b);
+      plans[b].collateral_shortfalls = false;  // the bands' books keep no shadow account
+    }
     const std::vector<OutcomeReduction> reduced =
         run_path_pass(backend, tables, PathProgram::outcomes_with_band_sweep, plans, book.simulation.batch_size);
     for (std::size_t b = 0; b < plans.size(); ++b) {

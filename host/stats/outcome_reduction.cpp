@@ -42,7 +42,7 @@ std::uint64_t shortfall_tail_needed(std::uint64_t n, double p) { return std::min
 OutcomeReduction::OutcomeReduction(const ReductionPlan& plan) : plan_(plan), sums_(sum_count(plan)) {
   const std::uint64_t losses = loss_tail_needed(plan.paths, plan.levels);
   const std::uint64_t shortfalls = shortfall_tail_needed(plan.paths, plan.max_call_probability);
-  tails_ = {TailKeeper(losses), TailKeeper(losses), TailKeeper(shortfalls)};
+  tails_ = {TailKeeper(losses), TailKeeper(losses), TailKeeper(plan.collateral_shortfalls ? shortfalls : 0)};
   if (plan.grid_count > 0) {
     for (int r = 0; r < plan.grid_count; ++r) tails_.emplace_back(losses);
     tails_.emplace_back(shortfalls);

@@ -56,6 +56,8 @@ struct ReductionPlan {
   double max_call_probability = 0.0;
   int grid_count = 0;
   std::optional<HistogramBins> histogram;
+  /// Whether to keep the collateral shortfalls' tail (the band sweep's bands do not track them).
+  bool collateral_shortfalls = true;
 };
 
 /// floor(p n): the paths of n that may meet a margin call at call probability p.
@@ -89,6 +91,7 @@ class OutcomeReduction {
   /// The kept tails, sorted, as samples of paths_added() values.
   TailSample unhedged_losses() const { return tail(0); }
   TailSample hedged_losses() const { return tail(1); }
+  /// Only when plan().collateral_shortfalls.
   TailSample collateral_shortfalls() const { return tail(2); }
   TailSample ratio_losses(int r) const { return tail(3 + r); }
   TailSample unit_shortfalls() const { return tail(3 + plan_.grid_count); }

@@ -14,44 +14,58 @@ void TailKeeper::add(const double* values, std::uint64_t count, bool negate) {
   // Trim once the buffer holds half as much again as it keeps: the threshold then rises, and
   // after the first few batches almost every value is turned away by one comparison.
   const std::uint64_t trim_at = keep_ + std::max<std::uint64_t>(keep_ / 2, 4096);
-  if (values_.capacity() < trim_at) values_.reserve(trim_at);  // never grown past it: trimmed there
+  // Every value is written past the held ones and kept by counting it, a select rather than a
+  // branch, since which values pass is unpredictable while the threshold is low. Fewer than
+  // trim_at are held whenever one is written (trim_at held are trimmed at once), so the buffer
+  // is trim_at long, allocated once.
+  if (values_.size() < trim_at) values_.resize(trim_at);
+  peak_ = std::max<std::uint64_t>(peak_, values_.size());
+  double* buffer = values_.data();
+  std::uint64_t held = held_;
+  const double sign = negate ? -1.0 : 1.0;
   for (std::uint64_t i = 0; i < count; ++i) {
     // + 0.0 turns -0.0 into +0.0, so that which zero a tie keeps cannot differ between runs.
-    const double x = (negate ? -values[i] : values[i]) + 0.0;
-    if (!(x >= threshold_)) continue;  // also turns away NaN (the moments report it)
-    values_.push_back(x);
-    if (values_.size() >= trim_at) {
-      peak_ = std::max<std::uint64_t>(peak_, values_.capacity());
+    const double x = sign * values[i] + 0.0;
+    buffer[held] = x;
+    held += x >= threshold_ ? 1 : 0;  // NaN is turned away too (the moments report it)
+    if (held == trim_at) {
+      held_ = held;
       trim();
+      held = held_;
     }
   }
-  peak_ = std::max<std::uint64_t>(peak_, values_.capacity());
+  held_ = held;
 }
 
 void TailKeeper::add(const TailKeeper& other) {
-  add(other.values_.data(), other.values_.size(), false);
-  if (values_.size() > keep_) trim();
+  add(other.values_.data(), other.held_, false);
+  if (held_ > keep_) trim();
 }
 
 void TailKeeper::trim() {
-  if (values_.size() <= keep_) return;
-  const auto cut = values_.begin() + static_cast<std::ptrdiff_t>(keep_);
-  std::nth_element(values_.begin(), cut - 1, values_.end(), std::greater<double>());
+  if (held_ <= keep_) return;
+  const auto begin = values_.begin();
+  const auto cut = begin + static_cast<std::ptrdiff_t>(keep_);
+  std::nth_element(begin, cut - 1, begin + static_cast<std::ptrdiff_t>(held_), std::greater<double>());
   threshold_ = *(cut - 1);
-  values_.erase(cut, values_.end());
+  held_ = keep_;
 }
 
 std::vector<double> TailKeeper::sorted_values() const {
-  TailKeeper copy = *this;
-  copy.trim();
-  std::sort(copy.values_.begin(), copy.values_.end());
-  return std::move(copy.values_);
+  std::vector<double> top(values_.begin(), values_.begin() + static_cast<std::ptrdiff_t>(held_));
+  if (top.size() > keep_) {
+    const auto cut = top.begin() + static_cast<std::ptrdiff_t>(keep_);
+    std::nth_element(top.begin(), cut - 1, top.end(), std::greater<double>());
+    top.erase(cut, top.end());
+  }
+  std::sort(top.begin(), top.end());
+  return top;
 }
 
 void TailKeeper::write(std::string& bytes) const {
-  const std::uint64_t header[2] = {keep_, values_.size()};
+  const std::uint64_t header[2] = {keep_, held_};
   bytes.append(reinterpret_cast<const char*>(header), sizeof header);
-  bytes.append(reinterpret_cast<const char*>(values_.data()), values_.size() * sizeof(double));
+  bytes.append(reinterpret_cast<const char*>(values_.data()), held_ * sizeof(double));
 }
 
 TailKeeper TailKeeper::read(const std::string& bytes, std::size_t& cursor) {
@@ -64,6 +78,7 @@ TailKeeper TailKeeper::read(const std::string& bytes, std::size_t& cursor) {
   k.values_.resize(header[1]);
   std::memcpy(k.values_.data(), bytes.data() + cursor, header[1] * sizeof(double));
   cursor += header[1] * sizeof(double);
+  k.held_ = header[1];
   k.peak_ = header[1];
   return k;
 }

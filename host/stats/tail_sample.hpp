@@ -32,7 +32,8 @@ class TailKeeper {
   /// Drops all but the largest keep_ values, which raises the admission threshold.
   void trim();
   std::uint64_t keep_ = 0;
-  std::vector<double> values_;
+  std::vector<double> values_;  ///< the buffer: values_[0, held_) are the values held
+  std::uint64_t held_ = 0;
   double threshold_ = -__builtin_inf();  ///< values below it can no longer be among the largest keep_
   std::uint64_t peak_ = 0;
 };

@@ -20,6 +20,11 @@ namespace betahedge {
 /// would have avoided every call on this path. Top-ups sell the real portfolio pro rata
 /// (holdings_scale). The caller marks the portfolio: PortfolioMark (value, beta) of the original
 /// holdings, or a functor portfolio_value() returning its value.
+///
+/// kTracksShadow = false drops the shadow (the band sweep reports no collateral quantiles, and
+/// the shadow is a third of a band's work): collateral_shortfall is then NaN, and every other
+/// outcome the same bits.
+template <bool kTracksShadow = true>
 struct HedgeBook {
   HedgeState real, shadow;
   double holdings_scale = 1.0;
@@ -33,14 +38,14 @@ struct HedgeBook {
   /// t0: both accounts open at benchmark price s (static ratio or dynamic target).
   BH_HD void open(const HedgeView& h, double s, int regime, const PortfolioMark& start) {
     open_hedge(h, real, s, regime, start.value, start.beta);
-    shadow = real;
+    if constexpr (kTracksShadow) shadow = real;
     watch_from_start(h);
   }
 
   /// The running extremes from the accounts as they stand (open, or never opened: no hedge).
   BH_HD void watch_from_start(const HedgeView& h) {
     min_equity = h.collateral + real.pnl;
-    shortfall = margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl;
+    if constexpr (kTracksShadow) shortfall = margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl;
   }
 
   /// After a step's market move to benchmark price s: marks (with funding), then the margin
@@ -49,8 +54,10 @@ struct HedgeBook {
   BH_HD void step(const HedgeView& h, double s, int regime, double dt_days, int global_step, int steps_per_day,
                   const PortfolioValue& portfolio_value) {
     mark_hedge(h, real, s, regime, dt_days, global_step, steps_per_day);
-    mark_hedge(h, shadow, s, regime, dt_days, global_step, steps_per_day);
-    shortfall = larger(shortfall, margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl);
+    if constexpr (kTracksShadow) {
+      mark_hedge(h, shadow, s, regime, dt_days, global_step, steps_per_day);
+      shortfall = larger(shortfall, margin_requirement(h, shadow, h.maintenance_rate) - shadow.pnl);
+    }
 
     min_equity = smaller(min_equity, h.collateral + real.pnl);
     if (margin_call_due(h, real, h.collateral + real.pnl)) {
@@ -64,7 +71,7 @@ struct HedgeBook {
   /// The day's contract rolls.
   BH_HD void roll(const HedgeView& h, double s, int regime, const PortfolioMark& now) {
     roll_if_due(h, real, s, regime, holdings_scale * now.value, now.beta, h.ratio);
-    roll_if_due(h, shadow, s, regime, now.value, now.beta, h.ratio);
+    if constexpr (kTracksShadow) roll_if_due(h, shadow, s, regime, now.value, now.beta, h.ratio);
   }
 
   /// The beta check of a rebalance day and, dynamic, the trade back to target when
@@ -88,7 +95,7 @@ struct HedgeBook {
       real.rebalances += rebalance ? 1 : 0;
       observer.on_beta_check(day, before, now.beta + hedge_beta(h, real, s, regime, value));
     }
-    if (h.dynamic && shadow.active) {
+    if (kTracksShadow && h.dynamic && shadow.active) {
       const double shadow_beta = now.beta + hedge_beta(h, shadow, s, regime, now.value);
       const double target_units = units_for_target_beta(h, now.beta, now.value, s, regime, shadow);
       trade_to(h, shadow, fabs(shadow_beta - h.target_beta) > band ? target_units : shadow.units, s);
@@ -100,7 +107,7 @@ struct HedgeBook {
     PathOutcome out;
     out.pnl_unhedged = final_value - initial_value;
     out.pnl_hedged = holdings_scale * final_value - initial_value + real.pnl;
-    out.collateral_shortfall = hedged ? fmax(shortfall, 0.0) : 0.0;
+    out.collateral_shortfall = !kTracksShadow ? nan("") : hedged ? fmax(shortfall, 0.0) : 0.0;
     out.min_equity = min_equity;
     out.first_call_step = first_call_step;
     out.liquidated = liquidated;
@@ -114,7 +121,8 @@ struct HedgeBook {
 /// The simulate_path rider (see NoRider) for the band sweep: the dynamic hedge programme with
 /// the book's instrument, target, costs and margin account at each band of h.sweep_bands,
 /// whatever the book's own mode, band and ratio. After the path, outcome(b) is band b's
-/// PathOutcome. Precondition: num_sweep_bands <= kMaxBandsPerPass.
+/// PathOutcome, whose collateral_shortfall is NaN (not tracked). Precondition: num_sweep_bands
+/// <= kMaxBandsPerPass.
 class BandSweepRider {
  public:
   BH_HD explicit BandSweepRider(const SimulationView& v) : v_(v), dynamic_(v.hedge) {
@@ -165,7 +173,7 @@ class BandSweepRider {
   HedgeView dynamic_;  ///< the book's hedge made dynamic; each book checks at its own band
   int days_since_check_ = 0;
   double final_value_ = 0.0;
-  HedgeBook books_[kMaxBandsPerPass];
+  HedgeBook<false> books_[kMaxBandsPerPass];
 };
 
 }  // namespace betahedge

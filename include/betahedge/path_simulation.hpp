@@ -214,7 +214,7 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
 
   int regime = initial_regime(m, draws);
   const double spot_benchmark = m.spot[h.benchmark];
-  HedgeBook book;
+  HedgeBook<> book;
   if (hedged) {
     const PortfolioMark start = mark_portfolio<kCapacity>(v, log_price);
     book.open(h, spot_benchmark, regime, start);

@@ -91,6 +91,31 @@ TEST(TailKeeper, KeepsExactlyTheLargestValuesTiesIncluded) {
   }
 }
 
+// NaN is never kept and -0.0 is kept as +0.0, wherever they fall in the runs of 8 values the
+// keeper turns away together, and whatever the lengths of the pieces offered.
+TEST(TailKeeper, TurnsAwayNaNAndKeepsZeroAsPlusZero) {
+  std::mt19937_64 rng(5);
+  std::vector<double> x(50000);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::uint64_t r = rng() % 100;
+    x[i] = r < 3 ? std::nan("") : r < 6 ? -0.0 : static_cast<double>(rng() % 2000) - 1000.0;
+  }
+  std::vector<double> finite;
+  for (double v : x)
+    if (!std::isnan(v)) finite.push_back(v + 0.0);
+  std::sort(finite.begin(), finite.end());
+  for (std::uint64_t keep : {5ull, 3000ull, 20000ull}) {
+    const std::vector<double> expected(finite.end() - static_cast<std::ptrdiff_t>(keep), finite.end());
+    for (std::uint64_t piece : {1ull, 7ull, 13ull, 4096ull, 50000ull}) {
+      TailKeeper k(keep);
+      for (std::uint64_t at = 0; at < x.size(); at += piece) k.add(x.data() + at, std::min<std::uint64_t>(piece, x.size() - at), false);
+      const std::vector<double> kept = k.sorted_values();
+      ASSERT_EQ(kept, expected) << keep << " " << piece;
+      for (double v : kept) ASSERT_FALSE(std::signbit(v) && v == 0.0) << keep << " " << piece;
+    }
+  }
+}
+
 TEST(TailSample, RefusesAnOrderStatisticItDidNotKeep) {
   const TailSample t(10, {7.0, 8.0, 9.0});
   EXPECT_EQ(t.first_kept(), 7u);

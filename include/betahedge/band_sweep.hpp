@@ -7,6 +7,7 @@
 /// hedge.dynamic = true and hedge.band = that band, so its outcomes are the same bits.
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "betahedge/bh_hd.hpp"
 #include "betahedge/hedging.hpp"
@@ -107,7 +108,7 @@ struct HedgeBook {
     PathOutcome out;
     out.pnl_unhedged = final_value - initial_value;
     out.pnl_hedged = holdings_scale * final_value - initial_value + real.pnl;
-    out.collateral_shortfall = !kTracksShadow ? nan("") : hedged ? fmax(shortfall, 0.0) : 0.0;
+    out.collateral_shortfall = !kTracksShadow ? std::numeric_limits<double>::quiet_NaN() : hedged ? fmax(shortfall, 0.0) : 0.0;
     out.min_equity = min_equity;
     out.first_call_step = first_call_step;
     out.liquidated = liquidated;
@@ -136,6 +137,7 @@ class BandSweepRider {
     if (count == 0) return;
     // The open does not depend on the band: one, copied.
     books_[0].open(dynamic_, s, regime, start);
+    BH_DEVICE_NO_UNROLL
     for (int b = 1; b < count; ++b) books_[b] = books_[0];
   }
 
@@ -143,16 +145,19 @@ class BandSweepRider {
   BH_HD void on_step(double s, int regime, int global_step, const PortfolioValue& portfolio_value) {
     const int steps_per_day = v_.market.steps_per_day;
     const double dt_days = 1.0 / steps_per_day;
+    BH_DEVICE_NO_UNROLL
     for (int b = 0; b < v_.hedge.num_sweep_bands; ++b)
       books_[b].step(dynamic_, s, regime, dt_days, global_step, steps_per_day, portfolio_value);
   }
 
   BH_HD void on_day_end(double s, int regime, const PortfolioMark& now) {
     const int count = v_.hedge.num_sweep_bands;
+    BH_DEVICE_NO_UNROLL
     for (int b = 0; b < count; ++b) books_[b].roll(dynamic_, s, regime, now);
     // Every rebalance_every_days-th day, as simulate_path counts them.
     if (++days_since_check_ < dynamic_.rebalance_every_days) return;
     days_since_check_ = 0;
+    BH_DEVICE_NO_UNROLL
     for (int b = 0; b < count; ++b)
       books_[b].check_beta(dynamic_, v_.hedge.sweep_bands[b], s, regime, now, 0, NoBetaCheckObserver{});
   }

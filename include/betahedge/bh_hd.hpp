@@ -14,3 +14,12 @@
 #else
 #define BH_LANES _Pragma("omp simd")
 #endif
+
+/// BH_DEVICE_NO_UNROLL before a loop over riders' books (bands) keeps nvcc from unrolling it:
+/// unrolled, each book's state competes for registers and the kernel spills. The host compiler
+/// decides for itself.
+#if defined(__CUDA_ARCH__)
+#define BH_DEVICE_NO_UNROLL _Pragma("unroll 1")
+#else
+#define BH_DEVICE_NO_UNROLL
+#endif

@@ -32,6 +32,8 @@ constexpr Interval kStrike{0.0, 100.0, true};        ///< option.strike, fractio
 constexpr Interval kVolPremium{0.0, 100.0, true};    ///< option.implied_vol_premium
 constexpr Interval kRate{-1.0, 1.0};                 ///< option.rate, per year
 constexpr Interval kCollateral{0.0, 1e15};
+constexpr Interval kNotional{0.0, 1e15, true};       ///< portfolio.notional
+constexpr Interval kWeight{-10.0, 10.0};              ///< portfolio.weights, fraction of notional
 constexpr Interval kUnit{0.0, 1.0};                  ///< rates and probabilities
 constexpr Interval kLevel{0.0, 1.0, true, true};     ///< risk.levels
 constexpr Interval kTolerance{0.0, 100.0};           ///< risk.tracking_tolerance
@@ -99,7 +101,8 @@ HedgeConfig parse_hedge(const Fields& f) {
 MarginConfig parse_margin(const Fields& f) {
   f.allow_only({"collateral", "initial_rate", "maintenance_rate", "on_call"});
   MarginConfig m;
-  if (f.has("collateral")) m.collateral = f.number("collateral", 0.0, kCollateral);
+  if (f.has("collateral") && !(f.get("collateral").IsScalar() && f.get("collateral").Scalar() == "auto"))
+    m.collateral = f.number("collateral", 0.0, kCollateral);
   m.initial_rate = f.number("initial_rate", 0.10, kUnit);
   m.maintenance_rate = f.number("maintenance_rate", 0.05, kUnit);
   if (m.maintenance_rate > m.initial_rate) f.fail("maintenance_rate", "must not exceed initial_rate");
@@ -109,7 +112,7 @@ MarginConfig parse_margin(const Fields& f) {
 }
 
 SimulationConfig parse_simulation(const Fields& f) {
-  f.allow_only({"paths", "horizon_days", "steps_per_day", "seed", "backend", "threads", "batch_size"});
+  f.allow_only({"paths", "horizon_days", "steps_per_day", "seed", "backend", "threads", "batch_size", "drift"});
   SimulationConfig s;
   s.paths = f.whole_number("paths", s.paths, kPathsRange, "at least 2 paths are needed for statistics");
   s.horizon_days = static_cast<int>(f.whole_number("horizon_days", 30, kHorizonRange));
@@ -124,6 +127,8 @@ SimulationConfig parse_simulation(const Fields& f) {
   s.backend = parse_backend_choice(backend, f.file() + ": " + f.field("backend"));
   s.threads = static_cast<int>(f.whole_number("threads", 0, kThreadsRange, "0 = all cores"));
   s.batch_size = f.whole_number("batch_size", 0, kBatchRange, "0 = automatic");
+  const std::string drift = f.choice("drift", "martingale", {"martingale", "zero", "model"});
+  s.drift = drift == "martingale" ? DriftRule::martingale : drift == "zero" ? DriftRule::zero : DriftRule::model;
   return s;
 }
 
@@ -201,6 +206,25 @@ StressScenario parse_stress(const YAML::Node& n, const std::string& file, std::s
   return s;
 }
 
+/// Every mapping key's line under `node`, by dotted field ("stress[2].shock.ETH").
+void record_field_lines(const YAML::Node& node, const std::string& prefix, std::map<std::string, int>& lines) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) continue;
+      const std::string field = prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar();
+      lines.emplace(field, line_of(kv.first));
+      record_field_lines(kv.second, field, lines);
+    }
+  } else if (node.IsSequence()) {
+    std::size_t i = 0;
+    for (const YAML::Node& item : node) {
+      const std::string field = prefix + "[" + std::to_string(i++) + "]";
+      lines.emplace(field, line_of(item));
+      record_field_lines(item, field, lines);
+    }
+  }
+}
+
 BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& source) {
   const std::string file = source.string();
   if (!root || root.IsNull()) throw InputError(file + ": empty config");
@@ -212,9 +236,23 @@ BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& 
   book.model_path = source.parent_path() / top.name("model", 4096);
 
   const Fields portfolio = top.sub("portfolio");
-  portfolio.allow_only({"holdings"});
-  book.holdings = parse_symbol_map(portfolio.sub("holdings"), kUnits);
-  if (book.holdings.empty()) portfolio.fail("holdings", "must hold at least one asset");
+  portfolio.allow_only({"holdings", "notional", "weights"});
+  const bool by_weight = portfolio.has("notional") || portfolio.has("weights");
+  if (portfolio.has("holdings") && by_weight)
+    portfolio.fail(portfolio.has("notional") ? "notional" : "weights",
+                   "give either holdings or notional and weights, not both");
+  if (by_weight) {
+    if (!portfolio.has("notional")) portfolio.fail("weights", "needs portfolio.notional (base currency at spot)");
+    if (!portfolio.has("weights")) portfolio.fail("notional", "needs portfolio.weights ({ASSET: fraction, ...})");
+    book.notional = portfolio.number("notional", 0.0, kNotional);
+    book.weights = parse_symbol_map(portfolio.sub("weights"), kWeight);
+    if (book.weights.empty()) portfolio.fail("weights", "must weigh at least one asset");
+  } else {
+    if (!portfolio.has("holdings"))
+      portfolio.fail("holdings", "is missing (units per asset; or notional and weights)");
+    book.holdings = parse_symbol_map(portfolio.sub("holdings"), kUnits);
+    if (book.holdings.empty()) portfolio.fail("holdings", "must hold at least one asset");
+  }
 
   if (top.has("hedge")) book.hedge = parse_hedge(top.sub("hedge"));
   if (top.has("margin")) book.margin = parse_margin(top.sub("margin"));
@@ -233,6 +271,7 @@ BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& 
       ++i;
     }
   }
+  record_field_lines(root, "", book.field_lines);
   return book;
 }
 
@@ -243,6 +282,27 @@ BackendChoice parse_backend_choice(const std::string& text, const std::string& w
   if (text == "cuda") return BackendChoice::cuda;
   if (text == "cpu") return BackendChoice::cpu;
   throw InputError(where + ": '" + clip_for_message(text) + "' is not one of: auto, cuda, cpu");
+}
+
+std::string book_location(const BookConfig& book, const std::string& field) {
+  // The field itself, else the nearest enclosing field the file names: cut at the last '.' or '['.
+  for (std::string at = field; !at.empty();) {
+    const auto found = book.field_lines.find(at);
+    if (found != book.field_lines.end() && found->second > 0)
+      return book.source.string() + ":" + std::to_string(found->second) + ": " + field;
+    const std::size_t cut = at.find_last_of(".[");
+    if (cut == std::string::npos) break;
+    at.resize(cut);
+  }
+  return book.source.string() + ": " + field;
+}
+
+std::string to_string(DriftRule rule) {
+  switch (rule) {
+    case DriftRule::zero: return "zero";
+    case DriftRule::model: return "model";
+    default: return "martingale";
+  }
 }
 
 std::string to_string(BackendChoice choice) {

@@ -18,6 +18,10 @@ enum class HedgeInstrument { none, perpetual, future, option };
 enum class HedgeMode { static_ratio, dynamic };
 enum class MarginAction { liquidate, top_up };
 enum class BackendChoice { automatic, cuda, cpu };
+/// simulation.drift: what each asset's log drift is (SPEC 4).
+///   martingale: E[S_T] = S_0 for every asset (the RiskMetrics convention for VaR);
+///   zero: zero log drift; model: the calibrated regime means.
+enum class DriftRule { martingale, zero, model };
 
 /// A risk level as written in the config ("0.99"), kept verbatim for output keys.
 struct RiskLevel {
@@ -58,7 +62,9 @@ struct HedgeConfig {
 };
 
 struct MarginConfig {
-  std::optional<double> collateral;  ///< absent: the t0 hedge's initial margin (options: premium + costs)
+  /// A number: that collateral, exactly. Absent or `auto` (nullopt): the least collateral
+  /// meeting risk.max_call_probability, sized from the run itself.
+  std::optional<double> collateral;
   double initial_rate = 0.10;
   double maintenance_rate = 0.05;
   MarginAction on_call = MarginAction::liquidate;
@@ -70,6 +76,7 @@ struct SimulationConfig {
   int steps_per_day = 1;
   std::uint64_t seed = 42;
   BackendChoice backend = BackendChoice::automatic;
+  DriftRule drift = DriftRule::martingale;
   int threads = 0;               ///< 0 = all cores
   std::uint64_t batch_size = 0;  ///< 0 = chosen by the backend
 };
@@ -101,13 +108,28 @@ struct StressScenario {
 struct BookConfig {
   std::filesystem::path source;      ///< the YAML file this came from
   std::filesystem::path model_path;  ///< resolved relative to the YAML file
+  /// Units per asset: portfolio.holdings as written, or derived from notional and weights
+  /// (resolve_holdings) once the model's spot prices are known.
   std::vector<std::pair<std::string, double>> holdings;
+  /// portfolio.notional and portfolio.weights, the alternative to holdings (one or the other):
+  /// units of asset i = weight_i x notional / spot_i.
+  std::optional<double> notional;
+  std::vector<std::pair<std::string, double>> weights;
   HedgeConfig hedge;
   MarginConfig margin;
   SimulationConfig simulation;
   RiskConfig risk;
   std::vector<StressScenario> stress;
+  /// The line of every field in the file ("hedge.funding_rate_8h", "stress[2].shock.ETH"), for
+  /// errors found once the model is known.
+  std::map<std::string, int> field_lines;
 };
+
+/// "FILE:LINE: FIELD" for an error about `field` (dotted, as in field_lines), with the line of
+/// the field or of the nearest enclosing one written in the file ("FILE: FIELD" if none is).
+std::string book_location(const BookConfig& book, const std::string& field);
+
+std::string to_string(DriftRule rule);
 
 /// Loads book.yaml (a regular file of at most kMaxConfigBytes). Throws InputError
 /// "FILE:LINE: FIELD: what is wrong".

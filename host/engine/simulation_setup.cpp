@@ -12,9 +12,7 @@
 namespace betahedge {
 namespace {
 
-std::string book_field(const BookConfig& book, const std::string& field) {
-  return book.source.string() + ": " + field;
-}
+std::string book_field(const BookConfig& book, const std::string& field) { return book_location(book, field); }
 
 int hedge_benchmark_index(const Model& model, const BookConfig& book) {
   const std::string& symbol = book.hedge.benchmark.empty() ? model.benchmark : book.hedge.benchmark;

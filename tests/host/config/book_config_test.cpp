@@ -104,6 +104,50 @@ TEST(BookConfig, DefaultsApplyWhenSectionsAreAbsent) {
   EXPECT_EQ(b.hedge.instrument, HedgeInstrument::none);
   EXPECT_EQ(b.risk.levels.size(), 2u);
   EXPECT_EQ(b.simulation.horizon_days, 30);
+  EXPECT_EQ(b.simulation.drift, DriftRule::martingale);
+  EXPECT_FALSE(b.margin.collateral.has_value());  // auto
+}
+
+TEST(BookConfig, DriftCollateralAndNotionalKeys) {
+  const std::string holdings = "model: m.json\nportfolio:\n  holdings: {ETH: 1}\n";
+  EXPECT_EQ(parse_book(holdings + "simulation: {drift: zero}\n", "b.yaml").simulation.drift, DriftRule::zero);
+  EXPECT_EQ(parse_book(holdings + "simulation: {drift: model}\n", "b.yaml").simulation.drift, DriftRule::model);
+  EXPECT_NE(error_of(holdings + "simulation: {drift: upward}\n").find("simulation.drift"), std::string::npos);
+  EXPECT_FALSE(parse_book(holdings + "margin: {collateral: auto}\n", "b.yaml").margin.collateral.has_value());
+  EXPECT_EQ(parse_book(holdings + "margin: {collateral: 5000}\n", "b.yaml").margin.collateral, 5000.0);
+  EXPECT_NE(error_of(holdings + "margin: {collateral: plenty}\n").find("margin.collateral"), std::string::npos);
+
+  const BookConfig b =
+      parse_book("model: m.json\nportfolio:\n  notional: 5.0e6\n  weights: {ETH: 0.6, SOL: 0.4}\n", "b.yaml");
+  EXPECT_EQ(b.notional, 5.0e6);
+  ASSERT_EQ(b.weights.size(), 2u);
+  EXPECT_EQ(b.weights[1].first, "SOL");
+  EXPECT_EQ(b.weights[1].second, 0.4);
+  EXPECT_TRUE(b.holdings.empty());
+  const std::string both = "model: m.json\nportfolio:\n  holdings: {ETH: 1}\n  notional: 1000\n  weights: {ETH: 1}\n";
+  EXPECT_NE(error_of(both).find("book.yaml:4: portfolio.notional: give either holdings or notional and weights"),
+            std::string::npos)
+      << error_of(both);
+  EXPECT_NE(error_of("model: m.json\nportfolio:\n  notional: 1000\n").find("portfolio.notional: needs portfolio.weights"),
+            std::string::npos);
+  EXPECT_NE(error_of("model: m.json\nportfolio:\n  weights: {ETH: 1}\n").find("needs portfolio.notional"),
+            std::string::npos);
+  EXPECT_NE(error_of("model: m.json\nportfolio:\n  notional: -5\n  weights: {ETH: 1}\n").find("portfolio.notional"),
+            std::string::npos);
+  EXPECT_NE(error_of("model: m.json\nportfolio: {}\n").find("portfolio.holdings: is missing"), std::string::npos);
+}
+
+// Errors found once the model is known name the line of the field, or of the nearest
+// enclosing field the file writes.
+TEST(BookConfig, BookLocationNamesTheLine) {
+  const BookConfig b = parse_book(
+      "model: m.json\nportfolio:\n  holdings: {ETH: 1}\nhedge:\n  instrument: perpetual\n"
+      "  funding_rate_8h: [0.0001, 0.0002]\nstress:\n  - name: crash\n    shock: {ETH: -0.3}\n",
+      "dir/book.yaml");
+  EXPECT_EQ(book_location(b, "hedge.funding_rate_8h"), "dir/book.yaml:6: hedge.funding_rate_8h");
+  EXPECT_EQ(book_location(b, "stress[0].shock.ETH"), "dir/book.yaml:9: stress[0].shock.ETH");
+  EXPECT_EQ(book_location(b, "hedge.benchmark"), "dir/book.yaml:4: hedge.benchmark");  // the section's line
+  EXPECT_EQ(book_location(b, "margin.collateral"), "dir/book.yaml: margin.collateral");  // nothing written
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ ReturnHistory simulate_return_history(const Model& model, int num_days, std::uin
   daily.horizon_days = num_days;
   daily.steps_per_day = 1;
   daily.seed = seed;
+  daily.drift = DriftRule::model;  // the model's own history: its calibrated means
   const SimulationTables tables = build_simulation_tables(model, no_portfolio, daily);
   const MarketView m = tables.view(tables.data.data()).market;
 

@@ -12,6 +12,9 @@
 namespace betahedge {
 namespace {
 
+/// Weights whose sum is this close to zero give a book of no value (the error of resolve_holdings).
+constexpr double kWeightSumTolerance = 1e-9;
+
 std::string book_field(const BookConfig& book, const std::string& field) { return book_location(book, field); }
 
 int hedge_benchmark_index(const Model& model, const BookConfig& book) {
@@ -53,6 +56,20 @@ std::vector<double> estimated_asset_betas(const Model& model, const BookConfig& 
   return betas;
 }
 
+/// One step's log drift of asset i in regime r, for steps of dt days (SPEC 4 simulation.drift).
+double step_log_drift(const Regime& r, int i, double dt, DriftRule rule) {
+  switch (rule) {
+    case DriftRule::model: return r.mean[i] * dt;
+    case DriftRule::zero: return 0.0;
+    default:
+      // martingale: a Gaussian step's shock has E[exp(shock)] = exp(vol^2 dt / 2), so this drift
+      // makes every step's expected gross return 1 in every regime, and the price a martingale
+      // whatever the regime path. A Student-t step has no finite E[exp(shock)]; the same drift
+      // is the variance-matching convention (build_simulation_tables).
+      return -0.5 * r.vol[i] * r.vol[i] * dt;
+  }
+}
+
 }  // namespace
 
 std::vector<double> hedge_ratio_grid(const HedgeRatioGrid& g) {
@@ -64,7 +81,27 @@ std::vector<double> hedge_ratio_grid(const HedgeRatioGrid& g) {
   return ratios;
 }
 
-PortfolioSetup make_portfolio(const Model& model, const BookConfig& book) {
+BookConfig resolve_holdings(const Model& model, const BookConfig& book) {
+  if (!book.notional || !book.holdings.empty()) return book;
+  double weight_sum = 0.0;
+  for (const auto& [symbol, weight] : book.weights) weight_sum += weight;
+  // Exactly opposite weights leave a value of rounding size, not zero: test the weights.
+  if (std::abs(weight_sum) <= kWeightSumTolerance)
+    throw InputError(book_field(book, "portfolio.weights") +
+                     ": the weights sum to zero, so the portfolio's value at t0 would be zero");
+  BookConfig resolved = book;
+  for (const auto& [symbol, weight] : book.weights) {
+    const int i = model.asset_index(symbol);
+    if (i < 0)
+      throw InputError(book_field(book, "portfolio.weights." + symbol) + ": asset is not in the model (" +
+                       book.model_path.string() + ")");
+    resolved.holdings.emplace_back(symbol, weight * *book.notional / model.spot[i]);
+  }
+  return resolved;
+}
+
+PortfolioSetup make_portfolio(const Model& model, const BookConfig& written) {
+  const BookConfig book = resolve_holdings(model, written);
   PortfolioSetup p;
   p.holdings.assign(model.num_assets(), 0.0);
   for (const auto& [symbol, units] : book.holdings) {
@@ -138,7 +175,7 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   // The market step's tables in lanes (MarketView): rows of `lanes` entries, zero-padded.
   double* drift = append(t.offsets.drift, nk * lanes);
   for (int k = 0; k < k_count; ++k)
-    for (int i = 0; i < n; ++i) drift[k * lanes + i] = model.regimes[k].mean[i] * dt;
+    for (int i = 0; i < n; ++i) drift[k * lanes + i] = step_log_drift(model.regimes[k], i, dt, simulation.drift);
 
   double* factor = append(t.offsets.shock_factor, nk * n * lanes);
   for (int k = 0; k < k_count; ++k) {

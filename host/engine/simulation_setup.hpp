@@ -28,8 +28,18 @@ struct ScenarioShocks {
 /// The ratios of risk.hedge_ratio_grid: from, from + step, ..., up to and including to.
 std::vector<double> hedge_ratio_grid(const HedgeRatioGrid& grid);
 
-/// Matches the book's holdings to the model's assets and resolves hedge.beta_estimate into
-/// per-asset betas. Throws InputError naming the book's field.
+/// The book with portfolio.holdings in units, in the order the book gives its assets: as
+/// written, or, for a book given by notional and weights (SPEC 4), units_i = weight_i x notional
+/// / spot_i at the model's spot, today's. The units are fixed there: a stress's shock moves the
+/// prices at t = 0+, not the units, so every scenario holds the same book. The weights need not
+/// sum to 1 (gross and net books); the book's value at t0 is sum(weights) x notional. Any other
+/// field is as written; a book that has holdings comes back as it is. Throws InputError naming
+/// portfolio.weights.SYM (with its line) for an asset not in the model, and portfolio.weights
+/// when the weights sum to zero (within 1e-9).
+BookConfig resolve_holdings(const Model& model, const BookConfig& book);
+
+/// Matches the book's holdings (resolve_holdings) to the model's assets and resolves
+/// hedge.beta_estimate into per-asset betas. Throws InputError naming the book's field.
 PortfolioSetup make_portfolio(const Model& model, const BookConfig& book);
 
 /// Covariance of one step's log returns in a regime: diag(vol) corr diag(vol).
@@ -46,6 +56,19 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
 /// The flat tables the path code reads: drifts and Cholesky shock factors per regime (scaled
 /// to steps of 1/steps_per_day days), cumulative transition rows, spot, holdings, betas, the
 /// hedge programme and its margin account. Throws InputError naming the book's field.
+///
+/// The log drift per step dt = 1/steps_per_day of asset i in regime k, by simulation.drift:
+///   model:      mean_k,i dt (the calibrated means);
+///   zero:       0;
+///   martingale: -vol_k,i^2 dt / 2, from the model's vols as given, so a stressed model's
+///               (vol_multiplier) vols. For Gaussian steps E[exp(drift + shock)] = 1 in every
+///               regime, so S_t is a martingale whatever the regime path: E[S_T] = S_0, or the
+///               shocked price when the scenario shocks it at t = 0+. A Student-t step (unit
+///               variance, path_simulation.hpp) has no finite E[exp(shock)]: the same drift is
+///               the variance-matching convention (mean log return -vol^2 T / 2, as for a
+///               Gaussian of that variance), and simulated means of S_T / S_0 are 1 within the
+///               Monte Carlo error (for dof > 4 the difference is of order
+///               (kurtosis - 3) vol^4 dt^2 / 24 per step).
 SimulationTables build_simulation_tables(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book,
                                          const ScenarioShocks& shocks = {});
 

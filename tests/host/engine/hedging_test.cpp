@@ -41,6 +41,8 @@ BookConfig static_perpetual_book(std::vector<std::pair<std::string, double>> hol
   b.simulation.paths = 200000;
   b.simulation.horizon_days = 30;
   b.simulation.seed = 11;
+  // The closed forms below are of GBMs with the log drifts each test gives its model.
+  b.simulation.drift = DriftRule::model;
   return b;
 }
 

@@ -167,6 +167,7 @@ TEST(PathStatistics, OneAssetVarAndEsMatchLognormalClosedForm) {
   sim.paths = 1000000;
   sim.horizon_days = 30;
   sim.seed = 7;
+  sim.drift = DriftRule::model;  // the closed forms have the model's log drift mu
   RiskConfig& risk = book.risk;
   risk.levels = {{"0.95", 0.95}, {"0.99", 0.99}};
   const SimulationTables tables = build_simulation_tables(m, portfolio, sim);

@@ -224,6 +224,8 @@ def validate_summary(summary, path):
         for key in ("collateral", "call_probability", "call_probability_se", "liquidation_probability"):
             c.get(margin, key, f"{where}.margin")
         c.get(margin, "mean_first_call_day", f"{where}.margin", nullable=True)
+        if "collateral_rule" in margin:
+            c.get(margin, "collateral_rule", f"{where}.margin", kind="string")
         cfp = c.get(margin, "collateral_for_call_probability", f"{where}.margin", kind="object")
         for p in cfp:
             c.get(cfp, p, f"{where}.margin.collateral_for_call_probability", nullable=True)
@@ -243,6 +245,12 @@ def validate_summary(summary, path):
             for lvl in min_es:
                 c.get(min_es, lvl, f"{where}.optimal_hedge_ratio.min_es")
             c.get(ohr, "margin_constrained", f"{where}.optimal_hedge_ratio", nullable=True)
+    # Written by every betahedge since issue 12; an older summary has none.
+    if "warnings" in summary:
+        warnings = c.get(summary, "warnings", "", kind="list")
+        for i, w in enumerate(warnings):
+            if not isinstance(w, str):
+                raise InputError(f"{path}: warnings[{i}]: expected a string, got {json.dumps(w)[:40]}")
     return levels
 
 
@@ -360,10 +368,25 @@ table.corr caption { font-size: 13px; color: #23395d; text-align: left; padding-
 table.corr td.corr { text-align: center; min-width: 44px; border: 1px solid #fff; }
 table.corr th { background: none; }
 h3 span.sub { color: #5b6473; font-weight: normal; font-size: 13px; }
+div.warnings { border: 2px solid #c26a00; background: #fff4e0; border-radius: 4px; padding: 8px 14px; margin: 14px 0; }
+div.warnings strong { color: #8a4b00; }
+div.warnings ul { margin: 4px 0 0 0; padding-left: 20px; }
+div.warnings li { margin: 2px 0; }
 """
 
 
 # ----------------------------------------------------------------------------- sections
+
+def warnings_box(d):
+    """summary.json's warnings, one item each, in a box above the sections; nothing when there are none."""
+    warnings = d["summary"].get("warnings") or []
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    return (f'<div class="warnings" id="warnings" role="note"><strong>{len(warnings)} warning'
+            f'{"" if len(warnings) == 1 else "s"}</strong>: figures dominated by an edge case'
+            f'<ul>{items}</ul></div>')
+
 
 def section_header(d, out_dir):
     s, model = d["summary"], d["model"]
@@ -374,6 +397,7 @@ def section_header(d, out_dir):
         ("Steps", td("run.steps", run["steps"], fmt_int)),
         ("Horizon (days)", td("run.horizon_days", run["horizon_days"], fmt_int)),
         ("Seed", td("run.seed", run["seed"], fmt_int)),
+        ("Drift", td("run.drift", run.get("drift"), fmt_text)),
         ("Backend", td("run.backend", run["backend"], fmt_text)),
         ("Device", td("run.device", run["device"], fmt_text)),
     ]
@@ -395,6 +419,14 @@ def section_header(d, out_dir):
     if cal.get("start") and cal.get("end"):
         right.append(("Calibration window", f'<td class="txt">{esc(cal["start"])} to {esc(cal["end"])}</td>'))
     right.append(("Risk levels", f'<td class="txt">{esc(", ".join(level_label(x) for x in d["levels"]))}</td>'))
+    # One collateral for every scenario (the base's amount, sized or given).
+    base = s["scenarios"][0]
+    right.append(("Collateral", td(f"scenarios[{base['name']}].margin.collateral", base["margin"]["collateral"],
+                                   fmt_money)))
+    if "collateral_rule" in base["margin"]:
+        key = f"scenarios[{base['name']}].margin.collateral_rule"
+        right.append(("Collateral rule",
+                      f'<td class="txt" data-key="{esc(key)}">{esc(base["margin"]["collateral_rule"])}</td>'))
     # betahedge renders into a staging directory that is renamed when complete; it names the
     # final directory in BETAHEDGE_REPORT_OUTPUT_DIR.
     shown = os.environ.get("BETAHEDGE_REPORT_OUTPUT_DIR") or os.path.abspath(out_dir)
@@ -782,6 +814,7 @@ def render(d, out_dir):
         "<header><h1>betahedge risk report</h1>",
         f'<p class="sub">{len(s["scenarios"])} scenarios: {esc(names)}</p>',
         f"<nav>{nav}</nav></header>",
+        warnings_box(d),
         section_header(d, out_dir),
         section_scenarios(d),
         section_pnl(d),

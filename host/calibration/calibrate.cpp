@@ -168,6 +168,41 @@ Calibration calibrate(const ReturnData& data, const CalibrationOptions& options)
   return result;
 }
 
+std::vector<std::string> short_regime_warnings(const Model& model) {
+  std::vector<std::string> warnings;
+  for (int k = 0; k < model.num_regimes(); ++k) {
+    const double stay = model.transition[k][k];
+    const double days = 1.0 / (1.0 - stay);  // +inf for an absorbing regime
+    if (!(days < kShortRegimeDays)) continue;
+    char text[240];
+    std::snprintf(text, sizeof text,
+                  "regime %s lasts %.2f days on average (1 / (1 - p_kk), p_kk = %.4f), under %g: paths switch "
+                  "regimes so often that the figures mix them",
+                  model.regimes[k].name.c_str(), days, stay, kShortRegimeDays);
+    warnings.push_back(text);
+  }
+  return warnings;
+}
+
+std::vector<std::string> calibration_warnings(const Calibration& c) {
+  std::vector<std::string> warnings;
+  if (!c.options.num_regimes && !c.selection.empty()) {
+    const int chosen = c.model.num_regimes(), lowest = c.selection.front().num_regimes,
+              highest = c.selection.back().num_regimes;
+    const std::string range = std::to_string(lowest) + ".." + std::to_string(highest);
+    if (chosen == highest)
+      warnings.push_back("regimes auto chose " + std::to_string(chosen) + " regime" + (chosen == 1 ? "" : "s") +
+                         ", the top of the range it tried (" + range +
+                         "): the data may hold more; compare the BIC in model.json's calibration.model_selection");
+    else if (chosen == lowest)
+      warnings.push_back("regimes auto chose " + std::to_string(chosen) + " regime" + (chosen == 1 ? "" : "s") +
+                         ", the bottom of the range it tried (" + range +
+                         "): no regime switching was found worth its parameters");
+  }
+  for (std::string& w : short_regime_warnings(c.model)) warnings.push_back(std::move(w));
+  return warnings;
+}
+
 nlohmann::json calibration_to_json(const Calibration& c) {
   using nlohmann::json;
   json doc = model_to_json(c.model);

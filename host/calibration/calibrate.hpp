@@ -65,6 +65,18 @@ int minimum_returns(int num_assets, const CalibrationOptions& options);
 /// fails or (unless accept_unconverged) does not converge.
 Calibration calibrate(const ReturnData& data, const CalibrationOptions& options);
 
+/// Regimes expected to last under this many days (1 / (1 - p_kk)) are flagged: paths then
+/// switch regimes so often that the regimes' figures mean little.
+inline constexpr double kShortRegimeDays = 3.0;
+
+/// One warning per regime of `model` whose expected duration 1 / (1 - p_kk) days is under
+/// kShortRegimeDays (SPEC 6 `warnings`).
+std::vector<std::string> short_regime_warnings(const Model& model);
+
+/// The calibration's warnings: `auto` choosing a regime count at the bottom or top of the range
+/// it tried (SPEC 6 `warnings`), then short_regime_warnings of the calibrated model.
+std::vector<std::string> calibration_warnings(const Calibration& calibration);
+
 /// model.json: model_to_json plus the calibration's extra keys (model selection, options,
 /// beta details). Every key of SPEC 4 keeps its meaning.
 nlohmann::json calibration_to_json(const Calibration& calibration);

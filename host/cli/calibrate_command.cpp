@@ -194,6 +194,7 @@ void run_calibrate(const CalibrateArgs& args) {
     throw;
   }
   say(summary_line(calibration, data));
+  for (const std::string& w : calibration_warnings(calibration)) std::cerr << "warning: " << w << "\n";
   say("wrote " + out.string() + " and " + regimes_path.string());
 }
 

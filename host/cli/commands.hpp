@@ -42,4 +42,8 @@ std::vector<OutputFile> risk_output_files(const RiskReport& report, const BookCo
 /// Writes each file into `dir`, atomically.
 void write_output_files(const std::filesystem::path& dir, const std::vector<OutputFile>& files);
 
+/// Prints each warning on stderr as one `warning: ...` line (--quiet or not: a warning is no
+/// progress line).
+void print_warnings(const std::vector<std::string>& warnings);
+
 }  // namespace betahedge::cli

@@ -32,6 +32,10 @@ void write_output_files(const std::filesystem::path& dir, const std::vector<Outp
   for (const OutputFile& f : files) write_file_atomically(dir / f.name, f.contents);
 }
 
+void print_warnings(const std::vector<std::string>& warnings) {
+  for (const std::string& w : warnings) std::cerr << "warning: " << w << "\n";
+}
+
 namespace {
 
 struct RiskArgs {
@@ -57,9 +61,16 @@ void run_risk_command(const std::string& name, const RiskArgs& args, const JobSt
   ranks::run_on_root([&] {
     const std::vector<OutputFile> files = risk_output_files(report, book, stages);
     write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) { write_output_files(dir, files); });
+    print_warnings(report.warnings);
     if (stages.bands)
       for (const BandRow& b : report.bands)
-        if (b.recommended) std::cout << "recommended band: " << b.band << "\n";
+        if (b.recommended) {
+          std::cout << "recommended band: " << b.band;
+          if (!b.within_tolerance)
+            std::cout << " (none qualified: no band is within risk.tracking_tolerance " << book.risk.tracking_tolerance
+                      << "; this one tracks best)";
+          std::cout << "\n";
+        }
   });
   progress(args.run, name + ": wrote " + args.out.string());
 }

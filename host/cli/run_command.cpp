@@ -84,7 +84,14 @@ void run_overnight(const RunArgs& args) {
   }();
   const JobStages stages{.stresses = true, .optimize = true, .bands = book.hedge.instrument != HedgeInstrument::none,
                          .histogram = true};
-  const RiskReport report = run_risk_job(model, book, stages, say);
+  RiskReport report = run_risk_job(model, book, stages, say);
+  if (calibrated) {
+    std::vector<std::string> warnings = calibration_warnings(calibrated->calibration);
+    // The model's short regimes are the job's warnings already; the calibration adds its choice of K.
+    for (const std::string& w : report.warnings)
+      if (std::find(warnings.begin(), warnings.end(), w) == warnings.end()) warnings.push_back(w);
+    report.warnings = std::move(warnings);
+  }
 
   ranks::run_on_root([&] {
     const nlohmann::json model_json = calibrated ? calibration_to_json(calibrated->calibration) : model_to_json(model);
@@ -102,6 +109,7 @@ void run_overnight(const RunArgs& args) {
         render_html_report(dir, args.out);
       }
     });
+    print_warnings(report.warnings);
   });
   say("wrote " + args.out.string());
 }

@@ -55,6 +55,7 @@ struct RunMetadata {
   int ranks = 1;
   double elapsed_s = 0.0;
   double path_steps_per_s = 0.0;
+  std::string drift;  ///< simulation.drift: martingale, zero or model
 };
 
 struct PortfolioSummary {

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "betahedge/error.hpp"
+#include "calibration/calibrate.hpp"
 #include "engine/path_pass.hpp"
 #include "ranks/ranks.hpp"
 #include "stats/risk_statistics.hpp"
@@ -84,6 +86,51 @@ Optimization optimization_from(const OutcomeReduction& reduced, const std::vecto
   return opt;
 }
 
+/// printf into a std::string (the warnings' lines).
+template <class... Args>
+std::string formatted(const char* format, Args... args) {
+  const int size = std::snprintf(nullptr, 0, format, args...);
+  std::string text(static_cast<std::size_t>(std::max(size, 0)), '\0');
+  std::snprintf(text.data(), text.size() + 1, format, args...);
+  return text;
+}
+
+/// An amount of money with two decimals and thousands separators: 1,234,567.89.
+std::string money(double amount) {
+  const std::string digits = formatted("%.2f", std::abs(amount));
+  const std::size_t point = digits.find('.');
+  std::string out;
+  for (std::size_t i = 0; i < point; ++i) {
+    if (i > 0 && (point - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return (amount < 0.0 ? "-" : "") + out + digits.substr(point);
+}
+
+/// The warnings of one scenario's optima: each on an edge of the ratio grid (the optimiser cannot
+/// see past it), and a margin constraint that no ratio of the grid meets.
+std::vector<std::string> grid_edge_warnings(const std::string& scenario, const OptimalRatios& optimal,
+                                            const BookConfig& book) {
+  const std::vector<double> grid = hedge_ratio_grid(book.risk.hedge_ratio_grid);
+  std::vector<std::string> warnings;
+  const auto check = [&](const std::string& figure, double ratio) {
+    const char* edge = ratio <= grid.front() ? "lower" : ratio >= grid.back() ? "upper" : nullptr;
+    if (edge)
+      warnings.push_back(formatted("scenario %s: the %s ratio %g is the %s edge of risk.hedge_ratio_grid (%g to %g); "
+                                   "the optimum may lie beyond it: widen the grid",
+                                   scenario.c_str(), figure.c_str(), ratio, edge, grid.front(), grid.back()));
+  };
+  check("min-variance", optimal.min_variance);
+  for (const auto& [level, ratio] : optimal.min_es) check("min-ES(" + level + ")", ratio);
+  if (optimal.margin_constrained)
+    check("margin-constrained", *optimal.margin_constrained);
+  else
+    warnings.push_back(formatted("scenario %s: no ratio of risk.hedge_ratio_grid (from %g) keeps the call probability "
+                                 "<= %g; margin_constrained is null",
+                                 scenario.c_str(), grid.front(), book.risk.max_call_probability));
+  return warnings;
+}
+
 PnlHistogram histogram_from(const OutcomeReduction& reduced) {
   const HistogramBins& bins = *reduced.plan().histogram;
   PnlHistogram h;
@@ -100,8 +147,55 @@ std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig
   std::vector<AppliedScenario> scenarios{base_scenario(model)};
   if (with_stresses)
     for (std::size_t i = 0; i < book.stress.size(); ++i)
-      scenarios.push_back(apply_stress(model, book.stress[i], book.source.string(), static_cast<int>(i)));
+      scenarios.push_back(apply_stress(model, book, static_cast<int>(i)));
   return scenarios;
+}
+
+JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStages& stages) {
+  if (book.hedge.instrument == HedgeInstrument::none && (stages.optimize || stages.bands))
+    throw InputError(book_location(book, "hedge.instrument") + ": the " +
+                     (stages.optimize ? "optimiser" : "band sweep") + " needs a hedge instrument, not 'none'");
+  JobInputs inputs{make_portfolio(model, book), book_scenarios(model, book, stages.stresses)};
+  // The tables check what depends on the regimes (per-regime counts, the option's ratio): built
+  // once per scenario here, before any work, and dropped.
+  for (const AppliedScenario& scenario : inputs.scenarios)
+    build_simulation_tables(scenario.model, inputs.portfolio, book, shocks_of(scenario));
+  return inputs;
+}
+
+CollateralChoice choose_collateral(PathBackend& backend, const JobInputs& inputs, const BookConfig& book) {
+  if (book.margin.collateral) return {*book.margin.collateral, "fixed"};
+  if (book.hedge.instrument == HedgeInstrument::none) return {0.0, "auto: no hedge instrument, no collateral"};
+  // The shadow account never meets a call, so the collateral this pass starts with does not
+  // change the shortfalls it reports.
+  const ScenarioRun base = run_scenario(backend, inputs.scenarios.front(), inputs.portfolio, book);
+  return {base.result.margin.collateral_for_call_probability.front().second,
+          formatted("auto: the least collateral with call probability <= %g on the base scenario",
+                    book.risk.max_call_probability)};
+}
+
+std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig& book, const Model& model) {
+  std::vector<std::string> warnings;
+  const bool liquidate = book.margin.on_call == MarginAction::liquidate;
+  for (const ScenarioRun& run : report.scenarios) {
+    const ScenarioResult& s = run.result;
+    if (s.margin.call_probability > kWarnCallProbability)
+      warnings.push_back(formatted("scenario %s: %.1f%% of paths met a margin call (collateral %s, on_call: %s); the "
+                                   "hedged figures are dominated by %s",
+                                   s.name.c_str(), 100.0 * s.margin.call_probability, money(s.margin.collateral).c_str(),
+                                   liquidate ? "liquidate" : "top_up", liquidate ? "liquidations" : "top-ups"));
+    if (run.optimization)
+      for (std::string& w : grid_edge_warnings(s.name, run.optimization->optimal, book)) warnings.push_back(std::move(w));
+  }
+  if (!report.bands.empty() &&
+      std::none_of(report.bands.begin(), report.bands.end(), [](const BandRow& b) { return b.within_tolerance; })) {
+    const auto best = std::find_if(report.bands.begin(), report.bands.end(), [](const BandRow& b) { return b.recommended; });
+    warnings.push_back(formatted("no band of risk.band_grid keeps the mean |beta - target| within "
+                                 "risk.tracking_tolerance %g; the recommended band %g is the one that tracks best (%.4g)",
+                                 book.risk.tracking_tolerance, best->band, best->mean_abs_deviation));
+  }
+  for (std::string& w : short_regime_warnings(model)) warnings.push_back(std::move(w));
+  return warnings;
 }
 
 std::vector<double> optimiser_ratio_grid(const BookConfig& book) {
@@ -113,7 +207,7 @@ std::vector<double> optimiser_ratio_grid(const BookConfig& book) {
 ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, const PortfolioSetup& portfolio,
                          const BookConfig& book, const ScenarioExtras& extras, std::optional<PnlHistogram>* histogram) {
   if (extras.optimize && book.hedge.instrument == HedgeInstrument::none)
-    throw InputError(book.source.string() + ": hedge.instrument: the optimiser needs a hedge instrument, not 'none'");
+    throw InputError(book_location(book, "hedge.instrument") + ": the optimiser needs a hedge instrument, not 'none'");
   BookConfig pass_book = book;
   if (extras.optimize) pass_book.risk.hedge_ratio_grid.step /= 2.0;  // the grid with its midpoints
   const SimulationTables tables = build_simulation_tables(scenario.model, portfolio, pass_book, shocks_of(scenario));
@@ -134,7 +228,7 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
 std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const PortfolioSetup& portfolio,
                                  const BookConfig& book) {
   if (book.hedge.instrument == HedgeInstrument::none)
-    throw InputError(book.source.string() + ": hedge.instrument: the band sweep needs a hedge instrument, not 'none'");
+    throw InputError(book_location(book, "hedge.instrument") + ": the band sweep needs a hedge instrument, not 'none'");
   // Up to kMaxBandsPerPass bands ride one pass over the base market: the book's hedge made
   // dynamic at each band, on the same paths (simulate_path_with_band_sweep).
   const std::vector<double>& bands = book.risk.band_grid;
@@ -156,12 +250,13 @@ std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const
     for (std::size_t b = 0; b < plans.size(); ++b) {
       const ScenarioResult r = scenario_result("band", reduced[b], tables, dynamic_book);
       rows.push_back({bands[first + b], r.beta.mean_abs_deviation, r.beta.mean_rebalances, r.beta.mean_costs, r.hedged,
-                      r.margin.call_probability, false});
+                      r.margin.call_probability, false,
+                      r.beta.mean_abs_deviation <= book.risk.tracking_tolerance});
     }
   }
   int pick = -1;
   for (int i = 0; i < static_cast<int>(rows.size()); ++i)
-    if (rows[i].mean_abs_deviation <= book.risk.tracking_tolerance &&
+    if (rows[i].within_tolerance &&
         (pick < 0 || rows[i].mean_costs < rows[pick].mean_costs ||
          (rows[i].mean_costs == rows[pick].mean_costs && rows[i].mean_abs_deviation < rows[pick].mean_abs_deviation)))
       pick = i;
@@ -254,6 +349,8 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     progress(elapsed + line);
   };
+  // Book errors first: none may wait for a backend or a simulation.
+  const JobInputs inputs = prepare_job(model, book, stages);
   // Each rank chooses its own backend (its own GPU); one that fails stops every rank.
   SelectedBackend selected;
   ranks::agree_on_errors([&] { selected = select_backend(book.simulation.backend, book.simulation.threads); });
@@ -266,29 +363,46 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
       (ranks::count() > 1 ? " over " + std::to_string(ranks::count()) + " ranks" : ""));
 
   RiskReport report;
-  const PortfolioSetup portfolio = make_portfolio(model, book);
+  const PortfolioSetup& portfolio = inputs.portfolio;
   report.portfolio = {portfolio.value, portfolio.beta, {}};
-  for (const auto& [symbol, units] : book.holdings) report.portfolio.assets.push_back(symbol);
+  for (const auto& [symbol, units] : resolve_holdings(model, book).holdings) report.portfolio.assets.push_back(symbol);
 
-  const std::vector<AppliedScenario> scenarios = book_scenarios(model, book, stages.stresses);
+  // One collateral for every scenario and the bands: a desk posts one amount; stresses test it.
   std::uint64_t simulated_paths = 0;
-  for (const AppliedScenario& scenario : scenarios) {
+  const bool sizing = !book.margin.collateral && book.hedge.instrument != HedgeInstrument::none;
+  if (sizing) say("collateral: auto: simulating the base scenario for its collateral shortfalls");
+  report.collateral = choose_collateral(backend, inputs, book);
+  if (sizing) {
+    simulated_paths += book.simulation.paths;
+    char p[32];
+    std::snprintf(p, sizeof p, "%g", book.risk.max_call_probability);
+    say("collateral: auto, " + money(report.collateral.amount) + " for call probability <= " + p +
+        " on the base scenario");
+  } else if (book.margin.collateral) {
+    say("collateral: fixed, " + money(report.collateral.amount));
+  }
+  BookConfig job_book = book;
+  job_book.margin.collateral = report.collateral.amount;
+
+  for (const AppliedScenario& scenario : inputs.scenarios) {
     const ScenarioExtras extras{stages.optimize, stages.histogram && report.scenarios.empty()};
     say("scenario " + scenario.name + (extras.optimize ? ": simulating, the ratio grid on the same paths" : ": simulating"));
-    ScenarioRun run = run_scenario(backend, scenario, portfolio, book, extras, &report.histogram);
+    ScenarioRun run = run_scenario(backend, scenario, portfolio, job_book, extras, &report.histogram);
     simulated_paths += book.simulation.paths;
     report.peak_tail_values = std::max(report.peak_tail_values, run.result.peak_tail_values);
     report.scenarios.push_back(std::move(run));
   }
   if (stages.bands) {
     say("bands: sweeping " + std::to_string(book.risk.band_grid.size()) + " bands");
-    report.bands = sweep_bands(backend, model, portfolio, book);
+    report.bands = sweep_bands(backend, model, portfolio, job_book);
     simulated_paths += book.simulation.paths * ((book.risk.band_grid.size() + kMaxBandsPerPass - 1) / kMaxBandsPerPass);
   }
+  report.warnings = job_warnings(report, job_book, model);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report.run = {book.simulation.paths, steps, book.simulation.horizon_days, book.simulation.seed, backend.name(),
                 backend.device_name(), ranks::count(), elapsed,
-                static_cast<double>(simulated_paths) * steps / std::max(elapsed, 1e-9)};
+                static_cast<double>(simulated_paths) * steps / std::max(elapsed, 1e-9),
+                to_string(book.simulation.drift)};
   char kept[96];
   std::snprintf(kept, sizeof kept, "; the statistics kept at most %.1f MB of tail values",
                 static_cast<double>(report.peak_tail_values) * sizeof(double) / 1e6);

@@ -64,6 +64,7 @@ struct BandRow {
   PnlStatistics hedged;
   double call_probability = 0.0;
   bool recommended = false;
+  bool within_tolerance = false;  ///< mean_abs_deviation <= risk.tracking_tolerance
 };
 
 /// A histogram of the base scenario's P&L, both hedged and unhedged, on common bins.
@@ -81,10 +82,21 @@ struct JobStages {
   bool histogram = false;  ///< the base scenario's P&L histogram (for the report)
 };
 
+/// The hedge account's starting collateral, one amount for the base, every stress and the bands.
+struct CollateralChoice {
+  double amount = 0.0;
+  /// How it was chosen (summary.json margin.collateral_rule): "fixed" (the book's number), or
+  /// "auto: ..." saying what it was sized for.
+  std::string rule;
+};
+
 /// Everything a job found, for summary.json and the tables beside it.
 struct RiskReport {
   RunMetadata run;
   PortfolioSummary portfolio;
+  CollateralChoice collateral;
+  /// One line per figure dominated by an edge case (SPEC 6 `warnings`; job_warnings).
+  std::vector<std::string> warnings;
   std::vector<ScenarioRun> scenarios;  ///< base first
   std::vector<BandRow> bands;
   std::optional<PnlHistogram> histogram;
@@ -94,11 +106,44 @@ struct RiskReport {
 
 using ProgressFn = std::function<void(const std::string&)>;
 
-/// The risk job, top to bottom: choose the backend, size the portfolio and its hedge, run the
-/// base scenario and each stress (optimising the ratio per scenario when asked), sweep the
-/// bands, and time it all. Each stage reports a progress line with the elapsed time.
+/// The risk job, top to bottom: check the book against the model (prepare_job), choose the
+/// backend, choose the collateral (choose_collateral), run the base scenario and each stress
+/// (optimising the ratio per scenario when asked), sweep the bands, collect the warnings
+/// (job_warnings), and time it all. Each stage reports a progress line with the elapsed time.
+/// Every book error the model reveals is thrown before the backend's progress line.
 RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobStages& stages,
                         const ProgressFn& progress);
+
+/// What a job simulates, checked against the model.
+struct JobInputs {
+  PortfolioSetup portfolio;
+  std::vector<AppliedScenario> scenarios;  ///< base first, then the stresses when asked
+};
+
+/// Every book error that the model reveals, found before any path is simulated: holdings,
+/// benchmark and beta estimates against the model's assets (make_portfolio), each stress's
+/// assets and regimes (apply_stress), per-regime counts of funding and basis (the simulation
+/// tables of every scenario), and a hedge instrument where the stages need one. Throws
+/// InputError "FILE:LINE: field: what" (book_location).
+JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStages& stages);
+
+/// margin.collateral as the job uses it. A number: that number ("fixed"). `auto` with a hedge:
+/// collateral_for_call_probability at risk.max_call_probability of one pass over the base
+/// scenario, the run's own paths (the least collateral with which at most
+/// floor(max_call_probability x paths) paths meet a call: before its first call a path's account
+/// is its shadow's, whatever the collateral, so this holds for liquidate and top_up alike).
+/// `auto` without a hedge: 0.
+CollateralChoice choose_collateral(PathBackend& backend, const JobInputs& inputs, const BookConfig& book);
+
+/// The calls above which a scenario's hedged figures are said to be dominated by calls.
+inline constexpr double kWarnCallProbability = 0.10;
+
+/// SPEC 6 `warnings`, one line per figure dominated by an edge case: a scenario whose call
+/// probability exceeds kWarnCallProbability; an optimal ratio (min_variance, min_es[a],
+/// margin_constrained) on the first or last ratio of risk.hedge_ratio_grid, or no
+/// margin-constrained ratio at all; no band within risk.tracking_tolerance; a regime of the model
+/// expected to last under kShortRegimeDays days.
+std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig& book, const Model& model);
 
 /// Base plus every stress of the book, in order.
 std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig& book, bool with_stresses);
@@ -124,8 +169,8 @@ std::vector<double> optimiser_ratio_grid(const BookConfig& book);
 /// The band sweep on the base scenario: the dynamic hedge at every band of risk.band_grid on
 /// common random numbers, up to kMaxBandsPerPass bands riding one pass over the market. The
 /// recommended band has the least mean cost among bands whose mean |beta - target| is within
-/// risk.tracking_tolerance; when none is, the band that tracks best. Throws InputError when the
-/// book has no hedge instrument.
+/// risk.tracking_tolerance; when none is, the band that tracks best (and no row is
+/// within_tolerance). Throws InputError when the book has no hedge instrument.
 std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const PortfolioSetup& portfolio,
                                  const BookConfig& book);
 

@@ -25,7 +25,8 @@ json summary_to_json(const RiskReport& report) {
   doc["format"] = "betahedge.summary/1";
   doc["run"] = {{"paths", r.paths},         {"steps", r.steps},   {"horizon_days", r.horizon_days},
                 {"seed", r.seed},           {"backend", r.backend}, {"device", r.device},
-                {"ranks", r.ranks},         {"elapsed_s", r.elapsed_s}, {"path_steps_per_s", r.path_steps_per_s}};
+                {"ranks", r.ranks},         {"elapsed_s", r.elapsed_s}, {"path_steps_per_s", r.path_steps_per_s},
+                {"drift", r.drift}};
   doc["portfolio"] = {{"value", report.portfolio.value}, {"beta", report.portfolio.beta},
                       {"assets", report.portfolio.assets}};
   json scenarios = json::array();
@@ -43,6 +44,7 @@ json summary_to_json(const RiskReport& report) {
          {"hedge_effectiveness_se", s.hedge_effectiveness_se},
          {"margin",
           {{"collateral", m.collateral},
+           {"collateral_rule", report.collateral.rule},
            {"call_probability", m.call_probability},
            {"call_probability_se", m.call_probability_se},
            {"liquidation_probability", m.liquidation_probability},
@@ -66,6 +68,7 @@ json summary_to_json(const RiskReport& report) {
     }
   }
   doc["scenarios"] = scenarios;
+  doc["warnings"] = report.warnings;
   if (!report.bands.empty()) {
     json bands = json::array();
     for (const BandRow& b : report.bands)
@@ -75,6 +78,7 @@ json summary_to_json(const RiskReport& report) {
                        {"mean_costs", b.mean_costs},
                        {"hedged", statistics_to_json(b.hedged)},
                        {"call_probability", b.call_probability},
+                       {"within_tolerance", b.within_tolerance},
                        {"recommended", b.recommended}});
     doc["bands"] = bands;
   }

@@ -15,19 +15,25 @@ namespace {
 
 using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// Names the failing field of one stress: "FILE: stress[i].FIELD: what".
+/// Names the failing field of one stress: "FILE:LINE: stress[i].FIELD: what" when the book
+/// recorded its lines, "FILE: stress[i].FIELD: what" otherwise.
 class StressErrors {
  public:
-  StressErrors(const std::string& source, int index)
-      : prefix_(source + ": stress[" + std::to_string(index) + "]") {}
+  StressErrors(const std::string& source, int index, const BookConfig* book = nullptr)
+      : source_(source), field_("stress[" + std::to_string(index) + "]"), book_(book) {}
 
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
-    throw InputError(prefix_ + "." + field + ": " + what);
+    throw InputError(location(field_ + "." + field) + ": " + what);
   }
-  const std::string& prefix() const { return prefix_; }
+  std::string prefix() const { return location(field_); }
 
  private:
-  std::string prefix_;
+  std::string location(const std::string& field) const {
+    return book_ ? book_location(*book_, field) : source_ + ": " + field;
+  }
+  std::string source_;
+  std::string field_;
+  const BookConfig* book_;
 };
 
 std::string joined(const std::vector<std::string>& names) {
@@ -117,9 +123,9 @@ AppliedScenario base_scenario(const Model& model) {
   return out;
 }
 
-AppliedScenario apply_stress(const Model& base, const StressScenario& stress, const std::string& source,
-                             int index) {
-  const StressErrors errors(source, index);
+namespace {
+
+AppliedScenario stressed_scenario(const Model& base, const StressScenario& stress, const StressErrors& errors) {
   AppliedScenario out = base_scenario(base);
   out.name = stress.name;
   Model& model = out.model;
@@ -164,6 +170,18 @@ AppliedScenario apply_stress(const Model& base, const StressScenario& stress, co
 
   validate_model(model, errors.prefix() + " (" + stress.name + ")");
   return out;
+}
+
+}  // namespace
+
+AppliedScenario apply_stress(const Model& base, const StressScenario& stress, const std::string& source,
+                             int index) {
+  return stressed_scenario(base, stress, StressErrors(source, index));
+}
+
+AppliedScenario apply_stress(const Model& base, const BookConfig& book, int index) {
+  return stressed_scenario(base, book.stress.at(static_cast<std::size_t>(index)),
+                           StressErrors(book.source.string(), index, &book));
 }
 
 nlohmann::json applied_to_json(const AppliedScenario& applied) {

@@ -46,6 +46,10 @@ AppliedScenario base_scenario(const Model& model);
 AppliedScenario apply_stress(const Model& base, const StressScenario& stress, const std::string& source,
                              int index);
 
+/// The same for the book's stress[index], its errors naming "FILE:LINE: stress[i].FIELD" from
+/// the lines the book recorded (book_location).
+AppliedScenario apply_stress(const Model& base, const BookConfig& book, int index);
+
 /// SPEC 6 `applied`: {"corr": [regime][i][j], "vol": [regime][i], "repair_distance": largest
 /// over regimes, "repair_distance_by_regime": [regime], "shock": {symbol: exp(log return) - 1}
 /// for the assets with a non-zero shock, "funding_multiplier": x, "forced_regime": name or null}.

@@ -14,6 +14,8 @@ and checks, on the DOM Chromium built:
     {var, es} x level, effectiveness and call probability with their standard errors,
     collateral for a call probability, optimal ratios, repair distance, run header, every
     bands.csv row and column; the recommended band is the one highlighted row;
+  - summary.json's warnings are the items of one box above the first section, in order and
+    as written (none drawn for an empty list or a summary without the key);
   - the sections come in the specified order; the correlation matrices are tables of tagged
     numbers, for the base and each scenario whose matrices differ from it; the 4 charts are
     embedded as data:image/png;base64 and decode as PNG; nothing refers outside the file (src, href,
@@ -65,6 +67,8 @@ class Page(HTMLParser):
         self.refs = []             # (tag, attribute, value) of every src / href
         self.forbidden = []        # tags that load or run something
         self.section_ids = []
+        self.warning_boxes = []    # sections seen before each warnings box
+        self.warnings = []         # the text of each item of a warnings box
         self.h2 = []
         self.style = ""
         self._cell = None
@@ -81,6 +85,11 @@ class Page(HTMLParser):
             self.imgs.append(a.get("src", ""))
         if tag == "section":
             self.section_ids.append(a.get("id"))
+        if tag == "div" and a.get("id") == "warnings":
+            self.warning_boxes.append(len(self.section_ids))
+            self._in = "warnings"
+        if tag == "li" and self._in == "warnings":
+            self.warnings.append("")
         if tag == "tr":
             self.rows.append([(a.get("class") or "").split(), []])
         if tag in ("td", "th"):
@@ -96,7 +105,7 @@ class Page(HTMLParser):
     def handle_endtag(self, tag):
         if tag in ("td", "th"):
             self._cell = None
-        if tag == self._in:
+        if tag == self._in or (tag == "div" and self._in == "warnings"):
             self._in = None
 
     def handle_data(self, data):
@@ -104,6 +113,8 @@ class Page(HTMLParser):
             self.cells[self._cell][1] += data
         if self._in == "h2":
             self.h2[-1] += data
+        elif self._in == "warnings" and self.warnings:
+            self.warnings[-1] += data
         elif self._in == "style":
             self.style += data
 
@@ -114,6 +125,7 @@ def parse(text):
     page.close()
     for c in page.cells:
         c[1] = " ".join(c[1].split())
+    page.warnings = [" ".join(w.split()) for w in page.warnings]
     return page
 
 
@@ -198,8 +210,10 @@ def check_cell(key, text, value):
 
 
 def expected_keys(summary, bands, levels):
-    keys = ["run.paths", "run.steps", "run.horizon_days", "run.seed", "run.backend", "run.device", "run.elapsed_s",
-            "portfolio.value", "portfolio.beta"]
+    keys = ["run.paths", "run.steps", "run.horizon_days", "run.seed", "run.drift", "run.backend", "run.device", "run.elapsed_s",
+            "portfolio.value", "portfolio.beta", f"scenarios[{summary['scenarios'][0]['name']}].margin.collateral"]
+    if "collateral_rule" in summary["scenarios"][0]["margin"]:
+        keys.append(f"scenarios[{summary['scenarios'][0]['name']}].margin.collateral_rule")
     for s in summary["scenarios"]:
         k = f"scenarios[{s['name']}]"
         keys += [f"{k}.{side}.{m}.{lvl}" for side in ("unhedged", "hedged") for m in ("var", "es") for lvl in levels]
@@ -246,6 +260,16 @@ def check_report(page, raw, summary, bands, expect_regimes):
     rec = [r["band"] for r in bands if r["recommended"] == "1"]
     check(page.cells[highlighted[0][0]][0] == f"bands[{rec[0]}].band",
           f"highlighted row is {page.cells[highlighted[0][0]][0]}, bands.csv recommends {rec[0]}")
+
+    # The warnings: one box above the first section, one item per warning, as written; no box
+    # when there are none.
+    warnings = summary.get("warnings", [])
+    if warnings:
+        check(page.warning_boxes == [0], f"warnings box(es) before sections {page.warning_boxes}, expected one "
+                                         "before the first section")
+        check(page.warnings == warnings, f"warnings box shows {page.warnings}, summary.json has {warnings}")
+    else:
+        check(not page.warning_boxes, "a warnings box is drawn, but summary.json has no warnings")
 
     # Sections in the specified order, each with a heading.
     check(page.section_ids == SECTIONS, f"sections {page.section_ids}, expected {SECTIONS}")
@@ -357,6 +381,9 @@ def main(source_dir):
         del trimmed["scenarios"][1]["optimal_hedge_ratio"]
         trimmed["scenarios"][0]["optimal_hedge_ratio"]["margin_constrained"] = None
         trimmed["scenarios"][0]["margin"]["mean_first_call_day"] = None
+        # The warning that goes with a null margin_constrained; its '<=' must reach the page as text.
+        trimmed["warnings"] = ["scenario base: no ratio of risk.hedge_ratio_grid (from 0) keeps the call probability "
+                               "<= 0.01; margin_constrained is null"]
         # The stress with the base's matrices: named, not drawn again (check_report counts).
         trimmed["scenarios"][1]["applied"]["corr"] = trimmed["scenarios"][0]["applied"]["corr"]
         with open(os.path.join(variant, "summary.json"), "w") as f:
@@ -373,6 +400,22 @@ def main(source_dir):
         check(any(k == "scenarios[base].optimal_hedge_ratio.margin_constrained" for k, _, _ in page.cells),
               "null margin_constrained not shown")
         check(f"not shown again: {stress}." in raw, "the stress with the base's matrices is not named as such")
+
+        # No warnings (an empty list, or a summary from before there were any): no box.
+        for name, edit in (("empty-warnings", lambda s: s.update(warnings=[])),
+                           ("no-warnings-key", lambda s: s.pop("warnings"))):
+            quiet = os.path.join(work, name)
+            shutil.copytree(fixture, quiet)
+            edited = json.loads(json.dumps(summary))
+            edit(edited)
+            with open(os.path.join(quiet, "summary.json"), "w") as f:
+                json.dump(edited, f)
+            r = run_render(script, quiet)
+            check(r.returncode == 0, f"render_report.py with {name} exited {r.returncode}: {r.stderr.strip()}")
+            with open(os.path.join(quiet, "report.html"), encoding="utf-8") as f:
+                raw = f.read()
+            check_report(parse(raw), raw, edited, bands, expect_regimes=True)
+            check('class="warnings"' not in raw, f"{name}: a warnings box is drawn")
 
         # Error paths.
         broken = os.path.join(work, "no-summary")

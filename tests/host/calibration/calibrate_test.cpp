@@ -180,5 +180,42 @@ TEST(Calibrate, APriceThatDoesNotMoveIsAnInputErrorNamingTheSymbol) {
   }
 }
 
+// The calibration's warnings: `auto` at either end of the counts it tried, and regimes expected
+// to last under three days (1 / (1 - p_kk)); none for a count that was asked for.
+TEST(Calibrate, WarnsOfAnAutoCountAtItsBoundAndOfShortRegimes) {
+  const auto calibration_with = [](int chosen, std::optional<int> requested) {
+    Calibration c;
+    c.options.num_regimes = requested;
+    for (int k = 1; k <= kMaxAutoRegimes; ++k) c.selection.push_back({k, 0, 0.0, 0.0, 0.0, true, 1});
+    c.model.regimes.resize(chosen);
+    c.model.transition.assign(chosen, std::vector<double>(chosen, 0.0));
+    for (int k = 0; k < chosen; ++k) {
+      c.model.regimes[k].name = regime_names(chosen)[k];
+      c.model.transition[k][k] = 1.0;
+    }
+    return c;
+  };
+  EXPECT_TRUE(calibration_warnings(calibration_with(2, std::nullopt)).empty());
+  EXPECT_TRUE(calibration_warnings(calibration_with(4, 4)).empty());
+  const std::vector<std::string> top = calibration_warnings(calibration_with(4, std::nullopt));
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].rfind("regimes auto chose 4 regimes, the top of the range it tried (1..4)", 0), 0u) << top[0];
+  const std::vector<std::string> bottom = calibration_warnings(calibration_with(1, std::nullopt));
+  ASSERT_EQ(bottom.size(), 1u);
+  EXPECT_EQ(bottom[0].rfind("regimes auto chose 1 regime, the bottom of the range it tried (1..4)", 0), 0u) << bottom[0];
+
+  Model m = two_regime_model();  // 50 and 20 days
+  EXPECT_TRUE(short_regime_warnings(m).empty());
+  m.transition = {{0.98, 0.02}, {0.7, 0.3}};  // stressed: 1 / 0.7 = 1.43 days
+  const std::vector<std::string> short_ones = short_regime_warnings(m);
+  ASSERT_EQ(short_ones.size(), 1u);
+  EXPECT_EQ(short_ones[0].rfind("regime stressed lasts 1.43 days on average (1 / (1 - p_kk), p_kk = 0.3000)", 0), 0u)
+      << short_ones[0];
+  m.transition = {{0.98, 0.02}, {0.35, 0.65}};  // 2.86 days: still short
+  EXPECT_EQ(short_regime_warnings(m).size(), 1u);
+  m.transition = {{0.98, 0.02}, {0.3, 0.7}};  // 3.33 days
+  EXPECT_TRUE(short_regime_warnings(m).empty());
+}
+
 }  // namespace
 }  // namespace betahedge

@@ -129,5 +129,128 @@ TEST_F(RiskCli, BandsWithoutAHedgeIsAnInputError) {
   EXPECT_NE(r.stderr_text.find("hedge.instrument"), std::string::npos) << r.stderr_text;
 }
 
+// Book errors that only the model reveals are found before any work: exit 2, one `error:` line
+// naming FILE:LINE: field, no output directory, and no backend chosen (no "backend" line).
+TEST_F(RiskCli, BookErrorsTheModelRevealsComeBeforeAnyWork) {
+  const std::string demo = test::read_text(dir_ / "book.yaml");
+  struct Case {
+    std::string command, from, to, field;
+  };
+  const std::vector<Case> cases = {
+      {"simulate", "funding_rate_8h: [0.0001, -0.0003]", "funding_rate_8h: [0.0001, -0.0003, 0.0002]",
+       "hedge.funding_rate_8h"},
+      {"run", "funding_rate_8h: [0.0001, -0.0003]", "funding_rate_8h: [0.0001, -0.0003, 0.0002]",
+       "hedge.funding_rate_8h"},
+      {"stress", "instrument: perpetual", "instrument: future\n  future: {expiry_days: 30, annual_basis: [0.1, 0.2, 0.3]}",
+       "hedge.future.annual_basis"},
+      {"simulate", "holdings: {ETH: 400, SOL: 6000}", "holdings: {ETH: 400, DOGE: 6000}", "portfolio.holdings.DOGE"},
+      {"optimize", "benchmark: BTC", "benchmark: XRP", "hedge.benchmark"},
+      {"bands", "benchmark: BTC", "benchmark: XRP", "hedge.benchmark"},
+      {"stress", "force_regime: stressed", "force_regime: panic", "stress[1].force_regime"},
+      {"optimize", "shock: {BTC: -0.30,", "shock: {XRP: -0.30,", "stress[2].shock.XRP"},
+      {"stress", "{\"ETH,SOL\": 0.98", "{\"ETH,XRP\": 0.98", "stress[5].correlation_set.ETH,XRP"},
+  };
+  for (const Case& c : cases) {
+    std::string book = demo;
+    ASSERT_NE(book.find(c.from), std::string::npos) << c.from;
+    book.replace(book.find(c.from), c.from.size(), c.to);
+    test::write_text(dir_ / "book.yaml", book);
+    const std::string marker = c.to.substr(c.to.rfind('\n') + 1);
+    const int line = 1 + static_cast<int>(std::count(book.begin(), book.begin() + static_cast<std::ptrdiff_t>(book.find(marker)), '\n'));
+    const std::string location = (dir_ / "book.yaml").string() + ":" + std::to_string(line) + ": " + c.field + ": ";
+    const auto r = cli(c.command, c.command == "run" ? "run.yaml" : "book.yaml", "out");
+    SCOPED_TRACE(c.command + " with " + c.to);
+    EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+    const std::size_t error = r.stderr_text.find("error: ");
+    ASSERT_NE(error, std::string::npos) << r.stderr_text;
+    EXPECT_EQ(r.stderr_text.find(location, error), error + 7) << r.stderr_text;
+    EXPECT_EQ(std::count(r.stderr_text.begin() + static_cast<std::ptrdiff_t>(error), r.stderr_text.end(), '\n'), 1)
+        << r.stderr_text;
+    EXPECT_EQ(r.stderr_text.find("backend"), std::string::npos) << r.stderr_text;
+    if (c.command != "run") EXPECT_EQ(error, 0u) << r.stderr_text;  // nothing said before the error
+    EXPECT_FALSE(fs::exists(dir_ / "out"));
+  }
+}
+
+// auto collateral says what it chose, on stderr and in summary.json; warnings go to both too, and
+// `bands` says when no band qualified.
+TEST_F(RiskCli, AutoCollateralAndWarningsAreReported) {
+  std::string book = test::read_text(dir_ / "book.yaml");
+  book.replace(book.find("collateral: 1000000"), 19, "collateral: auto   ");
+  book.replace(book.find("max_call_probability: 0.01"), 26, "max_call_probability: 0.05\n  tracking_tolerance: 0.000001");
+  test::write_text(dir_ / "book.yaml", book);
+  auto r = cli("simulate", "book.yaml", "out");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  json s = json::parse(test::read_text(dir_ / "out/summary.json"));
+  const json& margin = s["scenarios"][0]["margin"];
+  EXPECT_EQ(margin["collateral_rule"], "auto: the least collateral with call probability <= 0.05 on the base scenario");
+  EXPECT_EQ(margin["collateral"], margin["collateral_for_call_probability"]["0.05"]);
+  EXPECT_EQ(margin["call_probability"].get<double>(), 200 / 4000.0);  // floor(0.05 x 4000) of 4000 paths
+  EXPECT_NE(r.stderr_text.find("] collateral: auto, "), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find(" for call probability <= 0.05 on the base scenario\n"), std::string::npos);
+  EXPECT_TRUE(s["warnings"].is_array());
+  EXPECT_TRUE(s["warnings"].empty()) << s["warnings"];
+  EXPECT_EQ(r.stderr_text.find("warning: "), std::string::npos) << r.stderr_text;
+  EXPECT_EQ(s["run"]["drift"], "martingale");  // the default
+
+  r = cli("bands --quiet", "book.yaml", "bands");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  s = json::parse(test::read_text(dir_ / "bands/summary.json"));
+  ASSERT_EQ(s["warnings"].size(), 1u) << s["warnings"];
+  const std::string warning = s["warnings"][0];
+  EXPECT_EQ(warning.rfind("no band of risk.band_grid keeps the mean |beta - target| within risk.tracking_tolerance 1e-06", 0), 0u) << warning;
+  EXPECT_NE(r.stderr_text.find("warning: " + warning + "\n"), std::string::npos) << r.stderr_text;
+  // stdout: the recommendation says that none qualified.
+  const fs::path printed = dir_ / "stdout.txt";
+  const std::string command = std::string(BETAHEDGE_CLI) + " bands --quiet --backend cpu --paths 4000 --config " +
+                              (dir_ / "book.yaml").string() + " --out " + (dir_ / "again").string() + " >" +
+                              printed.string() + " 2>/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const std::string recommendation = test::read_text(printed);
+  EXPECT_EQ(recommendation.rfind("recommended band: ", 0), 0u) << recommendation;
+  EXPECT_NE(recommendation.find(" (none qualified: no band is within risk.tracking_tolerance 1e-06; this one tracks best)\n"),
+            std::string::npos)
+      << recommendation;
+
+  // The drift rule the book asks for is the one summary.json names.
+  book.replace(book.find("simulation:\n"), 12, "simulation:\n  drift: zero\n");
+  test::write_text(dir_ / "book.yaml", book);
+  r = cli("simulate --quiet", "book.yaml", "zero");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(json::parse(test::read_text(dir_ / "zero/summary.json"))["run"]["drift"], "zero");
+}
+
+// `--regimes auto` at the end of its range is a warning: on stderr from `calibrate`, and in the
+// summary.json (and on stderr) of a `run` that calibrates so.
+TEST_F(RiskCli, AnAutoRegimeCountAtItsBoundIsAWarning) {
+  const std::string expected =
+      "regimes auto chose 1 regime, the bottom of the range it tried (1..2): no regime switching was found worth its "
+      "parameters";
+  // 27 returns: two regimes are the most the data can identify, and one wins.
+  const auto r = test::run_cli("calibrate --quiet --prices " + (dir_ / "data/demo_prices.csv").string() +
+                               " --benchmark BTC --regimes auto --end 2022-03-10 --out " + (dir_ / "m/model.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(r.stderr_text, "warning: " + expected + "\n");
+
+  test::write_text(dir_ / "short.yaml",
+                   "model: model.json\nportfolio:\n  holdings: {ETH: 400}\n"
+                   "hedge: {instrument: perpetual, benchmark: BTC, funding_rate_8h: [0.0001]}\n");
+  test::write_text(dir_ / "short-run.yaml",
+                   "book: short.yaml\ncalibrate: {prices: data/demo_prices.csv, benchmark: BTC, regimes: auto, "
+                   "end: 2022-03-10}\nreport: false\n");
+  const auto run = cli("run --quiet", "short-run.yaml", "out");
+  ASSERT_EQ(run.exit_code, 0) << run.stderr_text;
+  const json s = json::parse(test::read_text(dir_ / "out/summary.json"));
+  ASSERT_FALSE(s["warnings"].empty());
+  EXPECT_EQ(s["warnings"][0], expected);
+  EXPECT_NE(run.stderr_text.find("warning: " + expected + "\n"), std::string::npos) << run.stderr_text;
+
+  // The demo's two regimes (1..4 tried): no warning.
+  const auto demo = test::run_cli("calibrate --quiet --prices " + (dir_ / "data/demo_prices.csv").string() +
+                                  " --benchmark BTC --regimes auto --out " + (dir_ / "m2/model.json").string());
+  ASSERT_EQ(demo.exit_code, 0) << demo.stderr_text;
+  EXPECT_EQ(demo.stderr_text, "");
+}
+
 }  // namespace
 }  // namespace betahedge

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "cpu_backend/cpu_backend.hpp"
 #include "engine/risk_job.hpp"
 #include "engine/synthetic_model.hpp"
 #include "model/model_json.hpp"
+#include "report/summary_json.hpp"
 
 namespace betahedge {
 namespace {
@@ -113,6 +115,7 @@ TEST(RiskJob, MinVarianceIsTheClosedFormWithAmpleCollateral) {
   book.hedge.fee_bps = 0;
   book.hedge.funding_rate_8h = {0.0};
   book.simulation.paths = 200000;
+  book.simulation.drift = DriftRule::model;  // the closed form below has the model's log drifts
   const double t = 30, s_m = 0.03, s_a = 0.045, rho = 0.7;
   const double ex = std::exp((0.0001 + 0.5 * s_a * s_a) * t), ey = std::exp((0.0002 + 0.5 * s_m * s_m) * t);
   const double h_star = ex / ey * (std::exp(rho * s_a * s_m * t) - 1.0) / (std::exp(s_m * s_m * t) - 1.0);
@@ -226,6 +229,188 @@ TEST(RiskJob, BandSweepEqualsSeparateRunsAtEachBand) {
     calls += r.margin.call_probability;
   }
   EXPECT_GT(calls, 0.0);  // the margin rule was exercised
+}
+
+// margin.collateral: auto. The job sizes the collateral on a pass over the base scenario (the
+// run's own paths), so the base meets risk.max_call_probability: exactly floor(p n) of n paths are
+// called where the shortfalls are continuous (a path is called iff its shadow shortfall exceeds
+// the collateral, and the collateral is the (n - floor(p n))-th smallest shortfall). Every stress
+// posts the same amount, and a book that gives that amount as a number gets the same figures.
+RiskReport cpu_job(const Model& model, BookConfig book, const JobStages& stages) {
+  book.simulation.backend = BackendChoice::cpu;
+  return run_risk_job(model, book, stages, [](const std::string&) {});
+}
+
+/// summary.json without what may differ between equal runs (the run block) or is the subject of
+/// a comparison (the collateral rule).
+nlohmann::json figures_of(const RiskReport& report) {
+  nlohmann::json s = summary_to_json(report);
+  s.erase("run");
+  for (nlohmann::json& scenario : s["scenarios"]) scenario["margin"].erase("collateral_rule");
+  return s;
+}
+
+TEST(RiskJob, AutoCollateralMeetsTheCallProbabilityOnTheRunsOwnPaths) {
+  const Model model = two_gbm_model();
+  StressScenario vol_up;
+  vol_up.name = "vol-up";
+  vol_up.vol_multiplier = 1.5;
+  for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
+    for (MarginAction action : {MarginAction::liquidate, MarginAction::top_up}) {
+      SCOPED_TRACE(std::string(mode == HedgeMode::dynamic ? "dynamic" : "static") +
+                   (action == MarginAction::top_up ? ", top_up" : ", liquidate"));
+      BookConfig book = grid_book(0.0);
+      book.margin.collateral.reset();  // auto
+      book.margin.on_call = action;
+      book.hedge.mode = mode;
+      book.hedge.target_beta = 0.2;
+      book.hedge.band = 0.05;
+      book.stress = {vol_up};
+      const JobStages stages{.stresses = true, .optimize = true};
+      const RiskReport report = cpu_job(model, book, stages);
+      const MarginResult& base = report.scenarios.front().result.margin;
+      const double n = static_cast<double>(book.simulation.paths);
+      EXPECT_EQ(report.collateral.rule, "auto: the least collateral with call probability <= 0.02 on the base scenario");
+      EXPECT_GT(report.collateral.amount, 0.0);
+      EXPECT_EQ(base.collateral, report.collateral.amount);
+      EXPECT_EQ(base.collateral, base.collateral_for_call_probability.front().second);  // the same paths
+      EXPECT_EQ(base.call_probability, std::floor(0.02 * n) / n);
+      for (const ScenarioRun& run : report.scenarios) EXPECT_EQ(run.result.margin.collateral, report.collateral.amount);
+      EXPECT_GT(report.scenarios.back().result.margin.call_probability, base.call_probability);  // the stress tests it
+
+      BookConfig fixed = book;
+      fixed.margin.collateral = report.collateral.amount;
+      const RiskReport again = cpu_job(model, fixed, stages);
+      EXPECT_EQ(again.collateral.rule, "fixed");
+      EXPECT_EQ(figures_of(again).dump(), figures_of(report).dump());
+    }
+  }
+}
+
+// A bought put carries no maintenance margin: its account is called only when the cash spent
+// (premium, costs, the premia of rolls) exceeds the collateral, and auto sizes for that.
+TEST(RiskJob, AutoCollateralForABoughtPutCoversItsPremia) {
+  const Model model = two_gbm_model();
+  BookConfig book = grid_book(0.0);
+  book.margin.collateral.reset();
+  book.hedge.instrument = HedgeInstrument::option;
+  book.hedge.option = {false, 0.95, 7, 1.1, 0.0};  // rolled every 7 days: premia vary by path
+  const RiskReport report = cpu_job(model, book, {});
+  const MarginResult& base = report.scenarios.front().result.margin;
+  const double n = static_cast<double>(book.simulation.paths);
+  EXPECT_GT(base.collateral, 0.0);
+  EXPECT_LE(base.call_probability, 0.02);
+  EXPECT_EQ(base.call_probability, std::floor(0.02 * n) / n);
+}
+
+TEST(RiskJob, AFixedCollateralStaysExactAndNoHedgeNeedsNone) {
+  const Model model = two_gbm_model();
+  const RiskReport fixed = cpu_job(model, grid_book(400.0), {});
+  EXPECT_EQ(fixed.collateral.amount, 400.0);
+  EXPECT_EQ(fixed.collateral.rule, "fixed");
+  EXPECT_EQ(fixed.scenarios.front().result.margin.collateral, 400.0);
+
+  BookConfig unhedged = grid_book(0.0);
+  unhedged.margin.collateral.reset();
+  unhedged.hedge.instrument = HedgeInstrument::none;
+  const RiskReport none = cpu_job(model, unhedged, {});
+  EXPECT_EQ(none.collateral.amount, 0.0);
+  EXPECT_EQ(none.collateral.rule, "auto: no hedge instrument, no collateral");
+  EXPECT_EQ(none.scenarios.front().result.margin.call_probability, 0.0);
+}
+
+/// The warnings of `report` that contain `text`.
+int warnings_with(const RiskReport& report, const std::string& text) {
+  int count = 0;
+  for (const std::string& w : report.warnings) count += w.find(text) != std::string::npos;
+  return count;
+}
+
+std::string all_warnings(const RiskReport& report) {
+  std::string text;
+  for (const std::string& w : report.warnings) text += w + "\n";
+  return text;
+}
+
+// Each warning fires where its figure is dominated by an edge case, and only there.
+TEST(RiskJob, WarnsOfCallsAboveTenPercent) {
+  const Model model = two_gbm_model();
+  // Auto collateral: 2% of paths called, no warning.
+  BookConfig book = grid_book(0.0);
+  book.margin.collateral.reset();
+  RiskReport report = cpu_job(model, book, {});
+  EXPECT_TRUE(report.warnings.empty()) << all_warnings(report);
+  // 10 of collateral against a 250 maintenance requirement: nearly every path is called.
+  report = cpu_job(model, grid_book(10.0), {});
+  const double calls = report.scenarios.front().result.margin.call_probability;
+  EXPECT_GT(calls, 0.9);
+  ASSERT_EQ(report.warnings.size(), 1u) << all_warnings(report);
+  char expected[200];
+  std::snprintf(expected, sizeof expected,
+                "scenario base: %.1f%% of paths met a margin call (collateral 10.00, on_call: liquidate); the hedged "
+                "figures are dominated by liquidations",
+                100.0 * calls);
+  EXPECT_EQ(report.warnings[0], expected);
+  // top_up says top-ups.
+  BookConfig top_up = grid_book(10.0);
+  top_up.margin.on_call = MarginAction::top_up;
+  report = cpu_job(model, top_up, {});
+  EXPECT_EQ(warnings_with(report, "on_call: top_up); the hedged figures are dominated by top-ups"), 1)
+      << all_warnings(report);
+}
+
+TEST(RiskJob, WarnsOfOptimaOnTheGridsEdge) {
+  const Model model = two_gbm_model();  // A's beta to M is about 1.05
+  BookConfig book = grid_book(1e6);
+  RiskReport report = cpu_job(model, book, {.optimize = true});
+  EXPECT_TRUE(report.warnings.empty()) << all_warnings(report);
+  book.risk.hedge_ratio_grid = {0.0, 0.6, 0.1};  // stops short of every optimum
+  report = cpu_job(model, book, {.optimize = true});
+  EXPECT_EQ(report.warnings.size(), 4u) << all_warnings(report);
+  EXPECT_EQ(warnings_with(report, "is the upper edge of risk.hedge_ratio_grid (0 to 0.6)"), 4) << all_warnings(report);
+  EXPECT_EQ(warnings_with(report, "scenario base: the min-variance ratio 0.6 is the upper edge"), 1);
+  EXPECT_EQ(warnings_with(report, "the min-ES(0.99) ratio 0.6"), 1);
+  EXPECT_EQ(warnings_with(report, "the min-ES(0.95) ratio 0.6"), 1);
+  EXPECT_EQ(warnings_with(report, "the margin-constrained ratio 0.6"), 1);
+  // No ratio of a grid from 1.0 meets the call limit with 10 of collateral: no margin-constrained ratio.
+  book = grid_book(10.0);
+  book.risk.hedge_ratio_grid = {1.0, 1.2, 0.1};
+  report = cpu_job(model, book, {.optimize = true});
+  EXPECT_EQ(warnings_with(report, "scenario base: no ratio of risk.hedge_ratio_grid (from 1) keeps the call "
+                                  "probability <= 0.02; margin_constrained is null"),
+            1)
+      << all_warnings(report);
+}
+
+TEST(RiskJob, WarnsWhenNoBandTracksWithinTolerance) {
+  const Model model = make_synthetic_model(3, 2);
+  BookConfig book = band_book(1e9);
+  book.risk.band_grid = {0.01, 0.05, 0.1};
+  book.simulation.paths = 4000;
+  RiskReport report = cpu_job(model, book, {.bands = true});
+  EXPECT_TRUE(report.bands.front().within_tolerance);
+  EXPECT_EQ(warnings_with(report, "band"), 0) << all_warnings(report);
+  book.risk.tracking_tolerance = 1e-6;
+  report = cpu_job(model, book, {.bands = true});
+  for (const BandRow& b : report.bands) EXPECT_FALSE(b.within_tolerance);
+  EXPECT_TRUE(report.bands.front().recommended);  // the band that tracks best
+  ASSERT_EQ(warnings_with(report, "no band of risk.band_grid keeps the mean |beta - target| within "
+                                  "risk.tracking_tolerance 1e-06; the recommended band 0.01 is the one that tracks best"),
+            1)
+      << all_warnings(report);
+}
+
+TEST(RiskJob, WarnsOfRegimesLastingUnderThreeDays) {
+  Model model = make_synthetic_model(2, 2);  // calm -> stressed 3% a day, back 10%: 33 and 10 days
+  BookConfig book = band_book(1e9);
+  book.holdings = {{"A1", 40.0}};
+  book.simulation.paths = 4000;
+  EXPECT_EQ(warnings_with(cpu_job(model, book, {}), "regime"), 0);
+  model.transition[1] = {0.6, 0.4};  // the second regime lasts 1 / 0.6 days on average
+  const RiskReport report = cpu_job(model, book, {});
+  ASSERT_EQ(report.warnings.size(), 1u) << all_warnings(report);
+  EXPECT_EQ(report.warnings[0].rfind("regime " + model.regimes[1].name + " lasts 1.67 days on average", 0), 0u)
+      << report.warnings[0];
 }
 
 }  // namespace

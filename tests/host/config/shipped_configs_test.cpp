@@ -14,17 +14,31 @@ namespace fs = std::filesystem;
 
 TEST(ShippedConfigs, EveryBookLoads) {
   int books = 0;
-  for (const char* dir : {"configs/demo", "configs/examples"}) {
+  for (const char* dir : {"configs/demo", "configs/examples", "configs/committee"}) {
     for (const fs::directory_entry& entry : fs::directory_iterator(test::source_dir() / dir)) {
       if (entry.path().extension() != ".yaml" || entry.path().filename() == "run.yaml") continue;
       SCOPED_TRACE(entry.path().string());
       const BookConfig book = load_book(entry.path());
-      EXPECT_FALSE(book.holdings.empty());
+      EXPECT_TRUE(!book.holdings.empty() || (book.notional && !book.weights.empty()));
       EXPECT_GE(book.simulation.paths, 2u);
       ++books;
     }
   }
-  EXPECT_GE(books, 6);  // demo: book, book_unhedged; examples: four
+  EXPECT_GE(books, 7);  // demo: book, book_unhedged; examples: four; committee: one
+}
+
+// The committee example (docs/guide.md): a book by notional and weights, calibrated from the
+// shared real prices, which CI has beside the clone.
+TEST(ShippedConfigs, CommitteeRunLoadsAndItsBookIsByWeights) {
+  const RunConfig run = load_run_config(test::source_dir() / "configs/committee/run.yaml");
+  ASSERT_TRUE(run.calibrate);
+  EXPECT_EQ(run.calibrate->assets.size(), 5u);
+  if (!fs::exists(run.calibrate->prices)) GTEST_SKIP() << "no shared data at " << run.calibrate->prices;
+  const BookConfig book = load_book(run.book);
+  EXPECT_EQ(book.notional, 5.0e6);
+  EXPECT_EQ(book.weights.size(), 4u);
+  EXPECT_FALSE(book.margin.collateral.has_value());  // auto
+  EXPECT_EQ(book.simulation.drift, DriftRule::martingale);
 }
 
 TEST(ShippedConfigs, DemoBookKeepsItsValues) {

@@ -86,12 +86,15 @@ def level_label(level):
 
 
 def compact_money(x, _pos=None):
-    """Axis ticks: 1.25M, 250k."""
+    """Axis ticks: 1.25M, 250k, 1.5k. Up to two decimals, so that ticks 250 apart around 1,500
+    read 1.25k, 1.5k, 1.75k rather than 1k, 2k, 2k."""
+    def short(v):
+        return f"{v:.2f}".rstrip("0").rstrip(".")
     a = abs(x)
     if a >= 1e6:
-        return f"{x / 1e6:.2f}".rstrip("0").rstrip(".") + "M"
+        return short(x / 1e6) + "M"
     if a >= 1e3:
-        return f"{x / 1e3:.0f}k"
+        return short(x / 1e3) + "k"
     return f"{x:.0f}"
 
 
@@ -557,7 +560,9 @@ def section_scenarios(d):
             '\u00b1 columns are one standard error.</p>'
             f"{margin}"
             '<h3>Optimal hedge ratios and applied stress</h3>'
-            '<p class="note">Ratios are short hedge notional / portfolio value, on common random numbers. '
+            '<p class="note">Ratios are static hedges, short hedge notional / portfolio value held from t0, '
+            'whatever the book\'s own mode, on common random numbers. With collateral auto, sized for the '
+            'book\'s own hedge, the margin-constrained ratio reflects that sizing. '
             'Repair distance is the Frobenius distance to the nearest correlation matrix.</p>'
             f"{ratios}{shock_note}"
             f"<h3>Beta tracking</h3>{beta}</section>")

@@ -101,8 +101,14 @@ HedgeConfig parse_hedge(const Fields& f) {
 MarginConfig parse_margin(const Fields& f) {
   f.allow_only({"collateral", "initial_rate", "maintenance_rate", "on_call"});
   MarginConfig m;
-  if (f.has("collateral") && !(f.get("collateral").IsScalar() && f.get("collateral").Scalar() == "auto"))
-    m.collateral = f.number("collateral", 0.0, kCollateral);
+  if (f.has("collateral") && !(f.get("collateral").IsScalar() && f.get("collateral").Scalar() == "auto")) {
+    try {
+      m.collateral = f.number("collateral", 0.0, kCollateral);
+    } catch (const InputError&) {  // name both forms: 'AUTO' or 'lots' is neither
+      f.fail("collateral", quoted_for_message(f.get("collateral").IsScalar() ? f.get("collateral").Scalar() : "") +
+                               " is neither auto nor a number in " + kCollateral.describe());
+    }
+  }
   m.initial_rate = f.number("initial_rate", 0.10, kUnit);
   m.maintenance_rate = f.number("maintenance_rate", 0.05, kUnit);
   if (m.maintenance_rate > m.initial_rate) f.fail("maintenance_rate", "must not exceed initial_rate");

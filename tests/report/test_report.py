@@ -341,8 +341,23 @@ def check_error(script, out_dir, must_name, report_before):
     check(not leftovers, f"temporary files left behind: {leftovers}")
 
 
+def check_axis_labels(script):
+    """Money axis ticks stay distinct at any spacing: 1,000 to 2,000 by 250 once read
+    '1k 1k 2k 2k 2k' on the bands chart."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("render_report", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for ticks in ([1000, 1250, 1500, 1750, 2000], [1.0e6, 1.25e6, 1.5e6], [0, 250, 500], [-1500, -1000, 0]):
+        labels = [module.compact_money(t) for t in ticks]
+        check(len(set(labels)) == len(labels), f"axis labels {labels} for ticks {ticks} repeat")
+    check(module.compact_money(1250) == "1.25k" and module.compact_money(2.5e6) == "2.5M",
+          "axis labels: 1250 -> 1.25k, 2.5e6 -> 2.5M")
+
+
 def main(source_dir):
     script = os.path.join(source_dir, "scripts", "render_report.py")
+    check_axis_labels(script)
     fixture = os.path.join(source_dir, "tests", "report", "fixture")
     binary = shutil.which("chromium")
     check(binary is not None, "chromium is not installed; it renders the report in this test. Install the Debian "

@@ -115,7 +115,10 @@ TEST(BookConfig, DriftCollateralAndNotionalKeys) {
   EXPECT_NE(error_of(holdings + "simulation: {drift: upward}\n").find("simulation.drift"), std::string::npos);
   EXPECT_FALSE(parse_book(holdings + "margin: {collateral: auto}\n", "b.yaml").margin.collateral.has_value());
   EXPECT_EQ(parse_book(holdings + "margin: {collateral: 5000}\n", "b.yaml").margin.collateral, 5000.0);
-  EXPECT_NE(error_of(holdings + "margin: {collateral: plenty}\n").find("margin.collateral"), std::string::npos);
+  EXPECT_NE(error_of(holdings + "margin: {collateral: plenty}\n").find("margin.collateral: 'plenty' is neither auto nor a number"),
+            std::string::npos)
+      << error_of(holdings + "margin: {collateral: plenty}\n");
+  EXPECT_NE(error_of(holdings + "margin: {collateral: -1}\n").find("margin.collateral"), std::string::npos);
 
   const BookConfig b =
       parse_book("model: m.json\nportfolio:\n  notional: 5.0e6\n  weights: {ETH: 0.6, SOL: 0.4}\n", "b.yaml");

@@ -1,6 +1,7 @@
 #include "config/book_config.hpp"
 
 #include <set>
+#include <string>
 
 #include "betahedge/error.hpp"
 #include "config/simulation_limits.hpp"
@@ -104,7 +105,8 @@ MarginConfig parse_margin(const Fields& f) {
   if (f.has("collateral") && !(f.get("collateral").IsScalar() && f.get("collateral").Scalar() == "auto")) {
     try {
       m.collateral = f.number("collateral", 0.0, kCollateral);
-    } catch (const InputError&) {  // name both forms: 'AUTO' or 'lots' is neither
+    } catch (const InputError& e) {  // a word ('AUTO', 'lots'): name both forms; out of range stays as it is
+      if (std::string(e.what()).find("is not a number") == std::string::npos) throw;
       f.fail("collateral", quoted_for_message(f.get("collateral").IsScalar() ? f.get("collateral").Scalar() : "") +
                                " is neither auto nor a number in " + kCollateral.describe());
     }

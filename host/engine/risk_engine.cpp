@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "betahedge/hedging.hpp"
 #include "engine/path_pass.hpp"
+#include "engine/simulation_setup.hpp"
 
 namespace betahedge {
 namespace {
@@ -14,28 +14,6 @@ std::string probability_key(double p) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", p);
   return buf;
-}
-
-/// Portfolio-plus-hedge beta at t0, in the most likely initial regime.
-double start_beta(const SimulationTables& tables) {
-  const SimulationView v = tables.view(tables.data.data());
-  double beta_value = 0.0;
-  for (int i = 0; i < v.market.num_assets; ++i)
-    beta_value += v.portfolio.holdings[i] * v.market.spot[i] * v.portfolio.asset_beta[i];
-  const double value = v.portfolio.initial_value;
-  const double beta_portfolio = beta_value / value;
-  if (v.hedge.kind == HedgeKind::none) return beta_portfolio;
-  int regime = 0;
-  double previous = 0.0, best = -1.0;
-  for (int k = 0; k < v.market.num_regimes; ++k) {
-    const double p = v.market.initial_cdf[k] - previous;
-    previous = v.market.initial_cdf[k];
-    if (p > best) best = p, regime = k;
-  }
-  const double s = v.market.spot[v.hedge.benchmark];
-  HedgeState st;
-  open_hedge(v.hedge, st, s, regime, value, beta_portfolio);
-  return beta_portfolio + hedge_beta(v.hedge, st, s, regime, value);
 }
 
 }  // namespace
@@ -132,7 +110,7 @@ ScenarioResult scenario_result(const std::string& name, const OutcomeReduction& 
 
   BetaResult& b = r.beta;
   b.start = start_beta(tables);
-  b.target = hedge.dynamic ? hedge.target_beta : b.start;  // a static hedge aims at its own t0 beta
+  b.target = hedge.target_beta;  // a static hedge's is its own t0 beta (build_simulation_tables)
   b.mean_abs_deviation = mean_of(OutcomeSum::beta_deviation);
   b.mean_rebalances = mean_of(OutcomeSum::rebalances);
   b.mean_costs = mean_of(OutcomeSum::costs);

@@ -286,7 +286,34 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
                                                                          : margin_requirement(v.hedge, st, h.initial_rate));
     }
   }
+  // A static hedge has no target of its own: its beta is tracked against where it starts, the
+  // target summary.json reports, and the band sweep of a static book keeps that beta too.
+  // (hedge.target_beta, which only a dynamic hedge reads, defaults to 0: measured against it, a
+  // static book's tracking error was its start beta.)
+  if (!h.dynamic && h.kind != HedgeKind::none) h.target_beta = start_beta(t);
   return t;
+}
+
+/// Portfolio-plus-hedge beta at t0, in the most likely initial regime.
+double start_beta(const SimulationTables& tables) {
+  const SimulationView v = tables.view(tables.data.data());
+  double beta_value = 0.0;
+  for (int i = 0; i < v.market.num_assets; ++i)
+    beta_value += v.portfolio.holdings[i] * v.market.spot[i] * v.portfolio.asset_beta[i];
+  const double value = v.portfolio.initial_value;
+  const double beta_portfolio = beta_value / value;
+  if (v.hedge.kind == HedgeKind::none) return beta_portfolio;
+  int regime = 0;
+  double previous = 0.0, best = -1.0;
+  for (int k = 0; k < v.market.num_regimes; ++k) {
+    const double p = v.market.initial_cdf[k] - previous;
+    previous = v.market.initial_cdf[k];
+    if (p > best) best = p, regime = k;
+  }
+  const double s = v.market.spot[v.hedge.benchmark];
+  HedgeState st;
+  open_hedge(v.hedge, st, s, regime, value, beta_portfolio);
+  return beta_portfolio + hedge_beta(v.hedge, st, s, regime, value);
 }
 
 }  // namespace betahedge

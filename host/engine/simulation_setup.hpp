@@ -69,6 +69,9 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
 ///               Gaussian of that variance), and simulated means of S_T / S_0 are 1 within the
 ///               Monte Carlo error (for dof > 4 the difference is of order
 ///               (kurtosis - 3) vol^4 dt^2 / 24 per step).
+/// Portfolio-plus-hedge beta at t0, in the most likely initial regime.
+double start_beta(const SimulationTables& tables);
+
 SimulationTables build_simulation_tables(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book,
                                          const ScenarioShocks& shocks = {});
 

@@ -48,7 +48,7 @@ struct HedgeView {
   int benchmark = 0;                 ///< asset index of the hedge's underlying
   bool dynamic = false;
   double ratio = 0.0;                ///< static: hedge notional = ratio x V0 (short for linear, long options)
-  double target_beta = 0.0;          ///< dynamic: portfolio-plus-hedge beta to keep
+  double target_beta = 0.0;          ///< dynamic: portfolio-plus-hedge beta to keep; static: its t0 beta, tracked against
   double band = 0.0;                 ///< dynamic: rebalance when |beta - target| > band
   int rebalance_every_days = 1;
   double cost_rate = 0.0;            ///< (fee_bps + slippage_bps) / 1e4 per unit of traded notional

@@ -241,6 +241,19 @@ def validate_summary(summary, path):
         if not corr or not all(isinstance(m, list) and m and all(isinstance(r, list) and len(r) == len(m) for r in m)
                                for m in corr):
             raise InputError(f"{path}: {where}.applied.corr: expected [regime][i][j] square matrices")
+        if "horizons" in s:  # since issue 12
+            for days, h in c.get(s, "horizons", where, kind="object").items():
+                hw = f"{where}.horizons.{days}"
+                if not days.isdigit():
+                    raise InputError(f"{path}: {hw}: a horizon key must be a whole number of days")
+                for side in ("unhedged", "hedged"):
+                    block = c.get(h, side, hw, kind="object")
+                    for measure in ("var", "es"):
+                        values = c.get(block, measure, f"{hw}.{side}", kind="object")
+                        for lvl in levels:
+                            c.get(values, lvl, f"{hw}.{side}.{measure}")
+                c.get(h, "hedge_effectiveness", hw)
+                c.get(c.get(h, "margin", hw, kind="object"), "call_probability", f"{hw}.margin")
         if "optimal_hedge_ratio" in s:
             ohr = c.get(s, "optimal_hedge_ratio", where, kind="object")
             c.get(ohr, "min_variance", f"{where}.optimal_hedge_ratio")
@@ -464,6 +477,34 @@ def section_scenarios(d):
         body.append("<tr>" + "".join(cells) + "</tr>")
     tail = f"<table><thead>{head1}{head2}</thead><tbody>{''.join(body)}</tbody></table>"
 
+    # Every horizon of risk.horizons_days, from the same paths (only when there is more than one).
+    horizons = ""
+    if any(len(sc.get("horizons", {})) > 1 for sc in scen):
+        top = levels[-1]
+        head = ('<tr><th class="left">Scenario</th><th>Horizon (days)</th>'
+                f'<th>Unhedged VaR {level_label(top)}</th><th>Unhedged ES {level_label(top)}</th>'
+                f'<th>Hedged VaR {level_label(top)}</th><th>Hedged ES {level_label(top)}</th>'
+                '<th>Hedge effectiveness</th><th>Call probability</th></tr>')
+        body = []
+        for sc in scen:
+            at = sc.get("horizons", {})
+            for days in sorted(at, key=int):
+                k = f"scenarios[{sc['name']}].horizons.{days}"
+                h = at[days]
+                body.append("<tr>" + "".join([
+                    f'<td class="name">{esc(sc["name"])}</td>',
+                    f'<th class="left">{int(days)}</th>',
+                    td(f"{k}.unhedged.var.{top}", h["unhedged"]["var"][top], fmt_money),
+                    td(f"{k}.unhedged.es.{top}", h["unhedged"]["es"][top], fmt_money),
+                    td(f"{k}.hedged.var.{top}", h["hedged"]["var"][top], fmt_money),
+                    td(f"{k}.hedged.es.{top}", h["hedged"]["es"][top], fmt_money),
+                    td(f"{k}.hedge_effectiveness", h["hedge_effectiveness"], fmt_prob),
+                    td(f"{k}.margin.call_probability", h["margin"]["call_probability"], fmt_prob)]) + "</tr>")
+        horizons = ('<h3>Horizons</h3><p class="note">risk.horizons_days: the same paths read at each horizon '
+                    '(losses to that day; margin calls by that day). The tables below are at the simulated '
+                    'horizon.</p>'
+                    f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
+
     # Hedge effectiveness and margin.
     cfp_keys = []
     for sc in scen:
@@ -554,7 +595,7 @@ def section_scenarios(d):
     return ('<section id="scenarios"><h2>Scenarios</h2>'
             '<p class="note">Base first, then the stresses in the order of the book. Losses are positive numbers '
             'in base currency over the horizon; VaR is the loss quantile, ES the mean loss beyond it.</p>'
-            f"<h3>Tail losses</h3>{tail}"
+            f"<h3>Tail losses</h3>{tail}{horizons}"
             '<h3>Hedge effectiveness and margin</h3>'
             '<p class="note">Hedge effectiveness = 1 \u2212 Var(hedged P&amp;L) / Var(unhedged P&amp;L); '
             '\u00b1 columns are one standard error.</p>'

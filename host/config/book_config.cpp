@@ -8,6 +8,7 @@
 #include "config/yaml_fields.hpp"
 #include "io/input_file.hpp"
 #include "io/message_text.hpp"
+#include "market/prices_csv.hpp"
 
 namespace betahedge {
 namespace {
@@ -47,6 +48,8 @@ constexpr Interval kCorrelation{-1.0, 1.0};
 constexpr LengthRange kPerRegime{1, 8};    ///< funding_rate_8h, annual_basis
 constexpr LengthRange kLevels{1, 16};
 constexpr LengthRange kBandGrid{1, 64};
+constexpr LengthRange kTargetBetaGrid{1, 16};
+constexpr LengthRange kHorizonList{1, 16};
 constexpr LengthRange kStressList{0, 64};
 constexpr std::size_t kMaxGridPoints = 64;  ///< the optimiser evaluates 2 x 64 - 1 ratios (kMaxGridRatios 128)
 constexpr std::size_t kMaxNameChars = 64;   ///< stress name, force_regime
@@ -141,7 +144,8 @@ SimulationConfig parse_simulation(const Fields& f) {
 }
 
 RiskConfig parse_risk(const Fields& f) {
-  f.allow_only({"levels", "hedge_ratio_grid", "band_grid", "max_call_probability", "tracking_tolerance"});
+  f.allow_only({"levels", "hedge_ratio_grid", "band_grid", "max_call_probability", "tracking_tolerance",
+                "horizons_days", "target_beta_grid"});
   RiskConfig r;
   if (f.has("levels")) {
     const YAML::Node n = f.sequence("levels", kLevels, "levels in (0, 1)");
@@ -170,6 +174,24 @@ RiskConfig parse_risk(const Fields& f) {
   if (f.has("band_grid")) r.band_grid = f.numbers("band_grid", kBandGrid, kBand);
   r.max_call_probability = f.number("max_call_probability", 0.01, kUnit);
   r.tracking_tolerance = f.number("tracking_tolerance", 0.05, kTolerance);
+  if (f.has("horizons_days")) {
+    const YAML::Node n = f.sequence("horizons_days", kHorizonList, "days, ascending");
+    std::size_t i = 0;
+    for (const YAML::Node& item : n) {
+      const std::string where = f.field("horizons_days") + "[" + std::to_string(i++) + "]";
+      const int day = static_cast<int>(f.whole_number_of(item, where, kHorizonRange, "days"));
+      if (!r.horizons_days.empty() && day <= r.horizons_days.back())
+        f.fail_at(item, where, std::to_string(day) + " must be above the horizon before it (ascending, distinct)");
+      r.horizons_days.push_back(day);
+    }
+  }
+  if (f.has("target_beta_grid")) {
+    r.target_beta_grid = f.numbers("target_beta_grid", kTargetBetaGrid, kBeta);
+    for (std::size_t i = 0; i < r.target_beta_grid.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (r.target_beta_grid[i] == r.target_beta_grid[j])
+          f.fail("target_beta_grid", "lists " + std::to_string(r.target_beta_grid[i]) + " twice");
+  }
   return r;
 }
 
@@ -188,7 +210,7 @@ std::vector<std::pair<std::string, double>> parse_symbol_map(const Fields& f, co
 StressScenario parse_stress(const YAML::Node& n, const std::string& file, std::size_t index) {
   const Fields f(n, file, "stress[" + std::to_string(index) + "]");
   f.allow_only({"name", "correlation_blend", "correlation_set", "force_regime", "shock", "vol_multiplier",
-                "funding_multiplier"});
+                "funding_multiplier", "replay"});
   StressScenario s;
   s.name = f.name("name", kMaxNameChars);
   if (f.has("correlation_blend")) s.correlation_blend = f.number("correlation_blend", 0.0, kUnit);
@@ -211,6 +233,22 @@ StressScenario parse_stress(const YAML::Node& n, const std::string& file, std::s
   if (f.has("shock")) s.shock = parse_symbol_map(f.sub("shock"), kShock);
   if (f.has("vol_multiplier")) s.vol_multiplier = f.number("vol_multiplier", 1.0, kVolMultiplier);
   if (f.has("funding_multiplier")) s.funding_multiplier = f.number("funding_multiplier", 1.0, kFundingMultiplier);
+  if (f.has("replay")) {
+    // A replay is the market that happened: keys that change the model's market do not apply.
+    for (const char* key : {"correlation_blend", "correlation_set", "force_regime", "shock", "vol_multiplier"})
+      if (f.has(key)) f.fail(key, "does not apply to a replay (history is the market; funding_multiplier does)");
+    const Fields g = f.sub("replay");
+    g.allow_only({"from", "to"});
+    ReplayWindow w;
+    for (const char* key : {"from", "to"}) {
+      if (!g.has(key)) g.fail(key, "is missing (a date YYYY-MM-DD of the prices file)");
+      const std::string date = g.name(key, 10);
+      if (!is_iso_date(date)) g.fail(key, quoted_for_message(date) + " is not a date YYYY-MM-DD");
+      (std::string(key) == "from" ? w.from : w.to) = date;
+    }
+    if (!(w.from < w.to)) g.fail("to", w.to + " must be after from " + w.from);
+    s.replay = w;
+  }
   return s;
 }
 
@@ -266,6 +304,12 @@ BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& 
   if (top.has("margin")) book.margin = parse_margin(top.sub("margin"));
   if (top.has("simulation")) book.simulation = parse_simulation(top.sub("simulation"));
   if (top.has("risk")) book.risk = parse_risk(top.sub("risk"));
+  if (!book.risk.horizons_days.empty() && book.risk.horizons_days.back() > book.simulation.horizon_days) {
+    const Fields risk = top.sub("risk");
+    risk.fail("horizons_days", std::to_string(book.risk.horizons_days.back()) +
+                                   " days is beyond simulation.horizon_days " +
+                                   std::to_string(book.simulation.horizon_days));
+  }
   if (top.has("stress")) {
     const YAML::Node list = top.sequence("stress", kStressList, "scenarios");
     std::set<std::string> names{"base"};
@@ -290,6 +334,14 @@ BackendChoice parse_backend_choice(const std::string& text, const std::string& w
   if (text == "cuda") return BackendChoice::cuda;
   if (text == "cpu") return BackendChoice::cpu;
   throw InputError(where + ": '" + clip_for_message(text) + "' is not one of: auto, cuda, cpu");
+}
+
+std::vector<int> report_horizons(const BookConfig& book) {
+  std::vector<int> days;
+  for (int d : book.risk.horizons_days)
+    if (d < book.simulation.horizon_days) days.push_back(d);
+  days.push_back(book.simulation.horizon_days);
+  return days;
 }
 
 std::string book_location(const BookConfig& book, const std::string& field) {

@@ -93,6 +93,18 @@ struct RiskConfig {
   std::vector<double> band_grid{0.01, 0.02, 0.05, 0.1, 0.2};
   double max_call_probability = 0.01;
   double tracking_tolerance = 0.05;  ///< bands: largest acceptable mean |beta - target|
+  /// risk.horizons_days as written (ascending, distinct, each <= simulation.horizon_days in the
+  /// file); empty = the simulation horizon only. report_horizons() gives the days reported.
+  std::vector<int> horizons_days;
+  /// risk.target_beta_grid as written (distinct); empty = the book's own target only (a static
+  /// book's: its t0 beta). With band_grid: the bands frontier.
+  std::vector<double> target_beta_grid;
+};
+
+/// stress[i].replay: the actual daily returns between two dates of the prices file.
+struct ReplayWindow {
+  std::string from;  ///< YYYY-MM-DD, the first close (the returns start the day after)
+  std::string to;    ///< YYYY-MM-DD, the last close, after `from`
 };
 
 struct StressScenario {
@@ -103,6 +115,8 @@ struct StressScenario {
   std::vector<std::pair<std::string, double>> shock;  ///< instantaneous simple return at t = 0+ (-0.30 = down 30%)
   std::optional<double> vol_multiplier;
   std::optional<double> funding_multiplier;
+  /// A history replay (combines with funding_multiplier only): one deterministic path.
+  std::optional<ReplayWindow> replay;
 };
 
 struct BookConfig {
@@ -130,6 +144,10 @@ struct BookConfig {
 std::string book_location(const BookConfig& book, const std::string& field);
 
 std::string to_string(DriftRule rule);
+
+/// The horizons a run reports, ascending: risk.horizons_days up to simulation.horizon_days, and
+/// simulation.horizon_days itself (a --horizon-days shorter than a listed horizon drops it).
+std::vector<int> report_horizons(const BookConfig& book);
 
 /// Loads book.yaml (a regular file of at most kMaxConfigBytes). Throws InputError
 /// "FILE:LINE: FIELD: what is wrong".

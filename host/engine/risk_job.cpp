@@ -168,7 +168,9 @@ CollateralChoice choose_collateral(PathBackend& backend, const JobInputs& inputs
   if (book.hedge.instrument == HedgeInstrument::none) return {0.0, "auto: no hedge instrument, no collateral"};
   // The shadow account never meets a call, so the collateral this pass starts with does not
   // change the shortfalls it reports.
-  const ScenarioRun base = run_scenario(backend, inputs.scenarios.front(), inputs.portfolio, book);
+  BookConfig sizing = book;
+  sizing.risk.horizons_days.clear();  // sized at the simulated horizon only
+  const ScenarioRun base = run_scenario(backend, inputs.scenarios.front(), inputs.portfolio, sizing);
   return {base.result.margin.collateral_for_call_probability.front().second,
           formatted("auto: the least collateral with call probability <= %g on the base scenario",
                     book.risk.max_call_probability)};
@@ -215,10 +217,25 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
   const PathProgram program = extras.optimize ? PathProgram::outcomes_with_ratio_grid : PathProgram::outcomes;
   if (extras.optimize) plan.grid_count = tables.scalars.hedge.num_grid_ratios;
   if (extras.histogram) ranks::agree_on_errors([&] { plan.histogram = histogram_bins(backend, tables, plan.paths); });
-  const OutcomeReduction reduced = run_path_pass(backend, tables, program, plan, book.simulation.batch_size);
+  // The intermediate horizons' outcome blocks, each reduced as a scenario of its own.
+  std::vector<ReductionPlan> plans{plan};
+  const int horizon_count = tables.scalars.horizons.count;
+  for (int k = 0; k < horizon_count; ++k) {
+    ReductionPlan at_horizon = scenario_plan(book);
+    at_horizon.first_column = horizon_first_column(program, tables) + kNumOutcomeFields * k;
+    at_horizon.collateral_shortfalls = false;  // collateral is sized at the simulated horizon
+    plans.push_back(at_horizon);
+  }
+  const std::vector<OutcomeReduction> reductions =
+      run_path_pass(backend, tables, program, plans, book.simulation.batch_size);
+  const OutcomeReduction& reduced = reductions.front();
 
   ScenarioRun run;
   run.result = scenario_result(scenario.name, reduced, tables, book);
+  const std::vector<int> days = report_horizons(book);
+  for (int k = 0; k < horizon_count; ++k)
+    run.horizons.push_back({days[k], scenario_result(scenario.name, reductions[1 + k], tables, book)});
+  run.horizons.push_back({days.back(), run.result});
   run.applied = applied_to_json(scenario);
   if (extras.optimize) run.optimization = optimization_from(reduced, optimiser_ratio_grid(book), tables, book);
   if (extras.histogram && histogram) *histogram = histogram_from(reduced);
@@ -317,9 +334,10 @@ void check_statistics_memory(const BookConfig& book, const JobStages& stages, co
   const double shortfalls = static_cast<double>(shortfall_tail_needed(n, book.risk.max_call_probability));
   // Each tail up to 1.5x what it keeps between trims; under MPI every rank's tails at once.
   const int rank_count = ranks::count();
-  const double tails =
-      1.5 * (losses * (2 + grid) + shortfalls * (grid > 0 ? 2 : 1)) * (rank_count > 1 ? 1.0 + rank_count : 1.0);
-  const int columns = kNumOutcomeFields + (grid > 0 ? RatioGridColumns::total(grid) : 0);
+  const int horizons = static_cast<int>(report_horizons(book).size()) - 1;  // recorded on the way
+  const double tails = 1.5 * (losses * (2 + grid + 2 * horizons) + shortfalls * (grid > 0 ? 2 : 1)) *
+                       (rank_count > 1 ? 1.0 + rank_count : 1.0);
+  const int columns = kNumOutcomeFields * (1 + horizons) + (grid > 0 ? RatioGridColumns::total(grid) : 0);
   const std::uint64_t batch_paths = aligned_batch_size(backend, book.simulation.batch_size, columns);
   const double batch = static_cast<double>(batch_paths) * columns;
   const double bytes = (tails + batch) * sizeof(double);
@@ -331,7 +349,7 @@ void check_statistics_memory(const BookConfig& book, const JobStages& stages, co
                   "values for each of %d loss columns, %.0f for each of %d shortfall columns%s) and a batch of %llu "
                   "paths x %d columns, more than this machine's %.1f GiB of memory; use fewer paths, higher "
                   "risk.levels or a smaller batch_size",
-                  static_cast<unsigned long long>(n), bytes / (1ull << 30), losses, 2 + grid, shortfalls,
+                  static_cast<unsigned long long>(n), bytes / (1ull << 30), losses, 2 + grid + 2 * horizons, shortfalls,
                   grid > 0 ? 2 : 1, rank_count > 1 ? ", every rank's while they merge" : "",
                   static_cast<unsigned long long>(batch_paths), columns, memory / (1ull << 30));
     throw InputError(book.source.string() + ": " + text);

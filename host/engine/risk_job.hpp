@@ -50,8 +50,17 @@ struct Optimization {
   OptimalRatios optimal;
 };
 
+/// A scenario's figures at one horizon of risk.horizons_days, from the scenario's own paths.
+struct HorizonResult {
+  int days = 0;
+  ScenarioResult result;  ///< the hedged and unhedged P&L to that day, margin calls by then
+};
+
 struct ScenarioRun {
   ScenarioResult result;
+  /// Every horizon of report_horizons(book), ascending; the last is the simulated horizon,
+  /// whose result is `result`.
+  std::vector<HorizonResult> horizons;
   nlohmann::json applied;                   ///< SPEC 6 `applied`
   std::optional<Optimization> optimization;
 };

@@ -165,7 +165,11 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   // The band sweep's bands: the book's band_grid, at most kMaxBandsPerPass of them (the engine
   // passes a longer grid in chunks).
   const std::size_t bands = std::min<std::size_t>(book.risk.band_grid.size(), kMaxBandsPerPass);
-  t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk + grid.size() + bands);
+  // The horizons reported before the simulated one, recorded on the way (HorizonView).
+  std::vector<int> horizons = report_horizons(book);
+  horizons.pop_back();
+  t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk + grid.size() + bands +
+                 horizons.size());
   auto append = [&t](std::size_t& offset, std::size_t count) {
     if (t.data.size() + count > t.data.capacity()) throw std::logic_error("simulation tables: reserve too small");
     offset = t.data.size();
@@ -234,6 +238,9 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   std::copy(grid.begin(), grid.end(), grid_ratios);
   double* sweep_bands = append(t.offsets.sweep_bands, bands);
   std::copy(book.risk.band_grid.begin(), book.risk.band_grid.begin() + static_cast<std::ptrdiff_t>(bands), sweep_bands);
+  double* horizon_days = append(t.offsets.horizon_days, horizons.size());
+  std::copy(horizons.begin(), horizons.end(), horizon_days);
+  t.scalars.horizons.count = static_cast<int>(horizons.size());
 
   MarketView& m = t.scalars.market;
   m.num_assets = n;

@@ -57,6 +57,21 @@ json summary_to_json(const RiskReport& report) {
            {"mean_rebalances", b.mean_rebalances},
            {"mean_costs", b.mean_costs}}},
          {"applied", run.applied}});
+    // SPEC 6 `horizons`: the same paths' figures at each of risk.horizons_days, keyed by day.
+    json horizons = json::object();
+    for (const HorizonResult& at : run.horizons) {
+      const ScenarioResult& hs = at.result;
+      horizons[std::to_string(at.days)] = {
+          {"unhedged", statistics_to_json(hs.unhedged)},
+          {"hedged", statistics_to_json(hs.hedged)},
+          {"hedge_effectiveness", hs.hedge_effectiveness},
+          {"hedge_effectiveness_se", hs.hedge_effectiveness_se},
+          {"margin",
+           {{"call_probability", hs.margin.call_probability},
+            {"call_probability_se", hs.margin.call_probability_se},
+            {"liquidation_probability", hs.margin.liquidation_probability}}}};
+    }
+    scenarios.back()["horizons"] = horizons;
     if (run.optimization) {
       const OptimalRatios& o = run.optimization->optimal;
       json min_es = json::object();

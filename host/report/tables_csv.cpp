@@ -37,29 +37,37 @@ std::string level_values(const PnlStatistics& s) {
 
 std::string stress_csv(const RiskReport& report, const RiskConfig& risk) {
   std::ostringstream out;
-  out << "scenario,unhedged_mean,unhedged_stdev" << level_columns(risk, "unhedged_") << ",hedged_mean,hedged_stdev"
-      << level_columns(risk, "hedged_")
+  // One row per scenario and horizon (risk.horizons_days, ascending): the collateral and the
+  // optimal ratios are found at the simulated (longest) horizon only, so shorter horizons' rows
+  // leave those cells empty.
+  out << "scenario,horizon_days,unhedged_mean,unhedged_stdev" << level_columns(risk, "unhedged_")
+      << ",hedged_mean,hedged_stdev" << level_columns(risk, "hedged_")
       << ",hedge_effectiveness,hedge_effectiveness_se,call_probability,call_probability_se,liquidation_probability,"
          "collateral_for_call_probability,min_variance_ratio";
   for (const RiskLevel& l : risk.levels) out << ",min_es_ratio_" << l.key;
   out << ",margin_constrained_ratio,repair_distance\n";
   for (const ScenarioRun& run : report.scenarios) {
-    const ScenarioResult& s = run.result;
-    out << text_cell(s.name) << "," << number(s.unhedged.mean) << "," << number(s.unhedged.stdev) << level_values(s.unhedged)
-        << "," << number(s.hedged.mean) << "," << number(s.hedged.stdev) << level_values(s.hedged) << ","
-        << number(s.hedge_effectiveness) << "," << number(s.hedge_effectiveness_se) << ","
-        << number(s.margin.call_probability) << "," << number(s.margin.call_probability_se) << ","
-        << number(s.margin.liquidation_probability) << ","
-        << number(s.margin.collateral_for_call_probability.front().second);
-    if (run.optimization) {
-      const OptimalRatios& o = run.optimization->optimal;
-      out << "," << number(o.min_variance);
-      for (const auto& [level, ratio] : o.min_es) out << "," << number(ratio);
-      out << "," << (o.margin_constrained ? number(*o.margin_constrained) : "");
-    } else {
-      out << "," << std::string(risk.levels.size() + 1, ',');
+    for (const HorizonResult& at : run.horizons) {
+      const ScenarioResult& s = at.result;
+      const bool simulated_horizon = &at == &run.horizons.back();
+      out << text_cell(s.name) << "," << at.days << "," << number(s.unhedged.mean) << "," << number(s.unhedged.stdev)
+          << level_values(s.unhedged) << "," << number(s.hedged.mean) << "," << number(s.hedged.stdev)
+          << level_values(s.hedged) << "," << number(s.hedge_effectiveness) << "," << number(s.hedge_effectiveness_se)
+          << "," << number(s.margin.call_probability) << "," << number(s.margin.call_probability_se) << ","
+          << number(s.margin.liquidation_probability) << ","
+          << (s.margin.collateral_for_call_probability.empty()
+                  ? ""
+                  : number(s.margin.collateral_for_call_probability.front().second));
+      if (run.optimization && simulated_horizon) {
+        const OptimalRatios& o = run.optimization->optimal;
+        out << "," << number(o.min_variance);
+        for (const auto& [level, ratio] : o.min_es) out << "," << number(ratio);
+        out << "," << (o.margin_constrained ? number(*o.margin_constrained) : "");
+      } else {
+        out << "," << std::string(risk.levels.size() + 1, ',');
+      }
+      out << "," << number(run.applied.value("repair_distance", 0.0)) << "\n";
     }
-    out << "," << number(run.applied.value("repair_distance", 0.0)) << "\n";
   }
   return out.str();
 }

@@ -15,14 +15,22 @@
 namespace betahedge {
 
 
-/// Columns per path of `program` for these tables.
-inline int program_columns(PathProgram program, const SimulationTables& tables) {
+/// Where the intermediate horizons' outcome blocks start (HorizonView): after the program's
+/// other columns. The band sweep records no horizons.
+inline int horizon_first_column(PathProgram program, const SimulationTables& tables) {
   switch (program) {
     case PathProgram::outcomes_with_ratio_grid:
       return kNumOutcomeFields + RatioGridColumns::total(tables.scalars.hedge.num_grid_ratios);
     case PathProgram::outcomes_with_band_sweep: return kNumOutcomeFields * (1 + tables.scalars.hedge.num_sweep_bands);
     default: return kNumOutcomeFields;
   }
+}
+
+/// Columns per path of `program` for these tables: its own, then kNumOutcomeFields per
+/// intermediate horizon (not for the band sweep).
+inline int program_columns(PathProgram program, const SimulationTables& tables) {
+  const int horizons = program == PathProgram::outcomes_with_band_sweep ? 0 : tables.scalars.horizons.count;
+  return horizon_first_column(program, tables) + kNumOutcomeFields * horizons;
 }
 
 /// Path ids [first, last).

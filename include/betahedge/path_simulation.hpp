@@ -193,6 +193,27 @@ struct PortfolioValueOnDemand {
   BH_HD double operator()() const { return mark_portfolio<kCapacity>(v, log_price).value; }
 };
 
+BH_HD void store_outcome(const OutcomeColumns& c, std::uint64_t index, const PathOutcome& o) {
+  double* column = c.base + index;
+  column[0 * c.stride] = o.pnl_unhedged;
+  column[1 * c.stride] = o.pnl_hedged;
+  column[2 * c.stride] = o.collateral_shortfall;
+  column[3 * c.stride] = o.min_equity;
+  column[4 * c.stride] = o.first_call_step;
+  column[5 * c.stride] = o.liquidated;
+  column[6 * c.stride] = o.costs;
+  column[7 * c.stride] = o.rebalances;
+  column[8 * c.stride] = o.beta_deviation;
+}
+
+/// Where simulate_path records a path's outcome at the intermediate horizons (v.horizons): block h
+/// at columns first_column + h x kNumOutcomeFields of `out`, row `index`.
+struct HorizonColumns {
+  OutcomeColumns out;
+  std::uint64_t index = 0;
+  int first_column = 0;
+};
+
 /// One whole path. kCapacity >= num_assets bounds the local arrays so they stay in registers.
 ///
 /// Per step: market move; hedge marked (with funding); the margin rule on the hedge account.
@@ -200,10 +221,11 @@ struct PortfolioValueOnDemand {
 /// back to target when |beta - target| > band). HedgeBook keeps the hedge's accounts: a real
 /// one, on which margin calls act, and a shadow that never meets a call (collateral quantiles
 /// from one run). The unhedged P&L keeps the original holdings; top-ups sell the real portfolio
-/// pro rata. A rider (NoRider) rides along on the same market path.
+/// pro rata. A rider (NoRider) rides along on the same market path. With `horizons`, the outcome
+/// at the end of each day of v.horizons is recorded there: what a run of that many days returns.
 template <int kCapacity, class Generator, class Observer = NoPathObserver, class Rider = NoRider>
 BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const Observer& observer = Observer{},
-                                Rider&& rider = Rider{}) {
+                                Rider&& rider = Rider{}, const HorizonColumns* horizons = nullptr) {
   RandomDraws<Generator> draws(gen);
   const MarketView& m = v.market;
   const HedgeView& h = v.hedge;
@@ -226,6 +248,7 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
     if (i < m.num_assets) log_price[i] = m.initial_shock[i];
 
   int days_since_check = 0;
+  int next_horizon = 0;  // the first of v.horizons not yet recorded
   double s = spot_benchmark;  // the benchmark's price after the latest step
 #if !defined(__CUDA_ARCH__)
   PortfolioMark mark{0.0, 0.0};  // the host's mark after the latest step
@@ -251,37 +274,36 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
       rider.on_step(s, regime, global_step, portfolio_value);
       book.step(h, s, regime, dt_days, global_step, m.steps_per_day, portfolio_value);
     }
-    if (!hedged) continue;
+    if (hedged) {
 #if defined(__CUDA_ARCH__)
-    const PortfolioMark now = mark_portfolio<kCapacity>(v, log_price);
+      const PortfolioMark now = mark_portfolio<kCapacity>(v, log_price);
 #else
-    const PortfolioMark now = mark;
+      const PortfolioMark now = mark;
 #endif
-    book.roll(h, s, regime, now);
-    rider.on_day_end(s, regime, now);
-    // Every rebalance_every_days-th day (day % rebalance_every_days == 0), counted rather than
-    // divided: an integer division a day was 2% of the CPU backend's time.
-    if (++days_since_check < h.rebalance_every_days) continue;
-    days_since_check = 0;
-    book.check_beta(h, h.band, s, regime, now, day, observer);
+      book.roll(h, s, regime, now);
+      rider.on_day_end(s, regime, now);
+      // Every rebalance_every_days-th day (day % rebalance_every_days == 0), counted rather than
+      // divided: an integer division a day was 2% of the CPU backend's time.
+      if (++days_since_check >= h.rebalance_every_days) {
+        days_since_check = 0;
+        book.check_beta(h, h.band, s, regime, now, day, observer);
+      }
+    }
+    // An intermediate horizon: the outcome as if the path ended here (finish is the end's own).
+    if (horizons != nullptr && next_horizon < v.horizons.count &&
+        static_cast<double>(day) == v.horizons.days[next_horizon]) {
+      const OutcomeColumns block{horizons->out.base + (horizons->first_column + kNumOutcomeFields * next_horizon) *
+                                                          horizons->out.stride,
+                                 horizons->out.stride};
+      store_outcome(block, horizons->index,
+                    book.finish(mark_portfolio<kCapacity>(v, log_price).value, v.portfolio.initial_value, hedged));
+      ++next_horizon;
+    }
   }
 
   const double final_value = mark_portfolio<kCapacity>(v, log_price).value;
   rider.on_end(final_value);
   return book.finish(final_value, v.portfolio.initial_value, hedged);
-}
-
-BH_HD void store_outcome(const OutcomeColumns& c, std::uint64_t index, const PathOutcome& o) {
-  double* column = c.base + index;
-  column[0 * c.stride] = o.pnl_unhedged;
-  column[1 * c.stride] = o.pnl_hedged;
-  column[2 * c.stride] = o.collateral_shortfall;
-  column[3 * c.stride] = o.min_equity;
-  column[4 * c.stride] = o.first_call_step;
-  column[5 * c.stride] = o.liquidated;
-  column[6 * c.stride] = o.costs;
-  column[7 * c.stride] = o.rebalances;
-  column[8 * c.stride] = o.beta_deviation;
 }
 
 /// simulate_path's outcomes at `index` of `out` (columns 0 to kNumOutcomeFields - 1, the same
@@ -293,7 +315,8 @@ template <int kCapacity, class Generator>
 BH_HD void simulate_path_with_ratio_grid(const SimulationView& v, Generator& gen, const OutcomeColumns& out,
                                          std::uint64_t index) {
   RatioGridRider rider(v, out, index);
-  store_outcome(out, index, simulate_path<kCapacity>(v, gen, NoPathObserver{}, rider));
+  const HorizonColumns horizons{out, index, kNumOutcomeFields + RatioGridColumns::total(v.hedge.num_grid_ratios)};
+  store_outcome(out, index, simulate_path<kCapacity>(v, gen, NoPathObserver{}, rider, &horizons));
 }
 
 /// simulate_path's outcomes at `index` of `out` (columns 0 to kNumOutcomeFields - 1, the same
@@ -316,8 +339,10 @@ BH_HD void simulate_path_with_band_sweep(const SimulationView& v, Generator& gen
 /// PathProgram to its path function, for the CPU loop and the GPU kernel alike.
 template <PathProgram kProgram, int kCapacity, class Generator>
 BH_HD void run_path_program(const SimulationView& v, Generator& gen, const OutcomeColumns& out, std::uint64_t index) {
-  if constexpr (kProgram == PathProgram::outcomes)
-    store_outcome(out, index, simulate_path<kCapacity>(v, gen));
+  if constexpr (kProgram == PathProgram::outcomes) {
+    const HorizonColumns horizons{out, index, kNumOutcomeFields};
+    store_outcome(out, index, simulate_path<kCapacity>(v, gen, NoPathObserver{}, NoRider{}, &horizons));
+  }
   else if constexpr (kProgram == PathProgram::outcomes_with_ratio_grid)
     simulate_path_with_ratio_grid<kCapacity>(v, gen, out, index);
   else

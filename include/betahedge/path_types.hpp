@@ -75,10 +75,19 @@ struct HedgeView {
 inline constexpr int kMaxGridRatios = 128;
 inline constexpr int kMaxBandsPerPass = 8;
 
+/// The intermediate horizons at which a path's outcome is recorded besides its end (risk.horizons_days
+/// below the simulated horizon): block h of kNumOutcomeFields columns holds the path's outcome at
+/// the end of day days[h], the same bits as a run of days[h] days would give.
+struct HorizonView {
+  int count = 0;
+  const double* days = nullptr;  ///< [count]: ascending whole days, each below market.num_days
+};
+
 struct SimulationView {
   MarketView market;
   PortfolioView portfolio;
   HedgeView hedge;
+  HorizonView horizons;
   std::uint64_t seed = 0;
 };
 

@@ -140,6 +140,47 @@ TEST(BookConfig, DriftCollateralAndNotionalKeys) {
   EXPECT_NE(error_of("model: m.json\nportfolio: {}\n").find("portfolio.holdings: is missing"), std::string::npos);
 }
 
+// risk.horizons_days, risk.target_beta_grid and a stress's replay window (SPEC 4 further keys).
+TEST(BookConfig, HorizonsTargetGridAndReplayKeys) {
+  const std::string holdings = "model: m.json\nportfolio:\n  holdings: {ETH: 1}\n";
+  const BookConfig b = parse_book(holdings + "simulation: {horizon_days: 30}\nrisk:\n  horizons_days: [1, 10, 30]\n"
+                                             "  target_beta_grid: [0.0, 0.25, 0.5]\n",
+                                  "b.yaml");
+  EXPECT_EQ(b.risk.horizons_days, (std::vector<int>{1, 10, 30}));
+  EXPECT_EQ(b.risk.target_beta_grid, (std::vector<double>{0.0, 0.25, 0.5}));
+  EXPECT_NE(error_of(holdings + "risk: {horizons_days: [10, 1]}\n").find("book.yaml:4: risk.horizons_days[1]: 1 must be above"),
+            std::string::npos)
+      << error_of(holdings + "risk: {horizons_days: [10, 1]}\n");
+  EXPECT_NE(error_of(holdings + "risk: {horizons_days: [1, 1]}\n").find("risk.horizons_days[1]"), std::string::npos);
+  EXPECT_NE(error_of(holdings + "risk: {horizons_days: [0]}\n").find("risk.horizons_days[0]"), std::string::npos);
+  EXPECT_NE(error_of(holdings + "risk: {horizons_days: [1.5]}\n").find("risk.horizons_days[0]"), std::string::npos);
+  const std::string beyond = holdings + "simulation: {horizon_days: 10}\nrisk: {horizons_days: [1, 30]}\n";
+  EXPECT_NE(error_of(beyond).find("risk.horizons_days: 30 days is beyond simulation.horizon_days 10"), std::string::npos)
+      << error_of(beyond);
+  EXPECT_NE(error_of(holdings + "risk: {target_beta_grid: [0.1, 0.1]}\n").find("risk.target_beta_grid: lists"),
+            std::string::npos);
+  EXPECT_NE(error_of(holdings + "risk: {target_beta_grid: [20]}\n").find("risk.target_beta_grid"), std::string::npos);
+
+  const BookConfig r = parse_book(holdings + "stress:\n  - {name: ftx, replay: {from: 2022-11-06, to: 2022-11-20}, "
+                                             "funding_multiplier: 2}\n",
+                                  "b.yaml");
+  ASSERT_TRUE(r.stress[0].replay.has_value());
+  EXPECT_EQ(r.stress[0].replay->from, "2022-11-06");
+  EXPECT_EQ(r.stress[0].replay->to, "2022-11-20");
+  const auto replay_error = [&](const std::string& entry) { return error_of(holdings + "stress:\n  - " + entry + "\n"); };
+  EXPECT_NE(replay_error("{name: x, replay: {from: 2022-11-20, to: 2022-11-06}}").find("stress[0].replay.to"),
+            std::string::npos);
+  EXPECT_NE(replay_error("{name: x, replay: {from: 2022-13-01, to: 2023-01-06}}").find("stress[0].replay.from"),
+            std::string::npos);
+  EXPECT_NE(replay_error("{name: x, replay: {from: 2022-11-06}}").find("stress[0].replay.to: is missing"),
+            std::string::npos);
+  EXPECT_NE(replay_error("{name: x, replay: {from: 2022-11-06, to: 2022-11-09, at: 1}}").find("stress[0].replay.at"),
+            std::string::npos);
+  EXPECT_NE(replay_error("{name: x, vol_multiplier: 2, replay: {from: 2022-11-06, to: 2022-11-09}}")
+                .find("stress[0].vol_multiplier: does not apply to a replay"),
+            std::string::npos);
+}
+
 // Errors found once the model is known name the line of the field, or of the nearest
 // enclosing field the file writes.
 TEST(BookConfig, BookLocationNamesTheLine) {

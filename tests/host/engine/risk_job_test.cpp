@@ -433,5 +433,78 @@ TEST(RiskJob, WarnsOfRegimesLastingUnderThreeDays) {
       << report.warnings[0];
 }
 
+/// A scenario's figures at one horizon as summary.json writes them under `horizons`.
+nlohmann::json horizon_figures(const RiskReport& report, std::size_t scenario, int days) {
+  return summary_to_json(report)["scenarios"][scenario]["horizons"][std::to_string(days)];
+}
+
+// SPEC 6 `horizons`: one simulation to the longest horizon records every shorter one on the way,
+// and each is what a run of that many days gives at the same seed, bit for bit: the static and
+// the dynamic hedge, liquidations and top-ups, a stress with a shock, with and without the
+// ratio grid riding the same pass.
+TEST(RiskJob, EachHorizonEqualsARunOfThatManyDays) {
+  const Model model = two_gbm_model();
+  StressScenario crash;
+  crash.name = "crash";
+  crash.shock = {{"M", -0.2}, {"A", -0.3}};
+  for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
+    for (MarginAction action : {MarginAction::liquidate, MarginAction::top_up}) {
+      for (bool optimize : {false, true}) {
+        SCOPED_TRACE(std::string(mode == HedgeMode::dynamic ? "dynamic" : "static") +
+                     (action == MarginAction::top_up ? ", top_up" : ", liquidate") +
+                     (optimize ? ", optimising" : ""));
+        BookConfig book = grid_book(600.0);  // calls on a few percent of paths within days
+        book.hedge.mode = mode;
+        book.hedge.band = 0.05;
+        book.margin.on_call = action;
+        book.simulation.paths = 8192;
+        book.stress = {crash};
+        book.simulation.horizon_days = 30;
+        book.risk.horizons_days = {1, 10, 30};
+        const JobStages stages{.stresses = true, .optimize = optimize};
+        const RiskReport long_run = cpu_job(model, book, stages);
+        ASSERT_EQ(long_run.scenarios[0].horizons.size(), 3u);
+        for (int days : {1, 10}) {
+          BookConfig short_book = book;
+          short_book.simulation.horizon_days = days;
+          short_book.risk.horizons_days.clear();
+          const RiskReport short_run = cpu_job(model, short_book, stages);
+          for (std::size_t s = 0; s < 2; ++s) {
+            const nlohmann::json at = horizon_figures(long_run, s, days);
+            EXPECT_EQ(at.dump(), horizon_figures(short_run, s, days).dump()) << "scenario " << s << ", day " << days;
+            EXPECT_GT(at["hedged"]["stdev"].get<double>(), 0.0);
+          }
+        }
+        // The longest horizon's entry is the scenario's own figures.
+        const nlohmann::json summary = summary_to_json(long_run);
+        const nlohmann::json& base = summary["scenarios"][0];
+        EXPECT_EQ(base["horizons"]["30"]["hedged"].dump(), base["hedged"].dump());
+        EXPECT_EQ(base["horizons"]["30"]["margin"]["call_probability"], base["margin"]["call_probability"]);
+        // Calls accumulate over the horizon: some, and more by day 30 than by day 1.
+        EXPECT_GT(base["horizons"]["30"]["margin"]["call_probability"].get<double>(),
+                  base["horizons"]["1"]["margin"]["call_probability"].get<double>());
+      }
+    }
+  }
+}
+
+// Without risk.horizons_days the simulated horizon is the only one reported; a --horizon-days
+// shorter than a listed horizon drops it (report_horizons).
+TEST(RiskJob, HorizonsDefaultToTheSimulatedOne) {
+  BookConfig book = grid_book(1e6);
+  book.simulation.horizon_days = 7;
+  EXPECT_EQ(report_horizons(book), (std::vector<int>{7}));
+  book.risk.horizons_days = {1, 5, 7};
+  EXPECT_EQ(report_horizons(book), (std::vector<int>{1, 5, 7}));
+  book.simulation.horizon_days = 3;
+  EXPECT_EQ(report_horizons(book), (std::vector<int>{1, 3}));
+  book.simulation.paths = 4096;
+  const RiskReport report = cpu_job(two_gbm_model(), book, JobStages{});
+  const nlohmann::json horizons = summary_to_json(report)["scenarios"][0]["horizons"];
+  EXPECT_EQ(horizons.size(), 2u);
+  EXPECT_TRUE(horizons.contains("1"));
+  EXPECT_TRUE(horizons.contains("3"));
+}
+
 }  // namespace
 }  // namespace betahedge

@@ -1,6 +1,7 @@
 #include "engine/risk_engine.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 
@@ -65,11 +66,20 @@ std::pair<double, double> hedge_effectiveness(const std::vector<double>& u, cons
   return effectiveness_from_moments(n, a / n, b / n, y4 / n, x4 / n, x2y2 / n);
 }
 
+std::vector<double> collateral_probabilities(const RiskConfig& risk) {
+  std::vector<double> ps{risk.max_call_probability};
+  for (double p : kCollateralLadder)
+    if (p != risk.max_call_probability) ps.push_back(p);
+  std::sort(ps.begin() + 1, ps.end(), std::greater<>());
+  return ps;
+}
+
 ReductionPlan scenario_plan(const BookConfig& book) {
   ReductionPlan plan;
   plan.paths = book.simulation.paths;
   plan.levels = book.risk.levels;
-  plan.max_call_probability = book.risk.max_call_probability;
+  const std::vector<double> ps = collateral_probabilities(book.risk);
+  plan.max_call_probability = *std::max_element(ps.begin(), ps.end());
   return plan;
 }
 
@@ -102,10 +112,11 @@ ScenarioResult scenario_result(const std::string& name, const OutcomeReduction& 
     m.mean_first_call_day = reduced.sum(OutcomeSum::first_call_steps).value() / calls / book.simulation.steps_per_day;
   if (reduced.plan().collateral_shortfalls) {
     const TailSample shortfall = reduced.collateral_shortfalls();
-    const double p = book.risk.max_call_probability;
-    const std::uint64_t allowed = allowed_calls(paths, p);
-    const std::uint64_t rank = paths > allowed ? paths - allowed : 0;  // D(n - floor(p n)), 1-based
-    m.collateral_for_call_probability.emplace_back(probability_key(p), rank > 0 ? shortfall.at(rank - 1) : 0.0);
+    for (double p : collateral_probabilities(book.risk)) {
+      const std::uint64_t allowed = allowed_calls(paths, p);
+      const std::uint64_t rank = paths > allowed ? paths - allowed : 0;  // D(n - floor(p n)), 1-based
+      m.collateral_for_call_probability.emplace_back(probability_key(p), rank > 0 ? shortfall.at(rank - 1) : 0.0);
+    }
   }
 
   BetaResult& b = r.beta;

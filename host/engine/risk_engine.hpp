@@ -20,7 +20,8 @@ struct MarginResult {
   double liquidation_probability = 0.0;
   std::optional<double> mean_first_call_day;  ///< over paths with a call
   /// p -> least starting collateral with call probability <= p: the (1 - p) quantile of the
-  /// per-path collateral shortfall, D(n - floor(p n)) of the sorted shortfalls.
+  /// per-path collateral shortfall, D(n - floor(p n)) of the sorted shortfalls. For every p of
+  /// collateral_probabilities(), risk.max_call_probability first.
   std::vector<std::pair<std::string, double>> collateral_for_call_probability;
 };
 
@@ -58,13 +59,31 @@ struct RunMetadata {
   std::string drift;  ///< simulation.drift: martingale, zero or model
 };
 
+/// One asset of the book at t0 (summary.json portfolio.holdings).
+struct HoldingSummary {
+  std::string asset;
+  double units = 0.0;
+  double spot = 0.0;
+  double value = 0.0;   ///< units x spot
+  double weight = 0.0;  ///< value / the book's value
+  double beta = 0.0;    ///< to the benchmark, as the hedge believes it (hedge.beta_estimate)
+};
+
 struct PortfolioSummary {
   double value = 0.0;
   double beta = 0.0;
   std::vector<std::string> assets;
+  std::vector<HoldingSummary> holdings;  ///< the assets held, in the book's order
+  std::string beta_estimate;             ///< hedge.beta_estimate as written (model, ols, ewma, kalman, a number)
 };
 
-/// What a scenario's pass keeps for book.simulation.paths paths (every rank's).
+/// The call probabilities whose collateral a scenario reports: risk.max_call_probability, then
+/// the committee's ladder kCollateralLadder (those not equal to it), largest first.
+inline constexpr double kCollateralLadder[] = {0.05, 0.01, 0.005, 0.001};
+std::vector<double> collateral_probabilities(const RiskConfig& risk);
+
+/// What a scenario's pass keeps for book.simulation.paths paths (every rank's): the loss tails
+/// at risk.levels and the collateral shortfalls' tail for the largest collateral_probabilities().
 ReductionPlan scenario_plan(const BookConfig& book);
 
 /// Simulates book.simulation.paths paths of `tables` on `backend` (this rank's share) and

@@ -200,6 +200,66 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
   return warnings;
 }
 
+void describe_book(const Model& model, const BookConfig& book, const PortfolioSetup& portfolio, RiskReport& report) {
+  PortfolioSummary& p = report.portfolio;
+  p.value = portfolio.value;
+  p.beta = portfolio.beta;
+  p.beta_estimate = book.hedge.beta_estimate;
+  const int benchmark = model.asset_index(book.hedge.benchmark.empty() ? model.benchmark : book.hedge.benchmark);
+  const std::vector<double> betas = portfolio.asset_beta.empty() && benchmark >= 0
+                                        ? model_asset_betas(model, benchmark)
+                                        : portfolio.asset_beta;
+  for (const auto& [symbol, units] : resolve_holdings(model, book).holdings) {
+    p.assets.push_back(symbol);
+    const int i = model.asset_index(symbol);
+    const double value = units * model.spot[i];
+    p.holdings.push_back({symbol, units, model.spot[i], value, portfolio.value != 0.0 ? value / portfolio.value : 0.0,
+                          i < static_cast<int>(betas.size()) ? betas[i] : 0.0});
+  }
+
+  const HedgeConfig& h = book.hedge;
+  static const char* const kInstrument[] = {"none", "perpetual", "future", "option"};
+  nlohmann::json terms = {{"instrument", h.instrument == HedgeInstrument::option
+                                             ? (h.option.is_call ? "call" : "put")
+                                             : kInstrument[static_cast<int>(h.instrument)]}};
+  if (h.instrument != HedgeInstrument::none) {
+    terms["benchmark"] = benchmark >= 0 ? model.assets[benchmark] : h.benchmark;
+    terms["mode"] = h.mode == HedgeMode::dynamic ? "dynamic" : "static";
+    if (h.mode == HedgeMode::dynamic) {
+      terms["target_beta"] = h.target_beta;
+      terms["band"] = h.band;
+      terms["rebalance_every_days"] = h.rebalance_every_days;
+    } else {
+      terms["ratio"] = h.ratio;
+    }
+    terms["beta_estimate"] = h.beta_estimate;
+    terms["fee_bps"] = h.fee_bps;
+    terms["slippage_bps"] = h.slippage_bps;
+    // Per-regime terms by regime name (one value given = every regime).
+    const auto by_regime = [&](const std::vector<double>& values) {
+      nlohmann::json out = nlohmann::json::object();
+      for (int k = 0; k < model.num_regimes() && !values.empty(); ++k)
+        out[model.regimes[k].name] = values.size() == 1 ? values[0] : values[static_cast<std::size_t>(k)];
+      return out;
+    };
+    if (h.instrument == HedgeInstrument::perpetual) terms["funding_rate_8h"] = by_regime(h.funding_rate_8h);
+    if (h.instrument == HedgeInstrument::future)
+      terms["future"] = {{"expiry_days", h.future.expiry_days},
+                         {"annual_basis", by_regime(h.future.annual_basis)},
+                         {"roll_days_before", h.future.roll_days_before},
+                         {"roll_cost_bps", h.future.roll_cost_bps}};
+    if (h.instrument == HedgeInstrument::option)
+      terms["option"] = {{"strike", h.option.strike},
+                         {"tenor_days", h.option.tenor_days},
+                         {"implied_vol_premium", h.option.implied_vol_premium},
+                         {"rate", h.option.rate}};
+    terms["margin"] = {{"initial_rate", book.margin.initial_rate},
+                       {"maintenance_rate", book.margin.maintenance_rate},
+                       {"on_call", book.margin.on_call == MarginAction::top_up ? "top_up" : "liquidate"}};
+  }
+  report.hedge_terms = std::move(terms);
+}
+
 std::vector<double> optimiser_ratio_grid(const BookConfig& book) {
   HedgeRatioGrid grid = book.risk.hedge_ratio_grid;
   grid.step /= 2.0;
@@ -331,7 +391,7 @@ void check_statistics_memory(const BookConfig& book, const JobStages& stages, co
   const std::uint64_t n = book.simulation.paths;
   const int grid = stages.optimize ? static_cast<int>(optimiser_ratio_grid(book).size()) : 0;
   const double losses = static_cast<double>(loss_tail_needed(n, book.risk.levels));
-  const double shortfalls = static_cast<double>(shortfall_tail_needed(n, book.risk.max_call_probability));
+  const double shortfalls = static_cast<double>(shortfall_tail_needed(n, scenario_plan(book).max_call_probability));
   // Each tail up to 1.5x what it keeps between trims; under MPI every rank's tails at once.
   const int rank_count = ranks::count();
   const int horizons = static_cast<int>(report_horizons(book).size()) - 1;  // recorded on the way
@@ -382,8 +442,7 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
 
   RiskReport report;
   const PortfolioSetup& portfolio = inputs.portfolio;
-  report.portfolio = {portfolio.value, portfolio.beta, {}};
-  for (const auto& [symbol, units] : resolve_holdings(model, book).holdings) report.portfolio.assets.push_back(symbol);
+  describe_book(model, book, portfolio, report);
 
   // One collateral for every scenario and the bands: a desk posts one amount; stresses test it.
   std::uint64_t simulated_paths = 0;

@@ -103,6 +103,8 @@ struct CollateralChoice {
 struct RiskReport {
   RunMetadata run;
   PortfolioSummary portfolio;
+  /// The hedge programme and its margin terms as the job ran them (summary.json `hedge`).
+  nlohmann::json hedge_terms;
   CollateralChoice collateral;
   /// One line per figure dominated by an edge case (SPEC 6 `warnings`; job_warnings).
   std::vector<std::string> warnings;
@@ -153,6 +155,11 @@ inline constexpr double kWarnCallProbability = 0.10;
 /// margin-constrained ratio at all; no band within risk.tracking_tolerance; a regime of the model
 /// expected to last under kShortRegimeDays days.
 std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig& book, const Model& model);
+
+/// The book as the job holds it (RiskReport portfolio, hedge_terms): each asset's units, spot,
+/// value, weight and believed beta; the hedge's instrument, benchmark, mode, ratio or target and
+/// band, costs, funding and basis per regime, option terms, and the margin rates and action.
+void describe_book(const Model& model, const BookConfig& book, const PortfolioSetup& portfolio, RiskReport& report);
 
 /// Base plus every stress of the book, in order.
 std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig& book, bool with_stresses);

@@ -27,8 +27,14 @@ json summary_to_json(const RiskReport& report) {
                 {"seed", r.seed},           {"backend", r.backend}, {"device", r.device},
                 {"ranks", r.ranks},         {"elapsed_s", r.elapsed_s}, {"path_steps_per_s", r.path_steps_per_s},
                 {"drift", r.drift}};
+  json holdings = json::array();
+  for (const HoldingSummary& h : report.portfolio.holdings)
+    holdings.push_back({{"asset", h.asset}, {"units", h.units}, {"spot", h.spot}, {"value", h.value},
+                        {"weight", h.weight}, {"beta", h.beta}});
   doc["portfolio"] = {{"value", report.portfolio.value}, {"beta", report.portfolio.beta},
-                      {"assets", report.portfolio.assets}};
+                      {"assets", report.portfolio.assets}, {"beta_estimate", report.portfolio.beta_estimate},
+                      {"holdings", holdings}};
+  if (!report.hedge_terms.is_null()) doc["hedge"] = report.hedge_terms;
   json scenarios = json::array();
   for (const ScenarioRun& run : report.scenarios) {
     const ScenarioResult& s = run.result;

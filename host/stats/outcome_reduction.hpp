@@ -45,7 +45,7 @@ struct HistogramBins {
 };
 
 /// What to keep: the tails sized for `paths` paths in all (every rank's), at `levels` and
-/// max_call_probability, and `grid_count` ratios for the grid program (0 for outcomes only),
+/// max_call_probability (the largest call probability whose collateral is read), and `grid_count` ratios for the grid program (0 for outcomes only),
 /// of the outcome set whose columns start at `first_column`.
 struct ReductionPlan {
   std::uint64_t paths = 0;

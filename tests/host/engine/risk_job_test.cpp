@@ -506,5 +506,46 @@ TEST(RiskJob, HorizonsDefaultToTheSimulatedOne) {
   EXPECT_TRUE(horizons.contains("3"));
 }
 
+// summary.json describes the book it measured: each holding's units, spot, value, weight and the
+// beta the hedge believes, and the hedge's terms; a dynamic hedge shows its target and band.
+TEST(RiskJob, TheSummaryDescribesTheBookAndTheHedge) {
+  const Model model = two_gbm_model();
+  BookConfig book = grid_book(1e6);
+  book.holdings = {{"A", 100.0}, {"M", -10.0}};
+  book.hedge.ratio = 0.75;
+  book.simulation.paths = 4096;
+  nlohmann::json s = summary_to_json(cpu_job(model, book, JobStages{}));
+  const nlohmann::json& holdings = s["portfolio"]["holdings"];
+  ASSERT_EQ(holdings.size(), 2u);
+  EXPECT_EQ(holdings[0]["asset"], "A");
+  EXPECT_EQ(holdings[0]["units"], 100.0);
+  EXPECT_EQ(holdings[0]["spot"], 50.0);
+  EXPECT_EQ(holdings[0]["value"], 5000.0);
+  EXPECT_EQ(holdings[1]["value"], -1000.0);
+  EXPECT_DOUBLE_EQ(holdings[0]["weight"].get<double>(), 1.25);  // of a net value of 4,000
+  EXPECT_DOUBLE_EQ(holdings[1]["weight"].get<double>(), -0.25);
+  // A's model beta: rho sigma_A / sigma_M = 0.7 x 0.045 / 0.03.
+  EXPECT_NEAR(holdings[0]["beta"].get<double>(), 1.05, 1e-12);
+  EXPECT_NEAR(holdings[1]["beta"].get<double>(), 1.0, 1e-12);
+  EXPECT_EQ(s["portfolio"]["beta_estimate"], "model");
+  const nlohmann::json& hedge = s["hedge"];
+  EXPECT_EQ(hedge["instrument"], "perpetual");
+  EXPECT_EQ(hedge["benchmark"], "M");
+  EXPECT_EQ(hedge["mode"], "static");
+  EXPECT_EQ(hedge["ratio"], 0.75);
+  EXPECT_FALSE(hedge.contains("band"));
+  EXPECT_EQ(hedge["fee_bps"], 2.0);
+  EXPECT_EQ(hedge["funding_rate_8h"], nlohmann::json({{"only", 0.0001}}));
+  EXPECT_EQ(hedge["margin"]["on_call"], "liquidate");
+
+  book.hedge.mode = HedgeMode::dynamic;
+  book.hedge.target_beta = 0.2;
+  s = summary_to_json(cpu_job(model, book, JobStages{}));
+  EXPECT_EQ(s["hedge"]["mode"], "dynamic");
+  EXPECT_EQ(s["hedge"]["target_beta"], 0.2);
+  EXPECT_EQ(s["hedge"]["band"], book.hedge.band);
+  EXPECT_FALSE(s["hedge"].contains("ratio"));
+}
+
 }  // namespace
 }  // namespace betahedge

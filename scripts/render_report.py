@@ -80,6 +80,16 @@ def fmt_text(x):
     return str(x)
 
 
+def fmt_small(x):
+    """Rates per period (funding per 8 hours, basis): six significant digits."""
+    return f"{x:.6g}"
+
+
+def fmt_pct(x):
+    """A share of the book's value, in percent with two decimals."""
+    return f"{x:.2f}%"
+
+
 def level_label(level):
     """'0.99' -> '99%', '0.975' -> '97.5%'."""
     return f"{float(level) * 100:g}%"
@@ -365,6 +375,7 @@ table { border-collapse: collapse; margin: 6px 0 10px 0; font-size: 13px; }
 th, td { padding: 4px 9px; border-bottom: 1px solid #dde2ea; }
 th { background: #eef2f7; color: #23395d; font-weight: 600; text-align: center; white-space: nowrap; }
 th.left, td.txt, td.name { text-align: left; }
+table.kv td.num { text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.se { color: #6b7382; }
 td.na { text-align: center; color: #9aa1ad; }
@@ -402,6 +413,177 @@ def warnings_box(d):
     return (f'<div class="warnings" id="warnings" role="note"><strong>{len(warnings)} warning'
             f'{"" if len(warnings) == 1 else "s"}</strong>: figures dominated by an edge case'
             f'<ul>{items}</ul></div>')
+
+
+def band_key(row, column):
+    """The data-key of a bands.csv cell: the row named by its band as written in the CSV."""
+    return f"bands[{row[('raw', 'band')]}].{column}"
+
+
+def tomorrow_probabilities(model):
+    """Tomorrow's regime mix: today's (initial_probabilities) times the daily transition matrix,
+    the mix the first simulated day is drawn from."""
+    p0 = model.get("initial_probabilities") or []
+    trans = model.get("transition") or []
+    if not p0 or len(trans) != len(p0):
+        return None
+    return [sum(p0[i] * trans[i][j] for i in range(len(p0))) for j in range(len(p0))]
+
+
+def td_pct(key, value, nav):
+    """value as a percentage of the book's value, tagged pct_nav:<key> (the test divides it back)."""
+    if value is None or not nav:
+        return td_na()
+    return f'<td class="num" data-key="pct_nav:{esc(key)}">{esc(fmt_pct(100.0 * value / nav))}</td>'
+
+
+def section_committee(d):
+    """Page one: the book, the hedge, tomorrow's regimes, the headline per horizon, the
+    recommendations. Every number is tagged with where it comes from."""
+    s, model, levels = d["summary"], d["model"], d["levels"]
+    pf = s["portfolio"]
+    nav = pf["value"]
+    base = s["scenarios"][0]
+    bk = f"scenarios[{base['name']}]"
+    top = levels[-1]
+    parts = []
+
+    # The book: each holding, and its beta by every estimator the model carries.
+    holdings = pf.get("holdings") or []
+    if holdings:
+        model_betas = model.get("betas") or {}
+        estimators = [e for e in ("ols", "ewma", "kalman", "regime_weighted")
+                      if any(isinstance((model_betas.get(h["asset"]) or {}).get(e), (int, float)) for h in holdings)]
+        names = {"ols": "OLS", "ewma": "EWMA", "kalman": "Kalman", "regime_weighted": "Per-regime, weighted"}
+        head = ('<tr><th class="left">Asset</th><th>Units</th><th>Spot</th><th>Value</th><th>Weight</th>'
+                '<th>Beta (hedge)</th>' + "".join(f"<th>{names[e]}</th>" for e in estimators) + "</tr>")
+        body = []
+        for i, h in enumerate(holdings):
+            k = f"portfolio.holdings.{i}"
+            cells = [f'<td class="name">{esc(h["asset"])}</td>',
+                     td(f"{k}.units", h["units"], fmt_count), td(f"{k}.spot", h["spot"], fmt_money),
+                     td(f"{k}.value", h["value"], fmt_money), td(f"{k}.weight", h["weight"], fmt_prob),
+                     td(f"{k}.beta", h["beta"], fmt_prob)]
+            for e in estimators:
+                v = (model_betas.get(h["asset"]) or {}).get(e)
+                cells.append(td(f"model:betas.{h['asset']}.{e}", v, fmt_prob)
+                             if isinstance(v, (int, float)) and not isinstance(v, bool) else td_na())
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        body.append('<tr><td class="name">Book</td><td></td><td></td>'
+                    + td("portfolio.value", nav, fmt_money) + "<td></td>"
+                    + td("portfolio.beta", pf["beta"], fmt_prob) + "<td></td>" * len(estimators) + "</tr>")
+        used = pf.get("beta_estimate", "model")
+        parts.append("<h3>The book</h3>"
+                     f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+                     f'<p class="note">Betas to the benchmark. The hedge uses <b>{esc(used)}</b> '
+                     '(hedge.beta_estimate; <i>model</i> = the regime model\'s, weighted by today\'s regime '
+                     'probabilities). Weights are shares of the book\'s net value.</p>')
+
+    # The hedge's terms and its margin account.
+    hedge = s.get("hedge")
+    if hedge:
+        rows = [("Instrument", td("hedge.instrument", hedge["instrument"], fmt_text))]
+        for label, key, fmt in (("Benchmark", "benchmark", fmt_text), ("Mode", "mode", fmt_text),
+                                ("Hedge ratio (short notional / value)", "ratio", fmt_prob),
+                                ("Target beta", "target_beta", fmt_prob), ("Band", "band", fmt_prob),
+                                ("Beta check every (days)", "rebalance_every_days", fmt_int),
+                                ("Beta estimate", "beta_estimate", fmt_text),
+                                ("Fee (bps)", "fee_bps", fmt_count), ("Slippage (bps)", "slippage_bps", fmt_count)):
+            if key in hedge:
+                rows.append((label, td(f"hedge.{key}", hedge[key], fmt)))
+        for regime, rate in (hedge.get("funding_rate_8h") or {}).items():
+            rows.append((f"Funding per 8 h, {esc(regime)} (paid by longs)",
+                         td(f"hedge.funding_rate_8h.{regime}", rate, fmt_small)))
+        fut = hedge.get("future") or {}
+        for regime, basis in (fut.get("annual_basis") or {}).items():
+            rows.append((f"Annual basis, {esc(regime)}", td(f"hedge.future.annual_basis.{regime}", basis, fmt_small)))
+        for label, key, fmt in (("Expiry (days)", "expiry_days", fmt_int), ("Roll days before", "roll_days_before", fmt_int),
+                                ("Roll cost (bps)", "roll_cost_bps", fmt_count)):
+            if key in fut:
+                rows.append((label, td(f"hedge.future.{key}", fut[key], fmt)))
+        opt = hedge.get("option") or {}
+        for label, key, fmt in (("Strike (x spot)", "strike", fmt_prob), ("Tenor (days)", "tenor_days", fmt_int),
+                                ("Implied vol premium", "implied_vol_premium", fmt_prob), ("Rate", "rate", fmt_prob)):
+            if key in opt:
+                rows.append((label, td(f"hedge.option.{key}", opt[key], fmt)))
+        mg = hedge.get("margin") or {}
+        for label, key, fmt in (("Initial margin rate", "initial_rate", fmt_prob),
+                                ("Maintenance margin rate", "maintenance_rate", fmt_prob),
+                                ("On a margin call", "on_call", fmt_text)):
+            if key in mg:
+                rows.append((label, td(f"hedge.margin.{key}", mg[key], fmt)))
+        rows.append(("Collateral", td(f"{bk}.margin.collateral", base["margin"]["collateral"], fmt_money)))
+        if "collateral_rule" in base["margin"]:
+            rows.append(("How it was chosen", td(f"{bk}.margin.collateral_rule", base["margin"]["collateral_rule"],
+                                                 fmt_text)))
+        parts.append("<h3>The hedge</h3><table class=\"kv\"><tbody>"
+                     + "".join(f'<tr><th class="left">{label}</th>{cell}</tr>' for label, cell in rows)
+                     + "</tbody></table>")
+
+    # Tomorrow's regimes: what the first simulated day is drawn from.
+    tomorrow = tomorrow_probabilities(model)
+    if tomorrow and len(d["regime_names"]) == len(tomorrow):
+        body = "".join(
+            f'<tr><td class="name">{esc(name)}</td>'
+            + td(f"model:initial_probabilities.{j}", model["initial_probabilities"][j], fmt_prob)
+            + td(f"tomorrow:{j}", tomorrow[j], fmt_prob) + "</tr>"
+            for j, name in enumerate(d["regime_names"]))
+        parts.append("<h3>Regimes: today and tomorrow</h3>"
+                     '<table><thead><tr><th class="left">Regime</th><th>Today (filtered)</th>'
+                     f"<th>Tomorrow (today x transition)</th></tr></thead><tbody>{body}</tbody></table>"
+                     '<p class="note">Day 1 of every path is drawn from tomorrow\'s mix: it drives the 1-day '
+                     "figures.</p>")
+
+    # The headline: the base scenario at every horizon, in currency and % of the book's value.
+    horizons = base.get("horizons") or {str(s["run"]["horizon_days"]): None}
+    head = ('<tr><th class="left" rowspan="2">Horizon (days)</th>'
+            f'<th colspan="4">Unhedged {level_label(top)}</th><th colspan="4">Hedged {level_label(top)}</th>'
+            '<th rowspan="2">Hedge effectiveness</th><th rowspan="2">Call probability</th></tr><tr>'
+            + "<th>VaR</th><th>% value</th><th>ES</th><th>% value</th>" * 2 + "</tr>")
+    body = []
+    for days in sorted(horizons, key=int):
+        k = f"{bk}.horizons.{days}" if horizons[days] is not None else bk
+        h = horizons[days] if horizons[days] is not None else base
+        cells = [f'<th class="left">{int(days)}</th>']
+        for side in ("unhedged", "hedged"):
+            for m in ("var", "es"):
+                cells.append(td(f"{k}.{side}.{m}.{top}", h[side][m][top], fmt_money))
+                cells.append(td_pct(f"{k}.{side}.{m}.{top}", h[side][m][top], nav))
+        cells.append(td(f"{k}.hedge_effectiveness", h["hedge_effectiveness"], fmt_prob))
+        cells.append(td(f"{k}.margin.call_probability", h["margin"]["call_probability"], fmt_prob))
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append(f"<h3>Headline: {esc(base['name'])} scenario</h3>"
+                 f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
+
+    # The recommendations.
+    rec = []
+    ohr = base.get("optimal_hedge_ratio")
+    if ohr:
+        rec.append(("Hedge ratio, minimum variance", td(f"{bk}.optimal_hedge_ratio.min_variance", ohr["min_variance"],
+                                                         fmt_prob)))
+        if top in ohr.get("min_es", {}):
+            rec.append((f"Hedge ratio, minimum ES {level_label(top)}",
+                        td(f"{bk}.optimal_hedge_ratio.min_es.{top}", ohr["min_es"][top], fmt_prob)))
+        rec.append(("Hedge ratio, minimum variance with P(call) \u2264 max_call_probability",
+                    td(f"{bk}.optimal_hedge_ratio.margin_constrained", ohr["margin_constrained"], fmt_prob)))
+    chosen = [r for r in d["bands"] if r.get("recommended") == 1]
+    if chosen:
+        r = chosen[0]
+        if "target_beta" in r:
+            rec.append(("Target beta", td(band_key(r, "target_beta"), r["target_beta"], fmt_prob)))
+        rec.append(("Band", td(band_key(r, "band"), r["band"], fmt_prob)))
+    cfp = base["margin"]["collateral_for_call_probability"]
+    for p in sorted(cfp, key=float, reverse=True):
+        rec.append((f"Collateral for call probability \u2264 {esc(p)}",
+                    td(f"{bk}.margin.collateral_for_call_probability.{p}", cfp[p], fmt_money)))
+    if rec:
+        parts.append("<h3>Recommendations</h3><table class=\"kv\"><tbody>"
+                     + "".join(f'<tr><th class="left">{label}</th>{cell}</tr>' for label, cell in rec)
+                     + "</tbody></table>"
+                     '<p class="note">Ratios are static hedges (short notional / value), on the base scenario\'s '
+                     "paths; the band is the bands section's recommendation; collateral is the least starting "
+                     "amount with at most that share of paths meeting a margin call over the horizon.</p>")
+    return ('<section id="summary"><h2>Committee summary</h2>' + "".join(parts) + "</section>")
 
 
 def section_header(d, out_dir):
@@ -849,7 +1031,7 @@ def render(d, out_dir):
     s = d["summary"]
     names = ", ".join(sc["name"] for sc in s["scenarios"])
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
-        ("run", "Run"), ("scenarios", "Scenarios"), ("pnl", "P&amp;L distribution"), ("hedge-ratio", "Hedge ratio"),
+        ("summary", "Summary"), ("run", "Run"), ("scenarios", "Scenarios"), ("pnl", "P&amp;L distribution"), ("hedge-ratio", "Hedge ratio"),
         ("bands", "Bands"), ("regimes", "Regimes"), ("correlations", "Correlations")))
     parts = [
         "<!DOCTYPE html>",
@@ -861,6 +1043,7 @@ def render(d, out_dir):
         f'<p class="sub">{len(s["scenarios"])} scenarios: {esc(names)}</p>',
         f"<nav>{nav}</nav></header>",
         warnings_box(d),
+        section_committee(d),
         section_header(d, out_dir),
         section_scenarios(d),
         section_pnl(d),

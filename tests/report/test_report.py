@@ -40,9 +40,10 @@ import tempfile
 from html.parser import HTMLParser
 
 PYTHON = "/usr/bin/python3"
-SECTIONS = ["run", "scenarios", "pnl", "hedge-ratio", "bands", "regimes", "correlations"]
+SECTIONS = ["summary", "run", "scenarios", "pnl", "hedge-ratio", "bands", "regimes", "correlations"]
 MONEY = re.compile(r"^-?\d{1,3}(,\d{3})*\.\d{2}$")
 FOUR_DECIMALS = re.compile(r"^-?\d+\.\d{4}$")
+PERCENT = re.compile(r"^-?\d+\.\d{2}%$")
 INTEGER = re.compile(r"^-?\d{1,3}(,\d{3})*$")
 LOOKS_NUMERIC = re.compile(r"^[\u00b1+-]?\d[\d,]*(\.\d+)?(e[+-]?\d+)?%?$")
 
@@ -134,9 +135,28 @@ def read_bands(path):
         return list(csv.DictReader(f))
 
 
-def resolve(key, summary, bands):
+MODEL = {}  # the run's model.json, for the model: and tomorrow: data-keys
+
+
+def load_model(out_dir):
+    global MODEL
+    with open(os.path.join(out_dir, "model.json")) as f:
+        MODEL = json.load(f)
+
+
+def resolve(key, summary, bands, model=None):
     """The value a data-key names. Level keys contain dots ('0.99'), so each step takes the
-    longest run of dot-separated parts that is a key of the current object."""
+    longest run of dot-separated parts that is a key of the current object. Prefixes:
+    pct_nav:K is K's value in percent of portfolio.value; model:K a key of model.json;
+    tomorrow:j regime j's probability tomorrow, computed here as sum_i p0_i P_ij."""
+    if key.startswith("pct_nav:"):
+        return 100.0 * resolve(key[len("pct_nav:"):], summary, bands, model) / summary["portfolio"]["value"]
+    if key.startswith("tomorrow:"):
+        j = int(key[len("tomorrow:"):])
+        p0, trans = MODEL["initial_probabilities"], MODEL["transition"]
+        return sum(p0[i] * trans[i][j] for i in range(len(p0)))
+    if key.startswith("model:"):
+        summary, key = MODEL, key[len("model:"):]
     m = re.fullmatch(r"bands\[([^\]]+)\]\.(.+)", key)
     if m:
         rows = [r for r in bands if r["band"] == m.group(1)]
@@ -169,6 +189,8 @@ def resolve(key, summary, bands):
 
 
 def kind_of(key):
+    if key.startswith("pct_nav:"):
+        return "percent"
     if re.search(r"(\.(var|es)\.[0-9.]+|\.(var|es)_[0-9.]+|\.mean_costs|\.collateral|"
                  r"collateral_for_call_probability\.[0-9.]+|^portfolio\.value)$", key):
         return "money"
@@ -192,9 +214,11 @@ def check_cell(key, text, value):
           f"{key}: input value {value!r} is not a number")
     shown = text[1:] if text.startswith("\u00b1") else text
     kind = kind_of(key)
-    pattern = {"money": MONEY, "four_decimals": FOUR_DECIMALS, "integer": INTEGER}.get(kind)
+    pattern = {"money": MONEY, "four_decimals": FOUR_DECIMALS, "integer": INTEGER, "percent": PERCENT}.get(kind)
     if pattern:
         check(pattern.match(shown), f"{key}: '{text}' is not in the {kind} format")
+    if kind == "percent":
+        shown = shown[:-1]
     plain = shown.replace(",", "")
     try:
         parsed = float(plain)
@@ -227,6 +251,24 @@ def expected_keys(summary, bands, levels):
             keys += [f"{k}.optimal_hedge_ratio.min_es.{lvl}" for lvl in ohr["min_es"]]
     for r in bands:
         keys += [f"bands[{r['band']}].{c}" for c in r if c != "recommended"]
+    # Page one: the book, the hedge, tomorrow's regimes, the headline per horizon in currency and
+    # in % of the book's value, the collateral ladder.
+    for i, h in enumerate(summary["portfolio"].get("holdings", [])):
+        keys += [f"portfolio.holdings.{i}.{c}" for c in ("units", "spot", "value", "weight", "beta")]
+        keys += [f"model:betas.{h['asset']}.{e}" for e in ("ols", "ewma", "kalman")
+                 if e in MODEL.get("betas", {}).get(h["asset"], {})]
+    for name, value in summary.get("hedge", {}).items():
+        if isinstance(value, dict):
+            keys += [f"hedge.{name}.{k}" for k, v in value.items() if not isinstance(v, dict)]
+        else:
+            keys.append(f"hedge.{name}")
+    keys += [f"tomorrow:{j}" for j in range(len(MODEL["initial_probabilities"]))]
+    base = summary["scenarios"][0]
+    top = levels[-1]
+    for days in base.get("horizons", {}):
+        k = f"scenarios[{base['name']}].horizons.{days}"
+        keys += [f"{p}{k}.{side}.{m}.{top}" for p in ("", "pct_nav:") for side in ("unhedged", "hedged")
+                 for m in ("var", "es")]
     return keys
 
 
@@ -375,6 +417,7 @@ def main(source_dir):
             raw = f.read()
         with open(os.path.join(out, "summary.json")) as f:
             summary = json.load(f)
+        load_model(out)
         bands = read_bands(os.path.join(out, "bands.csv"))
 
         url = "file://" + report
@@ -471,6 +514,7 @@ def check_run(run_dir):
         raw = f.read()
     with open(os.path.join(run_dir, "summary.json")) as f:
         summary = json.load(f)
+    load_model(run_dir)
     bands = read_bands(os.path.join(run_dir, "bands.csv"))
     with tempfile.TemporaryDirectory(prefix="betahedge-report-run-") as work:
         page = parse(chromium(binary, ["--dump-dom", "file://" + os.path.abspath(report)], work))

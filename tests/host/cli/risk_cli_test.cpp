@@ -44,8 +44,10 @@ class RiskCli : public ::testing::Test {
 TEST_F(RiskCli, StressWritesOneRowPerScenarioWithWhatWasApplied) {
   const auto r = cli("stress --quiet", "book.yaml", "out");
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
-  EXPECT_EQ(lines_of(dir_ / "out/stress.csv"), 1 + 7);
+  // One row per scenario and horizon (the demo book reports 1, 10 and 30 days).
+  EXPECT_EQ(lines_of(dir_ / "out/stress.csv"), 1 + 7 * 3);
   const json s = json::parse(test::read_text(dir_ / "out/summary.json"));
+  EXPECT_EQ(s["scenarios"][0]["horizons"].size(), 3u);
   ASSERT_EQ(s["scenarios"].size(), 7u);
   const json& blend = s["scenarios"][1];
   EXPECT_EQ(blend["name"], "corr-to-one");

@@ -693,7 +693,9 @@ def section_scenarios(d):
         for p in sc["margin"]["collateral_for_call_probability"]:
             if p not in cfp_keys:
                 cfp_keys.append(p)
+    top = levels[-1]
     head = ('<tr><th class="left">Scenario</th><th colspan="2">Hedge effectiveness</th>'
+            f'<th>ES reduction {level_label(top)}</th>'
             '<th colspan="2">Call probability</th><th>Liquidation probability</th><th>Mean first call day</th>'
             '<th>Collateral</th>'
             + "".join(f"<th>Collateral for call prob. \u2264 {esc(p)}</th>" for p in cfp_keys) + "</tr>")
@@ -704,6 +706,8 @@ def section_scenarios(d):
         cells = [f'<td class="name">{esc(sc["name"])}</td>',
                  td(f"{k}.hedge_effectiveness", sc["hedge_effectiveness"], fmt_prob),
                  td_se(f"{k}.hedge_effectiveness_se", sc["hedge_effectiveness_se"]),
+                 (td(f"{k}.es_reduction.{top}", sc["es_reduction"].get(top), fmt_prob)
+                  if "es_reduction" in sc else td_na()),
                  td(f"{k}.margin.call_probability", mg["call_probability"], fmt_prob),
                  td_se(f"{k}.margin.call_probability_se", mg["call_probability_se"]),
                  td(f"{k}.margin.liquidation_probability", mg["liquidation_probability"], fmt_prob),
@@ -779,7 +783,9 @@ def section_scenarios(d):
             'in base currency over the horizon; VaR is the loss quantile, ES the mean loss beyond it.</p>'
             f"<h3>Tail losses</h3>{tail}{horizons}"
             '<h3>Hedge effectiveness and margin</h3>'
-            '<p class="note">Hedge effectiveness = 1 \u2212 Var(hedged P&amp;L) / Var(unhedged P&amp;L); '
+            '<p class="note">Hedge effectiveness = 1 \u2212 Var(hedged P&amp;L) / Var(unhedged P&amp;L), a measure of '
+            'variance only; ES reduction = 1 \u2212 hedged ES / unhedged ES, what the hedge does to the tail '
+            '(negative: the hedge adds to it). '
             '\u00b1 columns are one standard error.</p>'
             f"{margin}"
             '<h3>Optimal hedge ratios and applied stress</h3>'

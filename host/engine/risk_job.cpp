@@ -163,7 +163,8 @@ JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStage
   return inputs;
 }
 
-CollateralChoice choose_collateral(PathBackend& backend, const JobInputs& inputs, const BookConfig& book) {
+CollateralChoice choose_collateral(PathBackend& backend, const Model& model, const JobInputs& inputs,
+                                   const BookConfig& book) {
   if (book.margin.collateral) return {*book.margin.collateral, "fixed"};
   if (book.hedge.instrument == HedgeInstrument::none) return {0.0, "auto: no hedge instrument, no collateral"};
   // The shadow account never meets a call, so the collateral this pass starts with does not
@@ -171,16 +172,42 @@ CollateralChoice choose_collateral(PathBackend& backend, const JobInputs& inputs
   BookConfig sizing = book;
   sizing.risk.horizons_days.clear();  // sized at the simulated horizon only
   const ScenarioRun base = run_scenario(backend, inputs.scenarios.front(), inputs.portfolio, sizing);
-  return {base.result.margin.collateral_for_call_probability.front().second,
-          formatted("auto: the least collateral with call probability <= %g on the base scenario",
-                    book.risk.max_call_probability)};
+  const double for_calls = base.result.margin.collateral_for_call_probability.front().second;
+  const double opening = opening_margin(model, inputs.portfolio, book);
+  if (opening > for_calls)
+    return {opening, formatted("auto: the initial margin of the t0 hedge, above the %s that call probability <= %g "
+                               "on the base scenario needs",
+                               money(for_calls).c_str(), book.risk.max_call_probability)};
+  return {for_calls, formatted("auto: the least collateral with call probability <= %g on the base scenario",
+                               book.risk.max_call_probability)};
 }
 
 std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig& book, const Model& model) {
   std::vector<std::string> warnings;
   const bool liquidate = book.margin.on_call == MarginAction::liquidate;
+  if (report.collateral.rule == "fixed" && book.hedge.instrument != HedgeInstrument::none) {
+    const double opening = opening_margin(model, make_portfolio(model, book), book);
+    if (report.collateral.amount < opening)
+      warnings.push_back(formatted("margin.collateral %s is below what opening the t0 hedge takes (%s: %s); an "
+                                   "exchange would not open it, and the figures assume it did",
+                                   money(report.collateral.amount).c_str(), money(opening).c_str(),
+                                   book.hedge.instrument == HedgeInstrument::option
+                                       ? "the premium and costs"
+                                       : "the initial margin"));
+  }
   for (const ScenarioRun& run : report.scenarios) {
     const ScenarioResult& s = run.result;
+    // Effectiveness measures variance only: a hedge can cut the spread of a scenario's P&L and
+    // still add to its tail loss (a shock against the hedge, funding, liquidations).
+    std::size_t top = 0;  // the highest level
+    for (std::size_t l = 1; l < s.hedged.tails.size(); ++l)
+      if (s.hedged.tails[l].level.value > s.hedged.tails[top].level.value) top = l;
+    if (!s.hedged.tails.empty() && s.hedged.tails[top].es > s.unhedged.tails[top].es)
+      warnings.push_back(formatted("scenario %s: the hedge raises the %s ES (hedged %s, unhedged %s) although its "
+                                   "hedge effectiveness, which measures variance only, is %.2f",
+                                   s.name.c_str(), s.hedged.tails[top].level.key.c_str(),
+                                   money(s.hedged.tails[top].es).c_str(), money(s.unhedged.tails[top].es).c_str(),
+                                   s.hedge_effectiveness));
     if (s.margin.call_probability > kWarnCallProbability)
       warnings.push_back(formatted("scenario %s: %.1f%% of paths met a margin call (collateral %s, on_call: %s); the "
                                    "hedged figures are dominated by %s",
@@ -448,7 +475,7 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
   std::uint64_t simulated_paths = 0;
   const bool sizing = !book.margin.collateral && book.hedge.instrument != HedgeInstrument::none;
   if (sizing) say("collateral: auto: simulating the base scenario for its collateral shortfalls");
-  report.collateral = choose_collateral(backend, inputs, book);
+  report.collateral = choose_collateral(backend, model, inputs, book);
   if (sizing) {
     simulated_paths += book.simulation.paths;
     char p[32];

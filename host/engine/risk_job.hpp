@@ -142,9 +142,11 @@ JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStage
 /// collateral_for_call_probability at risk.max_call_probability of one pass over the base
 /// scenario, the run's own paths (the least collateral with which at most
 /// floor(max_call_probability x paths) paths meet a call: before its first call a path's account
-/// is its shadow's, whatever the collateral, so this holds for liquidate and top_up alike).
+/// is its shadow's, whatever the collateral, so this holds for liquidate and top_up alike), or the
+/// opening margin of the t0 hedge when that is more (an exchange opens nothing on less).
 /// `auto` without a hedge: 0.
-CollateralChoice choose_collateral(PathBackend& backend, const JobInputs& inputs, const BookConfig& book);
+CollateralChoice choose_collateral(PathBackend& backend, const Model& model, const JobInputs& inputs,
+                                   const BookConfig& book);
 
 /// The calls above which a scenario's hedged figures are said to be dominated by calls.
 inline constexpr double kWarnCallProbability = 0.10;

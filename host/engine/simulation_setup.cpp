@@ -302,6 +302,12 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
 }
 
 /// Portfolio-plus-hedge beta at t0, in the most likely initial regime.
+double opening_margin(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book) {
+  BookConfig unset = book;
+  unset.margin.collateral.reset();  // the tables then post the opening margin (build_simulation_tables)
+  return build_simulation_tables(model, portfolio, unset).scalars.hedge.collateral;
+}
+
 double start_beta(const SimulationTables& tables) {
   const SimulationView v = tables.view(tables.data.data());
   double beta_value = 0.0;

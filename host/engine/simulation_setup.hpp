@@ -69,10 +69,16 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
 ///               Gaussian of that variance), and simulated means of S_T / S_0 are 1 within the
 ///               Monte Carlo error (for dof > 4 the difference is of order
 ///               (kurtosis - 3) vol^4 dt^2 / 24 per step).
+SimulationTables build_simulation_tables(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book,
+                                         const ScenarioShocks& shocks = {});
+
 /// Portfolio-plus-hedge beta at t0, in the most likely initial regime.
 double start_beta(const SimulationTables& tables);
 
-SimulationTables build_simulation_tables(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book,
-                                         const ScenarioShocks& shocks = {});
+/// What opening the book's hedge at t0 takes: the initial margin of a linear hedge
+/// (initial_rate x notional), or the cash that buys an option (premium plus costs); the largest
+/// over the regimes a path may start in. 0 without a hedge instrument. An exchange opens no
+/// position on less, so collateral: auto posts at least this.
+double opening_margin(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book);
 
 }  // namespace betahedge

@@ -17,6 +17,17 @@ json statistics_to_json(const PnlStatistics& s) {
           {"es", es},       {"var_se", var_se},     {"es_se", es_se}};
 }
 
+/// Per level, 1 - hedged ES / unhedged ES: what the hedge does to the tail, beside the
+/// effectiveness, which measures variance only (null where the unhedged ES is not positive).
+json es_reduction(const ScenarioResult& s) {
+  json out = json::object();
+  for (std::size_t l = 0; l < s.hedged.tails.size() && l < s.unhedged.tails.size(); ++l) {
+    const double u = s.unhedged.tails[l].es;
+    out[s.hedged.tails[l].level.key] = u > 0.0 ? json(1.0 - s.hedged.tails[l].es / u) : json(nullptr);
+  }
+  return out;
+}
+
 }  // namespace
 
 json summary_to_json(const RiskReport& report) {
@@ -48,6 +59,7 @@ json summary_to_json(const RiskReport& report) {
          {"hedged", statistics_to_json(s.hedged)},
          {"hedge_effectiveness", s.hedge_effectiveness},
          {"hedge_effectiveness_se", s.hedge_effectiveness_se},
+         {"es_reduction", es_reduction(s)},
          {"margin",
           {{"collateral", m.collateral},
            {"collateral_rule", report.collateral.rule},

@@ -364,19 +364,64 @@ TEST(RiskJob, WarnsOfCallsAboveTenPercent) {
   report = cpu_job(model, grid_book(10.0), {});
   const double calls = report.scenarios.front().result.margin.call_probability;
   EXPECT_GT(calls, 0.9);
-  ASSERT_EQ(report.warnings.size(), 1u) << all_warnings(report);
+  // And 10 is below the 500 of initial margin that opening the hedge (ratio 1 of 5,000) takes.
+  ASSERT_EQ(report.warnings.size(), 2u) << all_warnings(report);
+  EXPECT_EQ(report.warnings[0], "margin.collateral 10.00 is below what opening the t0 hedge takes (500.00: the initial "
+                                "margin); an exchange would not open it, and the figures assume it did");
   char expected[200];
   std::snprintf(expected, sizeof expected,
                 "scenario base: %.1f%% of paths met a margin call (collateral 10.00, on_call: liquidate); the hedged "
                 "figures are dominated by liquidations",
                 100.0 * calls);
-  EXPECT_EQ(report.warnings[0], expected);
+  EXPECT_EQ(report.warnings[1], expected);
   // top_up says top-ups.
   BookConfig top_up = grid_book(10.0);
   top_up.margin.on_call = MarginAction::top_up;
   report = cpu_job(model, top_up, {});
   EXPECT_EQ(warnings_with(report, "on_call: top_up); the hedged figures are dominated by top-ups"), 1)
       << all_warnings(report);
+}
+
+// Hedge effectiveness measures variance: a shock against the hedge leaves it high while the
+// hedge adds a constant loss to every path. es_reduction shows it, and a warning names it.
+TEST(RiskJob, WarnsWhenTheHedgeRaisesTheTailLoss) {
+  const Model model = two_gbm_model();
+  BookConfig book = grid_book(1e6);
+  book.simulation.paths = 8192;
+  book.simulation.horizon_days = 5;
+  StressScenario squeeze;
+  squeeze.name = "squeeze";
+  squeeze.shock = {{"M", 0.30}};  // the benchmark jumps 30% at t = 0+: the short hedge loses 1,500
+  book.stress = {squeeze};
+  const RiskReport report = cpu_job(model, book, {.stresses = true});
+  EXPECT_EQ(warnings_with(report, "scenario base: the hedge raises"), 0) << all_warnings(report);
+  ASSERT_EQ(warnings_with(report, "scenario squeeze: the hedge raises the 0.99 ES (hedged "), 1) << all_warnings(report);
+  const nlohmann::json s = summary_to_json(report);
+  const double squeezed = s["scenarios"][1]["es_reduction"]["0.99"].get<double>();
+  const ScenarioResult& r = report.scenarios[1].result;
+  EXPECT_DOUBLE_EQ(squeezed, 1.0 - r.hedged.tails[1].es / r.unhedged.tails[1].es);
+  EXPECT_LT(squeezed, 0.0);
+  EXPECT_GT(s["scenarios"][0]["es_reduction"]["0.99"].get<double>(), 0.2);  // about 1 - sqrt(1 - 0.7^2)
+  EXPECT_GT(r.hedge_effectiveness, 0.3);  // what the warning is about
+}
+
+// collateral: auto posts at least what opening the hedge takes: here the shortfalls of a
+// one-day horizon at a 50% call probability need less than the 500 of initial margin.
+TEST(RiskJob, AutoCollateralPostsAtLeastTheOpeningMargin) {
+  const Model model = two_gbm_model();
+  BookConfig book = grid_book(0.0);
+  book.margin.collateral.reset();
+  book.simulation.horizon_days = 1;
+  book.simulation.paths = 4096;
+  book.risk.max_call_probability = 0.5;
+  const RiskReport report = cpu_job(model, book, {});
+  EXPECT_DOUBLE_EQ(report.collateral.amount, 500.0);  // 10% of the 5,000 short notional
+  EXPECT_EQ(report.collateral.rule.rfind("auto: the initial margin of the t0 hedge, above the ", 0), 0u)
+      << report.collateral.rule;
+  const MarginResult& m = report.scenarios[0].result.margin;
+  EXPECT_LT(m.collateral_for_call_probability.front().second, 500.0);
+  EXPECT_LE(m.call_probability, 0.5);
+  EXPECT_EQ(warnings_with(report, "below what opening"), 0) << all_warnings(report);
 }
 
 TEST(RiskJob, WarnsOfOptimaOnTheGridsEdge) {
@@ -428,9 +473,9 @@ TEST(RiskJob, WarnsOfRegimesLastingUnderThreeDays) {
   EXPECT_EQ(warnings_with(cpu_job(model, book, {}), "regime"), 0);
   model.transition[1] = {0.6, 0.4};  // the second regime lasts 1 / 0.6 days on average
   const RiskReport report = cpu_job(model, book, {});
-  ASSERT_EQ(report.warnings.size(), 1u) << all_warnings(report);
-  EXPECT_EQ(report.warnings[0].rfind("regime " + model.regimes[1].name + " lasts 1.67 days on average", 0), 0u)
-      << report.warnings[0];
+  ASSERT_EQ(warnings_with(report, "regime"), 1) << all_warnings(report);
+  EXPECT_EQ(report.warnings.back().rfind("regime " + model.regimes[1].name + " lasts 1.67 days on average", 0), 0u)
+      << report.warnings.back();
 }
 
 /// A scenario's figures at one horizon as summary.json writes them under `horizons`.

@@ -264,6 +264,15 @@ def validate_summary(summary, path):
                             c.get(values, lvl, f"{hw}.{side}.{measure}")
                 c.get(h, "hedge_effectiveness", hw)
                 c.get(c.get(h, "margin", hw, kind="object"), "call_probability", f"{hw}.margin")
+        if "contributions" in s:  # since issue 12
+            contrib = c.get(s, "contributions", where, kind="object")
+            cw = f"{where}.contributions"
+            c.get(contrib, "level", cw, kind="string")
+            components = list(c.get(contrib, "es", cw, kind="object").keys())
+            for measure in ("es", "var", "standalone_es", "marginal_es"):
+                values = c.get(contrib, measure, cw, kind="object")
+                for name in components:
+                    c.get(values, name, f"{cw}.{measure}", nullable=measure == "marginal_es")
         if "optimal_hedge_ratio" in s:
             ohr = c.get(s, "optimal_hedge_ratio", where, kind="object")
             c.get(ohr, "min_variance", f"{where}.optimal_hedge_ratio")
@@ -687,6 +696,8 @@ def section_scenarios(d):
                     'horizon.</p>'
                     f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
 
+    contributions = contributions_tables(scen)
+
     # Hedge effectiveness and margin.
     cfp_keys = []
     for sc in scen:
@@ -781,7 +792,7 @@ def section_scenarios(d):
     return ('<section id="scenarios"><h2>Scenarios</h2>'
             '<p class="note">Base first, then the stresses in the order of the book. Losses are positive numbers '
             'in base currency over the horizon; VaR is the loss quantile, ES the mean loss beyond it.</p>'
-            f"<h3>Tail losses</h3>{tail}{horizons}"
+            f"<h3>Tail losses</h3>{tail}{horizons}{contributions}"
             '<h3>Hedge effectiveness and margin</h3>'
             '<p class="note">Hedge effectiveness = 1 \u2212 Var(hedged P&amp;L) / Var(unhedged P&amp;L), a measure of '
             'variance only; ES reduction = 1 \u2212 hedged ES / unhedged ES, what the hedge does to the tail '
@@ -795,6 +806,53 @@ def section_scenarios(d):
             'Repair distance is the Frobenius distance to the nearest correlation matrix.</p>'
             f"{ratios}{shock_note}"
             f"<h3>Beta tracking</h3>{beta}</section>")
+
+
+def contributions_tables(scen):
+    """Euler contributions: the first scenario's in full, then the ES part of every scenario side by side."""
+    with_c = [sc for sc in scen if "contributions" in sc]
+    if not with_c:
+        return ""
+    first = with_c[0]
+    fc = first["contributions"]
+    label = level_label(fc["level"])
+    k0 = f"scenarios[{first['name']}].contributions"
+    head = (f'<tr><th class="left">Component</th><th>ES part {label}</th><th>VaR part {label}</th>'
+            f'<th>Standalone ES {label}</th><th>Marginal ES</th></tr>')
+    body = []
+    for name in fc["es"]:
+        body.append("<tr>" + "".join([
+            f'<th class="left">{esc(name)}</th>',
+            td(f"{k0}.es.{name}", fc["es"][name], fmt_money),
+            td(f"{k0}.var.{name}", fc["var"][name], fmt_money),
+            td(f"{k0}.standalone_es.{name}", fc["standalone_es"][name], fmt_money),
+            td(f"{k0}.marginal_es.{name}", fc["marginal_es"][name], fmt_prob)]) + "</tr>")
+    full = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+    across = ""
+    if len(with_c) > 1:
+        names = []
+        for sc in with_c:
+            for name in sc["contributions"]["es"]:
+                if name not in names:
+                    names.append(name)
+        head = ('<tr><th class="left">Component</th>'
+                + "".join(f"<th>ES part {level_label(sc['contributions']['level'])}: {esc(sc['name'])}</th>"
+                          for sc in with_c) + "</tr>")
+        body = []
+        for name in names:
+            cells = [f'<th class="left">{esc(name)}</th>']
+            for sc in with_c:
+                es = sc["contributions"]["es"]
+                cells.append(td(f"scenarios[{sc['name']}].contributions.es.{name}", es[name], fmt_money)
+                             if name in es else td_na())
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        across = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+    return ('<h3>Risk contributions</h3><p class="note">Euler allocation of the hedged loss at the highest level: '
+            'each asset\'s P&amp;L on the original holdings and the hedge leg (everything the hedge programme did: '
+            'hedge P&amp;L, funding, costs, margin actions, top-up sales). The ES parts sum to the hedged ES, the '
+            'VaR parts to the hedged VaR; standalone ES is the component\'s own loss alone; marginal ES is the ES '
+            f'part per unit of currency held at t0 (the hedge: per unit of its signed notional). In full for '
+            f'{esc(first["name"])}, then the ES parts of every scenario.</p>{full}{across}')
 
 
 def section_pnl(d):

@@ -1,4 +1,5 @@
 // simulate, stress, optimize and bands: one book, one model, the stages each asks for.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -20,6 +21,8 @@ std::vector<OutputFile> risk_output_files(const RiskReport& report, const BookCo
   require_finite_json(summary, "summary.json");
   std::vector<OutputFile> files{{"summary.json", summary.dump(2) + "\n"}};
   if (stages.stresses) files.push_back({"stress.csv", stress_csv(report, book.risk)});
+  if (std::any_of(report.scenarios.begin(), report.scenarios.end(), [](const ScenarioRun& s) { return s.contributions; }))
+    files.push_back({"contributions.csv", contributions_csv(report)});
   if (stages.optimize) files.push_back({"hedge_ratio_curve.csv", hedge_ratio_curve_csv(report, book.risk)});
   if (stages.bands) files.push_back({"bands.csv", bands_csv(report, book.risk)});
   if (report.histogram) files.push_back({"pnl_distribution.csv", pnl_distribution_csv(*report.histogram)});

@@ -9,6 +9,7 @@
 #include "calibration/calibrate.hpp"
 #include "engine/path_pass.hpp"
 #include "ranks/ranks.hpp"
+#include "stats/euler_contributions.hpp"
 #include "stats/risk_statistics.hpp"
 
 namespace betahedge {
@@ -84,6 +85,29 @@ Optimization optimization_from(const OutcomeReduction& reduced, const std::vecto
   // beyond the grid, the answer must not exceed the reported min-variance ratio).
   if (ratios.front() <= largest_feasible) best.margin_constrained = std::min(best.min_variance, largest_feasible);
   return opt;
+}
+
+/// The Euler contributions of a pass that kept them: the assets held (in the model's order), then
+/// the hedge leg; positions at t0 for the marginal ES.
+ScenarioContributions contributions_from(const OutcomeReduction& reduced, const SimulationTables& tables,
+                                         const Model& model) {
+  const int assets = reduced.plan().assets;
+  std::vector<TailSample> component_losses;
+  for (int j = 0; j <= assets; ++j) component_losses.push_back(reduced.component_losses(j));
+  const EulerContributions euler = euler_contributions(reduced.paths_added(), reduced.component_rows(),
+                                                       component_losses, *reduced.plan().contribution_level);
+  ScenarioContributions out;
+  out.level = euler.level;
+  const SimulationView v = tables.view(tables.data.data());
+  const auto add = [&](const std::string& name, int j, double position) {
+    ComponentContribution c{name, euler.es[j], euler.var[j], euler.standalone_es[j], position, std::nullopt};
+    if (position != 0.0) c.marginal_es = c.es / position;
+    out.components.push_back(c);
+  };
+  for (int i = 0; i < assets; ++i)
+    if (v.portfolio.holdings[i] != 0.0) add(model.assets[i], i, v.portfolio.holdings[i] * v.market.spot[i]);
+  add("hedge", assets, start_hedge_notional(tables));
+  return out;
 }
 
 /// printf into a std::string (the warnings' lines).
@@ -171,7 +195,8 @@ CollateralChoice choose_collateral(PathBackend& backend, const Model& model, con
   // change the shortfalls it reports.
   BookConfig sizing = book;
   sizing.risk.horizons_days.clear();  // sized at the simulated horizon only
-  const ScenarioRun base = run_scenario(backend, inputs.scenarios.front(), inputs.portfolio, sizing);
+  const ScenarioRun base =
+      run_scenario(backend, inputs.scenarios.front(), inputs.portfolio, sizing, {.contributions = false});
   const double for_calls = base.result.margin.collateral_for_call_probability.front().second;
   const double opening = opening_margin(model, inputs.portfolio, book);
   if (opening > for_calls)
@@ -287,6 +312,11 @@ void describe_book(const Model& model, const BookConfig& book, const PortfolioSe
   report.hedge_terms = std::move(terms);
 }
 
+RiskLevel contribution_level(const BookConfig& book) {
+  return *std::max_element(book.risk.levels.begin(), book.risk.levels.end(),
+                           [](const RiskLevel& a, const RiskLevel& b) { return a.value < b.value; });
+}
+
 std::vector<double> optimiser_ratio_grid(const BookConfig& book) {
   HedgeRatioGrid grid = book.risk.hedge_ratio_grid;
   grid.step /= 2.0;
@@ -299,10 +329,16 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
     throw InputError(book_location(book, "hedge.instrument") + ": the optimiser needs a hedge instrument, not 'none'");
   BookConfig pass_book = book;
   if (extras.optimize) pass_book.risk.hedge_ratio_grid.step /= 2.0;  // the grid with its midpoints
-  const SimulationTables tables = build_simulation_tables(scenario.model, portfolio, pass_book, shocks_of(scenario));
+  SimulationTables tables = build_simulation_tables(scenario.model, portfolio, pass_book, shocks_of(scenario));
+  tables.scalars.asset_pnl.record = extras.contributions;
   ReductionPlan plan = scenario_plan(book);
   const PathProgram program = extras.optimize ? PathProgram::outcomes_with_ratio_grid : PathProgram::outcomes;
   if (extras.optimize) plan.grid_count = tables.scalars.hedge.num_grid_ratios;
+  if (extras.contributions) {
+    plan.contribution_level = contribution_level(book);
+    plan.asset_pnl_column = asset_pnl_first_column(program, tables);
+    plan.assets = tables.scalars.market.num_assets;
+  }
   if (extras.histogram) ranks::agree_on_errors([&] { plan.histogram = histogram_bins(backend, tables, plan.paths); });
   // The intermediate horizons' outcome blocks, each reduced as a scenario of its own.
   std::vector<ReductionPlan> plans{plan};
@@ -326,6 +362,7 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
   run.applied = applied_to_json(scenario);
   if (extras.optimize) run.optimization = optimization_from(reduced, optimiser_ratio_grid(book), tables, book);
   if (extras.histogram && histogram) *histogram = histogram_from(reduced);
+  if (extras.contributions) run.contributions = contributions_from(reduced, tables, scenario.model);
   return run;
 }
 
@@ -414,7 +451,8 @@ namespace {
 /// refuse a run whose tails cannot fit in this machine's memory before any work, rather than
 /// fail (or be killed) after minutes. Under MPI every rank also holds every rank's tails while
 /// they are merged.
-void check_statistics_memory(const BookConfig& book, const JobStages& stages, const PathBackend& backend) {
+void check_statistics_memory(const BookConfig& book, const JobStages& stages, const PathBackend& backend,
+                             int num_assets) {
   const std::uint64_t n = book.simulation.paths;
   const int grid = stages.optimize ? static_cast<int>(optimiser_ratio_grid(book).size()) : 0;
   const double losses = static_cast<double>(loss_tail_needed(n, book.risk.levels));
@@ -422,9 +460,14 @@ void check_statistics_memory(const BookConfig& book, const JobStages& stages, co
   // Each tail up to 1.5x what it keeps between trims; under MPI every rank's tails at once.
   const int rank_count = ranks::count();
   const int horizons = static_cast<int>(report_horizons(book).size()) - 1;  // recorded on the way
-  const double tails = 1.5 * (losses * (2 + grid + 2 * horizons) + shortfalls * (grid > 0 ? 2 : 1)) *
+  // The contributions: per component (each asset, the hedge leg) its own loss tail and a row
+  // value per kept path, plus each row's loss and path id.
+  const double contributions =
+      static_cast<double>(loss_tail_needed(n, {contribution_level(book)})) * (2.0 * (num_assets + 1) + 2.0);
+  const double tails = 1.5 * (losses * (2 + grid + 2 * horizons) + shortfalls * (grid > 0 ? 2 : 1) + contributions) *
                        (rank_count > 1 ? 1.0 + rank_count : 1.0);
-  const int columns = kNumOutcomeFields * (1 + horizons) + (grid > 0 ? RatioGridColumns::total(grid) : 0);
+  const int columns =
+      kNumOutcomeFields * (1 + horizons) + (grid > 0 ? RatioGridColumns::total(grid) : 0) + num_assets;
   const std::uint64_t batch_paths = aligned_batch_size(backend, book.simulation.batch_size, columns);
   const double batch = static_cast<double>(batch_paths) * columns;
   const double bytes = (tails + batch) * sizeof(double);
@@ -460,7 +503,7 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
   SelectedBackend selected;
   ranks::agree_on_errors([&] { selected = select_backend(book.simulation.backend, book.simulation.threads); });
   PathBackend& backend = *selected.backend;
-  check_statistics_memory(book, stages, backend);
+  check_statistics_memory(book, stages, backend, model.num_assets());
   const int steps = book.simulation.horizon_days * book.simulation.steps_per_day;
   say("backend " + backend.name() + " (" + backend.device_name() + ")" +
       (selected.note.empty() ? "" : "; " + selected.note) + "; " + std::to_string(book.simulation.paths) +

@@ -56,6 +56,27 @@ struct HorizonResult {
   ScenarioResult result;  ///< the hedged and unhedged P&L to that day, margin calls by then
 };
 
+/// One component of the hedged P&L at the simulated horizon: an asset held (its P&L on the
+/// original holdings, h_i (S_i,T - S_i,0)) or the hedge leg (pnl_hedged - pnl_unhedged: the hedge's
+/// P&L, funding, costs, margin actions and top-up sales). Figures are losses (positive: adds to
+/// the loss), euler_contributions.hpp says how each is estimated.
+struct ComponentContribution {
+  std::string name;            ///< the asset's symbol, or "hedge"
+  double es = 0.0;             ///< Euler ES contribution: the components' es sum to the hedged ES
+  double var = 0.0;            ///< Euler VaR contribution: they sum to the hedged VaR
+  double standalone_es = 0.0;  ///< ES of this component's loss alone
+  double position = 0.0;       ///< value at t0: h_i S_i, or the hedge's signed notional (start_hedge_notional)
+  /// es / position, the ES contribution per unit of currency held; none for a position of 0.
+  std::optional<double> marginal_es;
+};
+
+/// SPEC 6 `contributions`: the Euler allocation of the hedged ES and VaR at the highest of
+/// risk.levels, from the scenario's own pass.
+struct ScenarioContributions {
+  RiskLevel level;
+  std::vector<ComponentContribution> components;  ///< the assets held, in the model's order, then the hedge
+};
+
 struct ScenarioRun {
   ScenarioResult result;
   /// Every horizon of report_horizons(book), ascending; the last is the simulated horizon,
@@ -63,6 +84,7 @@ struct ScenarioRun {
   std::vector<HorizonResult> horizons;
   nlohmann::json applied;                   ///< SPEC 6 `applied`
   std::optional<Optimization> optimization;
+  std::optional<ScenarioContributions> contributions;
 };
 
 struct BandRow {
@@ -170,12 +192,19 @@ std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig
 struct ScenarioExtras {
   bool optimize = false;   ///< the hedge-ratio optimiser, on the same paths in the same pass
   bool histogram = false;  ///< the P&L histogram (for the report)
+  /// The Euler contributions, from the same pass: the per-asset P&L columns ride along
+  /// (AssetPnlView) and the reduction keeps the components of the hedged loss tail's paths.
+  bool contributions = true;
 };
+
+/// The level the contributions are reported at: the highest of risk.levels.
+RiskLevel contribution_level(const BookConfig& book);
 
 /// Simulates one scenario: the market of `scenario`, the hedge sized from `portfolio` (the
 /// base model's betas: the desk hedges with what it believes, the stress is what happens).
 /// With extras.optimize the static hedge at every grid ratio rides along on the same paths
-/// (one pass) and run.optimization is filled in; with extras.histogram, `histogram`.
+/// (one pass) and run.optimization is filled in; with extras.histogram, `histogram`; with
+/// extras.contributions, run.contributions.
 ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, const PortfolioSetup& portfolio,
                          const BookConfig& book, const ScenarioExtras& extras = {},
                          std::optional<PnlHistogram>* histogram = nullptr);

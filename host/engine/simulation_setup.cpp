@@ -301,32 +301,57 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   return t;
 }
 
-/// Portfolio-plus-hedge beta at t0, in the most likely initial regime.
 double opening_margin(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book) {
   BookConfig unset = book;
   unset.margin.collateral.reset();  // the tables then post the opening margin (build_simulation_tables)
   return build_simulation_tables(model, portfolio, unset).scalars.hedge.collateral;
 }
 
-double start_beta(const SimulationTables& tables) {
-  const SimulationView v = tables.view(tables.data.data());
+namespace {
+
+/// The hedge as it opens at t0 in the most likely initial regime, with the portfolio's value and beta then.
+struct StartHedge {
+  HedgeState state;
+  double s = 0.0;
+  int regime = 0;
+  double value = 0.0;
+  double beta_portfolio = 0.0;
+};
+
+StartHedge open_start_hedge(const SimulationView& v) {
+  StartHedge start;
   double beta_value = 0.0;
   for (int i = 0; i < v.market.num_assets; ++i)
     beta_value += v.portfolio.holdings[i] * v.market.spot[i] * v.portfolio.asset_beta[i];
-  const double value = v.portfolio.initial_value;
-  const double beta_portfolio = beta_value / value;
-  if (v.hedge.kind == HedgeKind::none) return beta_portfolio;
-  int regime = 0;
+  start.value = v.portfolio.initial_value;
+  start.beta_portfolio = beta_value / start.value;
+  if (v.hedge.kind == HedgeKind::none) return start;
   double previous = 0.0, best = -1.0;
   for (int k = 0; k < v.market.num_regimes; ++k) {
     const double p = v.market.initial_cdf[k] - previous;
     previous = v.market.initial_cdf[k];
-    if (p > best) best = p, regime = k;
+    if (p > best) best = p, start.regime = k;
   }
-  const double s = v.market.spot[v.hedge.benchmark];
-  HedgeState st;
-  open_hedge(v.hedge, st, s, regime, value, beta_portfolio);
-  return beta_portfolio + hedge_beta(v.hedge, st, s, regime, value);
+  start.s = v.market.spot[v.hedge.benchmark];
+  open_hedge(v.hedge, start.state, start.s, start.regime, start.value, start.beta_portfolio);
+  return start;
+}
+
+}  // namespace
+
+/// Portfolio-plus-hedge beta at t0, in the most likely initial regime.
+double start_beta(const SimulationTables& tables) {
+  const SimulationView v = tables.view(tables.data.data());
+  const StartHedge start = open_start_hedge(v);
+  if (v.hedge.kind == HedgeKind::none) return start.beta_portfolio;
+  return start.beta_portfolio + hedge_beta(v.hedge, start.state, start.s, start.regime, start.value);
+}
+
+double start_hedge_notional(const SimulationTables& tables) {
+  const SimulationView v = tables.view(tables.data.data());
+  if (v.hedge.kind == HedgeKind::none) return 0.0;
+  const StartHedge start = open_start_hedge(v);
+  return start.state.units * notional_per_unit(v.hedge, start.state, start.s);
 }
 
 }  // namespace betahedge

@@ -81,4 +81,9 @@ double start_beta(const SimulationTables& tables);
 /// position on less, so collateral: auto posts at least this.
 double opening_margin(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book);
 
+/// The hedge's signed notional at t0, in the regime start_beta opens it in: units x
+/// notional_per_unit (a short linear hedge is negative; bought options, units x S); 0 without a
+/// hedge instrument.
+double start_hedge_notional(const SimulationTables& tables);
+
 }  // namespace betahedge

@@ -90,6 +90,21 @@ json summary_to_json(const RiskReport& report) {
             {"liquidation_probability", hs.margin.liquidation_probability}}}};
     }
     scenarios.back()["horizons"] = horizons;
+    // SPEC 6 `contributions`: the Euler allocation of the hedged ES and VaR, per component.
+    if (run.contributions) {
+      json es = json::object(), var = json::object(), standalone = json::object(), marginal = json::object();
+      for (const ComponentContribution& c : run.contributions->components) {
+        es[c.name] = c.es;
+        var[c.name] = c.var;
+        standalone[c.name] = c.standalone_es;
+        marginal[c.name] = c.marginal_es ? json(*c.marginal_es) : json(nullptr);
+      }
+      scenarios.back()["contributions"] = {{"level", run.contributions->level.key},
+                                           {"es", es},
+                                           {"var", var},
+                                           {"standalone_es", standalone},
+                                           {"marginal_es", marginal}};
+    }
     if (run.optimization) {
       const OptimalRatios& o = run.optimization->optimal;
       json min_es = json::object();

@@ -95,6 +95,19 @@ std::string bands_csv(const RiskReport& report, const RiskConfig& risk) {
   return out.str();
 }
 
+std::string contributions_csv(const RiskReport& report) {
+  std::ostringstream out;
+  out << "scenario,level,component,es,var,standalone_es,marginal_es\n";
+  for (const ScenarioRun& run : report.scenarios) {
+    if (!run.contributions) continue;
+    for (const ComponentContribution& c : run.contributions->components)
+      out << text_cell(run.result.name) << "," << run.contributions->level.key << "," << text_cell(c.name) << ","
+          << number(c.es) << "," << number(c.var) << "," << number(c.standalone_es) << ","
+          << (c.marginal_es ? number(*c.marginal_es) : "") << "\n";
+  }
+  return out.str();
+}
+
 std::string pnl_distribution_csv(const PnlHistogram& h) {
   std::ostringstream out;
   out << "bin_lo,bin_hi,unhedged_density,hedged_density\n";

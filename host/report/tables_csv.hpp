@@ -13,6 +13,9 @@ std::string stress_csv(const RiskReport& report, const RiskConfig& risk);
 std::string hedge_ratio_curve_csv(const RiskReport& report, const RiskConfig& risk);
 /// band,mean_abs_deviation,mean_rebalances,mean_costs,var_<l>,es_<l>...,call_probability,recommended
 std::string bands_csv(const RiskReport& report, const RiskConfig& risk);
+/// scenario,level,component,es,var,standalone_es,marginal_es: each scenario's Euler contributions
+/// (ScenarioContributions), one row per component; marginal_es empty for a position of 0.
+std::string contributions_csv(const RiskReport& report);
 /// bin_lo,bin_hi,unhedged_density,hedged_density
 std::string pnl_distribution_csv(const PnlHistogram& histogram);
 

@@ -51,6 +51,11 @@ OutcomeReduction::OutcomeReduction(const ReductionPlan& plan) : plan_(plan), sum
     unhedged_counts_.assign(plan.histogram->count, 0);
     hedged_counts_.assign(plan.histogram->count, 0);
   }
+  if (plan.contribution_level) {
+    const std::uint64_t rows = loss_tail_needed(plan.paths, {*plan.contribution_level});
+    component_rows_ = TailRowKeeper(rows, plan.assets + 1);
+    component_tails_.assign(plan.assets + 1, TailKeeper(rows));
+  }
 }
 
 void OutcomeReduction::add_block_sums(const OutcomeBatch& batch) {
@@ -152,7 +157,27 @@ void OutcomeReduction::add(const OutcomeBatch& whole) {
     count_into(unhedged_counts_, batch.column(static_cast<int>(OutcomeField::pnl_unhedged)));
     count_into(hedged_counts_, batch.column(static_cast<int>(OutcomeField::pnl_hedged)));
   }
+  if (plan_.contribution_level) add_components(whole, batch);
   paths_ += batch.count;
+}
+
+void OutcomeReduction::add_components(const OutcomeBatch& whole, const OutcomeBatch& batch) {
+  const double* u = batch.column(static_cast<int>(OutcomeField::pnl_unhedged));
+  const double* h = batch.column(static_cast<int>(OutcomeField::pnl_hedged));
+  hedge_leg_.resize(batch.count);
+  for (std::uint64_t i = 0; i < batch.count; ++i) hedge_leg_[i] = h[i] - u[i];
+  std::vector<const double*> components;
+  for (int j = 0; j < plan_.assets; ++j) components.push_back(whole.column(plan_.asset_pnl_column + j));
+  components.push_back(hedge_leg_.data());
+  // The rows and each component's tail are independent: one thread each.
+  const int tasks = 1 + static_cast<int>(components.size());
+#pragma omp parallel for schedule(dynamic)
+  for (int t = 0; t < tasks; ++t) {
+    if (t == 0)
+      component_rows_.add(h, components, batch.first_path, batch.count);
+    else
+      component_tails_[t - 1].add(components[t - 1], batch.count, true);
+  }
 }
 
 void OutcomeReduction::merge(const OutcomeReduction& other) {
@@ -162,13 +187,16 @@ void OutcomeReduction::merge(const OutcomeReduction& other) {
     unhedged_counts_[b] += other.unhedged_counts_[b];
     hedged_counts_[b] += other.hedged_counts_[b];
   }
+  component_rows_.add(other.component_rows_);
+  for (std::size_t j = 0; j < component_tails_.size(); ++j) component_tails_[j].add(other.component_tails_[j]);
   paths_ += other.paths_;
 }
 
 std::uint64_t OutcomeReduction::peak_tail_values() const {
   std::uint64_t total = 0;
   for (const TailKeeper& t : tails_) total += t.peak_values();
-  return total;
+  for (const TailKeeper& t : component_tails_) total += t.peak_values();
+  return total + component_rows_.peak_rows() * (component_rows_.width() + 2);
 }
 
 std::string OutcomeReduction::encode() const {
@@ -178,6 +206,8 @@ std::string OutcomeReduction::encode() const {
   for (const TailKeeper& t : tails_) t.write(bytes);
   for (const auto* counts : {&unhedged_counts_, &hedged_counts_})
     bytes.append(reinterpret_cast<const char*>(counts->data()), counts->size() * sizeof(std::uint64_t));
+  component_rows_.write(bytes);
+  for (const TailKeeper& t : component_tails_) t.write(bytes);
   return bytes;
 }
 
@@ -193,6 +223,8 @@ OutcomeReduction OutcomeReduction::decode(const ReductionPlan& plan, const std::
   for (ExactSum& s : r.sums_) s = ExactSum::read(bytes, cursor);
   for (TailKeeper& t : r.tails_) t = TailKeeper::read(bytes, cursor);
   for (auto* counts : {&r.unhedged_counts_, &r.hedged_counts_}) take(counts->data(), counts->size() * sizeof(std::uint64_t));
+  r.component_rows_ = TailRowKeeper::read(bytes, cursor);
+  for (TailKeeper& t : r.component_tails_) t = TailKeeper::read(bytes, cursor);
   if (cursor != bytes.size()) throw std::logic_error("OutcomeReduction::decode: trailing bytes");
   return r;
 }

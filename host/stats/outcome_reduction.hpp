@@ -16,6 +16,7 @@
 #include "betahedge/path_backend.hpp"
 #include "config/book_config.hpp"
 #include "stats/exact_sum.hpp"
+#include "stats/tail_rows.hpp"
 #include "stats/tail_sample.hpp"
 
 namespace betahedge {
@@ -58,6 +59,14 @@ struct ReductionPlan {
   std::optional<HistogramBins> histogram;
   /// Whether to keep the collateral shortfalls' tail (the band sweep's bands do not track them).
   bool collateral_shortfalls = true;
+  /// The Euler contributions' level (none: nothing kept for them). Then the batch holds `assets`
+  /// per-asset P&L columns from column asset_pnl_column of the whole batch (AssetPnlView), and the
+  /// reduction keeps, for the paths of the hedged loss tail at that level, each path's components
+  /// (the assets' P&L and the hedge leg's, pnl_hedged - pnl_unhedged), and each component's own
+  /// loss tail: memory loss_tail_needed(paths, {level}) x (2 x (assets + 1) + 2) values.
+  std::optional<RiskLevel> contribution_level;
+  int asset_pnl_column = 0;
+  int assets = 0;
 };
 
 /// floor(p n): the paths of n that may meet a margin call at call probability p.
@@ -95,6 +104,11 @@ class OutcomeReduction {
   TailSample collateral_shortfalls() const { return tail(2); }
   TailSample ratio_losses(int r) const { return tail(3 + r); }
   TailSample unit_shortfalls() const { return tail(3 + plan_.grid_count); }
+  /// Only with plan().contribution_level: the hedged loss tail's paths, each with its
+  /// components' P&L (the assets in column order, then the hedge leg), and component j's own
+  /// losses.
+  TailRows component_rows() const { return component_rows_.sorted_rows(); }
+  TailSample component_losses(int j) const { return TailSample(paths_, component_tails_[j].sorted_values()); }
   /// Paths per histogram bin (empty without a histogram in the plan).
   const std::vector<std::uint64_t>& unhedged_counts() const { return unhedged_counts_; }
   const std::vector<std::uint64_t>& hedged_counts() const { return hedged_counts_; }
@@ -111,12 +125,17 @@ class OutcomeReduction {
   static int grid_sum_index(int r, int which) { return static_cast<int>(OutcomeSum::count) + 3 * r + which; }
   TailSample tail(int i) const { return TailSample(paths_, tails_[i].sorted_values()); }
   void add_block_sums(const OutcomeBatch& batch);
+  /// The contributions' rows and component tails of `batch` (this plan's columns of `whole`).
+  void add_components(const OutcomeBatch& whole, const OutcomeBatch& batch);
 
   ReductionPlan plan_;
   std::uint64_t paths_ = 0;
   std::vector<ExactSum> sums_;
   std::vector<TailKeeper> tails_;  ///< unhedged loss, hedged loss, shortfall, then per ratio, unit shortfall
   std::vector<std::uint64_t> unhedged_counts_, hedged_counts_;
+  TailRowKeeper component_rows_;
+  std::vector<TailKeeper> component_tails_;  ///< per asset, then the hedge leg
+  std::vector<double> hedge_leg_;            ///< the batch's pnl_hedged - pnl_unhedged (scratch)
 };
 
 }  // namespace betahedge

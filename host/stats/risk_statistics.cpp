@@ -6,10 +6,8 @@
 #include "betahedge/error.hpp"
 
 namespace betahedge {
-namespace {
 
-/// k = ceil(a n) as a 1-based rank; the 1e-6 keeps a*n that rounds a hair above an integer
-/// (0.99 * 1e6) from skipping a rank.
+// The 1e-6 keeps a*n that rounds a hair above an integer (0.99 * 1e6) from skipping a rank.
 std::uint64_t var_rank(double a, std::uint64_t n) {
   const auto k = static_cast<std::uint64_t>(std::ceil(a * static_cast<double>(n) - 1e-6));
   return std::clamp<std::uint64_t>(k, 1, n);
@@ -19,7 +17,12 @@ std::uint64_t density_half_width(std::uint64_t n) {
   return static_cast<std::uint64_t>(std::ceil(0.5 * std::sqrt(static_cast<double>(n))));
 }
 
-}  // namespace
+double expected_shortfall(const TailSample& tail, double a) {
+  const std::uint64_t n = tail.size();
+  const double nd = static_cast<double>(n);
+  const std::uint64_t k = var_rank(a, n);
+  return (tail.sum(k, n) + (static_cast<double>(k) - a * nd) * tail.at(k - 1)) / (nd * (1.0 - a));
+}
 
 double ordered_sum(const double* x, std::uint64_t n) {
   return ordered_sum_of(n, [x](std::uint64_t i) { return x[i]; });
@@ -68,8 +71,7 @@ PnlStatistics estimate_pnl_statistics(const SampleMoments& losses, const TailSam
     TailRisk t;
     t.level = level;
     t.var = tail.at(k - 1);
-    const double tail_sum = tail.sum(k, n);
-    t.es = (tail_sum + (static_cast<double>(k) - a * nd) * t.var) / (nd * (1.0 - a));
+    t.es = expected_shortfall(tail, a);
 
     const std::uint64_t lo = k - 1 >= half_width ? k - 1 - half_width : 0;
     const std::uint64_t hi = std::min(n - 1, k - 1 + half_width);

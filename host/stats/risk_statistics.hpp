@@ -49,6 +49,13 @@ struct SampleMoments {
 };
 SampleMoments moments_from_sums(std::uint64_t n, const ExactSum& sum, const ExactSum& sum_of_squares);
 
+/// k = ceil(a n), the 1-based rank of VaR_a among n losses sorted ascending.
+std::uint64_t var_rank(double a, std::uint64_t n);
+/// h = ceil(sqrt(n) / 2), the half-width in ranks of the VaR density's difference quotient.
+std::uint64_t density_half_width(std::uint64_t n);
+/// ES_a of the tail's sample (tail.size() values), the formula above: the one place it is written.
+double expected_shortfall(const TailSample& tail, double a);
+
 /// The number of largest losses that estimate_pnl_statistics reads for n losses at `levels`.
 std::uint64_t loss_tail_needed(std::uint64_t n, const std::vector<RiskLevel>& levels);
 

@@ -26,11 +26,18 @@ inline int horizon_first_column(PathProgram program, const SimulationTables& tab
   }
 }
 
-/// Columns per path of `program` for these tables: its own, then kNumOutcomeFields per
-/// intermediate horizon (not for the band sweep).
-inline int program_columns(PathProgram program, const SimulationTables& tables) {
+/// Where the per-asset P&L columns start (AssetPnlView): after the intermediate horizons' blocks.
+inline int asset_pnl_first_column(PathProgram program, const SimulationTables& tables) {
   const int horizons = program == PathProgram::outcomes_with_band_sweep ? 0 : tables.scalars.horizons.count;
   return horizon_first_column(program, tables) + kNumOutcomeFields * horizons;
+}
+
+/// Columns per path of `program` for these tables: its own, then kNumOutcomeFields per
+/// intermediate horizon, then one per asset when tables.scalars.asset_pnl.record (neither for
+/// the band sweep).
+inline int program_columns(PathProgram program, const SimulationTables& tables) {
+  const bool asset_pnl = program != PathProgram::outcomes_with_band_sweep && tables.scalars.asset_pnl.record;
+  return asset_pnl_first_column(program, tables) + (asset_pnl ? tables.scalars.market.num_assets : 0);
 }
 
 /// Path ids [first, last).

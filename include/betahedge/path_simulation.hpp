@@ -207,7 +207,8 @@ BH_HD void store_outcome(const OutcomeColumns& c, std::uint64_t index, const Pat
 }
 
 /// Where simulate_path records a path's outcome at the intermediate horizons (v.horizons): block h
-/// at columns first_column + h x kNumOutcomeFields of `out`, row `index`.
+/// at columns first_column + h x kNumOutcomeFields of `out`, row `index`; then, when
+/// v.asset_pnl.record, asset i's P&L at column first_column + kNumOutcomeFields x v.horizons.count + i.
 struct HorizonColumns {
   OutcomeColumns out;
   std::uint64_t index = 0;
@@ -222,7 +223,8 @@ struct HorizonColumns {
 /// one, on which margin calls act, and a shadow that never meets a call (collateral quantiles
 /// from one run). The unhedged P&L keeps the original holdings; top-ups sell the real portfolio
 /// pro rata. A rider (NoRider) rides along on the same market path. With `horizons`, the outcome
-/// at the end of each day of v.horizons is recorded there: what a run of that many days returns.
+/// at the end of each day of v.horizons is recorded there: what a run of that many days returns
+/// (and, when v.asset_pnl.record, each asset's P&L at the end).
 template <int kCapacity, class Generator, class Observer = NoPathObserver, class Rider = NoRider>
 BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const Observer& observer = Observer{},
                                 Rider&& rider = Rider{}, const HorizonColumns* horizons = nullptr) {
@@ -302,6 +304,18 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
   }
 
   const double final_value = mark_portfolio<kCapacity>(v, log_price).value;
+  if (horizons != nullptr && v.asset_pnl.record) {
+    // Each asset's P&L as the mark computes its position (the same exp), so a book of that asset
+    // alone reports these very numbers as its unhedged P&L.
+    double* column = horizons->out.base + (horizons->first_column + kNumOutcomeFields * v.horizons.count) *
+                                              horizons->out.stride + horizons->index;
+    for (int i = 0; i < kCapacity; ++i) {
+      if (i >= m.num_assets) break;
+      const double h_i = v.portfolio.holdings[i];
+      column[i * horizons->out.stride] =
+          h_i == 0.0 ? 0.0 : asset_position(v, i, lane_exp(log_price[i])) - h_i * m.spot[i];
+    }
+  }
   rider.on_end(final_value);
   return book.finish(final_value, v.portfolio.initial_value, hedged);
 }

@@ -83,11 +83,20 @@ struct HorizonView {
   const double* days = nullptr;  ///< [count]: ascending whole days, each below market.num_days
 };
 
+/// Whether simulate_path also records, for the Euler risk contributions, each asset's P&L on the
+/// original holdings over the simulated horizon: column i (after the intermediate horizons'
+/// blocks, asset_pnl_first_column) holds h_i S_i e^{x_i} - h_i S_i, the terms whose sum is
+/// pnl_unhedged (0 for an asset not held). Programs that do not ask pay nothing for it.
+struct AssetPnlView {
+  bool record = false;
+};
+
 struct SimulationView {
   MarketView market;
   PortfolioView portfolio;
   HedgeView hedge;
   HorizonView horizons;
+  AssetPnlView asset_pnl;
   std::uint64_t seed = 0;
 };
 

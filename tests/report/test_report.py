@@ -191,10 +191,10 @@ def resolve(key, summary, bands, model=None):
 def kind_of(key):
     if key.startswith("pct_nav:"):
         return "percent"
-    if re.search(r"(\.(var|es)\.[0-9.]+|\.(var|es)_[0-9.]+|\.mean_costs|\.collateral|"
+    if re.search(r"(\.contributions\.(es|var|standalone_es)\.[^.]+|\.(var|es)\.[0-9.]+|\.(var|es)_[0-9.]+|\.mean_costs|\.collateral|"
                  r"collateral_for_call_probability\.[0-9.]+|^portfolio\.value)$", key):
         return "money"
-    if re.search(r"(hedge_effectiveness(_se)?|probability(_se)?|min_variance|min_es\.[0-9.]+|margin_constrained|"
+    if re.search(r"(\.contributions\.marginal_es\.[^.]+|hedge_effectiveness(_se)?|probability(_se)?|min_variance|min_es\.[0-9.]+|margin_constrained|"
                  r"repair_distance|funding_multiplier|\]\.band|mean_abs_deviation|beta\.target|beta\.start|"
                  r"^portfolio\.beta)$", key):
         return "four_decimals"
@@ -245,6 +245,12 @@ def expected_keys(summary, bands, levels):
                  f"{k}.margin.call_probability_se", f"{k}.applied.repair_distance"]
         keys += [f"{k}.margin.collateral_for_call_probability.{p}"
                  for p in s["margin"]["collateral_for_call_probability"]]
+        contrib = s.get("contributions")
+        if contrib is not None:
+            keys += [f"{k}.contributions.es.{name}" for name in contrib["es"]]
+            if s is summary["scenarios"][0]:
+                keys += [f"{k}.contributions.{m}.{name}" for m in ("var", "standalone_es", "marginal_es")
+                         for name in contrib["es"]]
         ohr = s.get("optimal_hedge_ratio")
         if ohr is not None:
             keys += [f"{k}.optimal_hedge_ratio.min_variance", f"{k}.optimal_hedge_ratio.margin_constrained"]

@@ -2,6 +2,8 @@
 // and that a failing scenario or report leaves no output behind.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "model/model_json.hpp"
@@ -55,6 +57,27 @@ TEST_F(RiskCli, StressWritesOneRowPerScenarioWithWhatWasApplied) {
   EXPECT_EQ(s["scenarios"][2]["applied"]["forced_regime"], "stressed");
   EXPECT_GT(s["scenarios"][6]["applied"]["repair_distance"].get<double>(), 0.0);  // lockstep needs repair
   EXPECT_GT(s["scenarios"][3]["unhedged"]["es"]["0.99"].get<double>(), s["scenarios"][0]["unhedged"]["es"]["0.99"].get<double>());
+  // contributions.csv beside it: one row per scenario and component (ETH, SOL, the hedge), the
+  // ES parts summing to each scenario's hedged ES in summary.json.
+  EXPECT_EQ(lines_of(dir_ / "out/contributions.csv"), 1 + 7 * 3);
+  std::istringstream rows(test::read_text(dir_ / "out/contributions.csv"));
+  std::string line;
+  std::getline(rows, line);
+  EXPECT_EQ(line, "scenario,level,component,es,var,standalone_es,marginal_es");
+  std::map<std::string, double> es_sum;
+  while (std::getline(rows, line)) {
+    std::vector<std::string> cells;
+    std::istringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    ASSERT_GE(cells.size(), 6u) << line;
+    EXPECT_EQ(cells[1], "0.99");
+    es_sum[cells[0]] += std::stod(cells[3]);
+  }
+  for (const json& scenario : s["scenarios"]) {
+    const double es = scenario["hedged"]["es"]["0.99"].get<double>();
+    EXPECT_NEAR(es_sum[scenario["name"].get<std::string>()], es, 1e-9 * es) << scenario["name"];
+    EXPECT_EQ(scenario["contributions"]["es"].size(), 3u);
+  }
 }
 
 TEST_F(RiskCli, OptimizeWritesTheCurveAndTheOptima) {
@@ -83,7 +106,7 @@ TEST_F(RiskCli, RunWritesEveryOutputWithProgressLines) {
   const auto r = cli("run", "run.yaml", "out");
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   for (const char* name : {"model.json", "regimes.csv", "summary.json", "stress.csv", "hedge_ratio_curve.csv",
-                           "bands.csv", "pnl_distribution.csv", "report.html"})
+                           "bands.csv", "pnl_distribution.csv", "contributions.csv", "report.html"})
     EXPECT_TRUE(fs::exists(dir_ / "out" / name)) << name;
   EXPECT_EQ(load_model(dir_ / "out/model.json").num_regimes(), 2);
   EXPECT_NE(r.stderr_text.find("] scenario base: simulating"), std::string::npos) << r.stderr_text;

@@ -770,10 +770,14 @@ def section_bands(d):
         x = [r["band"] for r in rows]
         ax2.plot(x, [r["mean_abs_deviation"] for r in rows], "o-", color=colors[t], linewidth=1.6,
                  label=f"target beta {t:g}")
+    # The frontier's pairs ringed (a frontier of one pair is still seen) and joined by cost.
     front = sorted((r for r in bands if r["on_frontier"] == 1), key=lambda r: (r["mean_costs"], r[f"es_{top}"]))
-    if front:
+    if len(front) > 1:
         ax1.plot([r["mean_costs"] for r in front], [r[f"es_{top}"] for r in front], "--", color="#6b7382",
-                 linewidth=1.2, zorder=2, label="efficient frontier")
+                 linewidth=1.2, zorder=2)
+    if front:
+        ax1.scatter([r["mean_costs"] for r in front], [r[f"es_{top}"] for r in front], s=110, facecolor="none",
+                    edgecolor="#3a3f4a", linewidth=1.1, zorder=3, label="efficient frontier")
     rec_label = f"recommended: target beta {rec['target_beta']:g}, band {rec['band']:g}"
     ax1.scatter([rec["mean_costs"]], [rec[f"es_{top}"]], marker="*", s=260, facecolor="none", edgecolor="#b8860b",
                 linewidth=1.6, zorder=4, label=rec_label)

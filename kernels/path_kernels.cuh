@@ -22,8 +22,8 @@ namespace betahedge {
 void launch_simulate_paths_with_ratio_grid(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                                            const OutcomeColumns& out, cudaStream_t stream);
 
-/// The same, and the book's hedge made dynamic at each sweep band on the same paths
-/// (simulate_path_with_band_sweep: band b's OutcomeField columns from kNumOutcomeFields x (1 + b)).
+/// The same, and the book's hedge made dynamic at each sweep (target, band) pair on the same paths
+/// (simulate_path_with_band_sweep: pair b's OutcomeField columns from kNumOutcomeFields x (1 + b)).
 void launch_simulate_paths_with_band_sweep(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                                            const OutcomeColumns& out, cudaStream_t stream);
 

@@ -7,8 +7,8 @@ Reads, from OUT_DIR, the files `betahedge run` writes (SPEC sections 4 to 6):
     summary.json            run header, portfolio, one entry per scenario (base first)
     model.json              asset and regime names
     hedge_ratio_curve.csv   scenario,ratio,mean,stdev,var_<a>,es_<a>...,call_probability
-    bands.csv               band,mean_abs_deviation,mean_rebalances,mean_costs,var_<a>,es_<a>...,
-                            call_probability,recommended
+    bands.csv               target_beta,band,mean_abs_deviation,mean_rebalances,mean_costs,var_<a>,es_<a>...,
+                            call_probability,on_frontier,recommended (one row per target x band pair)
     pnl_distribution.csv    bin_lo,bin_hi,unhedged_density,hedged_density (base scenario)
     regimes.csv             date,filtered_<regime>...,smoothed_<regime>... (absent when the run
                             loaded a model instead of calibrating)
@@ -18,7 +18,8 @@ no external reference. The file appears complete or not at all (temporary name, 
 Every number in a table is printed from its JSON/CSV value by one of the fixed formatters
 below and its cell carries `data-key`, the value's address, so tests can read it back:
     run.paths, portfolio.value, scenarios[<name>].hedged.es.0.99,
-    scenarios[<name>].margin.collateral_for_call_probability.0.01, bands[<band as in CSV>].es_0.99
+    scenarios[<name>].margin.collateral_for_call_probability.0.01,
+    bands[<target_beta>,<band> as in CSV].es_0.99, bands.rule, bands.recommended.band
 Money: 2 decimals with thousands separators; probabilities, ratios, betas, effectiveness and
 distances: 4 decimals; counts: 2 decimals; a JSON null prints as an em dash.
 
@@ -280,6 +281,13 @@ def validate_summary(summary, path):
             for lvl in min_es:
                 c.get(min_es, lvl, f"{where}.optimal_hedge_ratio.min_es")
             c.get(ohr, "margin_constrained", f"{where}.optimal_hedge_ratio", nullable=True)
+    # The bands frontier's recommendation and rule (issue 12); a summary without a band sweep has none.
+    if "bands" in summary:
+        bands = c.get(summary, "bands", "", kind="object")
+        c.get(bands, "rule", "bands", kind="string")
+        recommended = c.get(bands, "recommended", "bands", kind="object")
+        c.get(recommended, "target_beta", "bands.recommended")
+        c.get(recommended, "band", "bands.recommended")
     # Written by every betahedge since issue 12; an older summary has none.
     if "warnings" in summary:
         warnings = c.get(summary, "warnings", "", kind="list")
@@ -317,12 +325,24 @@ def load_inputs(out_dir):
     curve = load_csv(out_dir, "hedge_ratio_curve.csv",
                      ["ratio", "mean", "stdev"] + risk_columns + ["call_probability"], text_columns=["scenario"])
     bands = load_csv(out_dir, "bands.csv",
-                     ["band", "mean_abs_deviation", "mean_rebalances", "mean_costs"] + risk_columns
-                     + ["call_probability", "recommended"])
+                     ["target_beta", "band", "mean_abs_deviation", "mean_rebalances", "mean_costs"] + risk_columns
+                     + ["call_probability", "on_frontier", "recommended"])
+    bands_path = os.path.join(out_dir, "bands.csv")
     recommended = [r for r in bands if r["recommended"] == 1]
     if len(recommended) != 1 or any(r["recommended"] not in (0, 1) for r in bands):
-        raise InputError(f"{os.path.join(out_dir, 'bands.csv')}: column 'recommended' must be 1 on exactly one row "
+        raise InputError(f"{bands_path}: column 'recommended' must be 1 on exactly one row "
                          f"and 0 elsewhere (found {len(recommended)} rows with 1)")
+    if any(r["on_frontier"] not in (0, 1) for r in bands):
+        raise InputError(f"{bands_path}: column 'on_frontier' must be 0 or 1")
+    pairs = [(r["target_beta"], r["band"]) for r in bands]
+    if len(set(pairs)) != len(pairs):
+        raise InputError(f"{bands_path}: a (target_beta, band) pair appears twice")
+    if "bands" in summary:
+        pick = summary["bands"]["recommended"]
+        if (pick["target_beta"], pick["band"]) != (recommended[0]["target_beta"], recommended[0]["band"]):
+            raise InputError(f"{bands_path}: the recommended row (target_beta {recommended[0]['target_beta']:g}, band "
+                             f"{recommended[0]['band']:g}) is not summary.json bands.recommended "
+                             f"(target_beta {pick['target_beta']:g}, band {pick['band']:g})")
     pnl = load_csv(out_dir, "pnl_distribution.csv", ["bin_lo", "bin_hi", "unhedged_density", "hedged_density"])
     regimes = None
     if os.path.exists(os.path.join(out_dir, "regimes.csv")):
@@ -422,11 +442,6 @@ def warnings_box(d):
     return (f'<div class="warnings" id="warnings" role="note"><strong>{len(warnings)} warning'
             f'{"" if len(warnings) == 1 else "s"}</strong>: figures dominated by an edge case'
             f'<ul>{items}</ul></div>')
-
-
-def band_key(row, column):
-    """The data-key of a bands.csv cell: the row named by its band as written in the CSV."""
-    return f"bands[{row[('raw', 'band')]}].{column}"
 
 
 def tomorrow_probabilities(model):
@@ -579,8 +594,8 @@ def section_committee(d):
     if chosen:
         r = chosen[0]
         if "target_beta" in r:
-            rec.append(("Target beta", td(band_key(r, "target_beta"), r["target_beta"], fmt_prob)))
-        rec.append(("Band", td(band_key(r, "band"), r["band"], fmt_prob)))
+            rec.append(("Target beta", td(band_key(r) + ".target_beta", r["target_beta"], fmt_prob)))
+        rec.append(("Band", td(band_key(r) + ".band", r["band"], fmt_prob)))
     cfp = base["margin"]["collateral_for_call_probability"]
     for p in sorted(cfp, key=float, reverse=True):
         rec.append((f"Collateral for call probability \u2264 {esc(p)}",
@@ -949,16 +964,24 @@ def section_hedge_curve(d):
             + "</section>")
 
 
+def band_key(r):
+    """A pair's data-key prefix: bands[<target_beta>,<band>] as bands.csv spells them."""
+    return f"bands[{r[('raw', 'target_beta')]},{r[('raw', 'band')]}]"
+
+
 def section_bands(d):
     bands, levels = d["bands"], d["levels"]
-    head = ("<tr><th>Band</th><th>Mean |beta \u2212 target|</th><th>Mean rebalances</th><th>Mean costs</th>"
+    top = max(levels, key=float)
+    head = ("<tr><th>Target beta</th><th>Band</th><th>Mean |beta \u2212 target|</th><th>Mean rebalances</th>"
+            "<th>Mean costs</th>"
             + "".join(f"<th>{m} {level_label(lvl)}</th>" for lvl in levels for m in ("VaR", "ES"))
-            + "<th>Call probability</th><th></th></tr>")
+            + "<th>Call probability</th><th>Frontier</th><th></th></tr>")
     body = []
     for r in bands:
-        k = f"bands[{r[('raw', 'band')]}]"
+        k = band_key(r)
         rec = r["recommended"] == 1
-        cells = [td(f"{k}.band", r["band"], fmt_prob),
+        cells = [td(f"{k}.target_beta", r["target_beta"], fmt_prob),
+                 td(f"{k}.band", r["band"], fmt_prob),
                  td(f"{k}.mean_abs_deviation", r["mean_abs_deviation"], fmt_prob),
                  td(f"{k}.mean_rebalances", r["mean_rebalances"], fmt_count),
                  td(f"{k}.mean_costs", r["mean_costs"], fmt_money)]
@@ -966,39 +989,80 @@ def section_bands(d):
             for m in ("var", "es"):
                 cells.append(td(f"{k}.{m}_{lvl}", r[f"{m}_{lvl}"], fmt_money))
         cells.append(td(f"{k}.call_probability", r["call_probability"], fmt_prob))
+        cells.append('<td class="flag">\u25cf</td>' if r["on_frontier"] == 1 else "<td></td>")
         cells.append('<td class="flag">\u25c0 recommended</td>' if rec else "<td></td>")
         body.append(f'<tr{" class=recommended" if rec else ""}>' + "".join(cells) + "</tr>")
     table = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
 
-    rows = sorted(bands, key=lambda r: r["band"])
-    x = [r["band"] for r in rows]
-    fig, ax1 = plt.subplots(figsize=(9, 3.8))
-    ax2 = ax1.twinx()
-    l1, = ax1.plot(x, [r["mean_costs"] for r in rows], "o-", color="#c0504d", label="mean costs (left)")
-    l2, = ax2.plot(x, [r["mean_abs_deviation"] for r in rows], "s-", color="#2f6db5",
-                   label="mean |beta \u2212 target| (right)")
+    # Left: the frontier, hedged ES at the top level against mean cost, a colour per target and
+    # each point labelled with its band. Right: tracking error against band, a line per target.
+    targets = sorted(set(r["target_beta"] for r in bands))
+    cmap = plt.get_cmap("tab10")
+    colors = {t: cmap(i % 10) for i, t in enumerate(targets)}
     rec = next(r for r in bands if r["recommended"] == 1)
-    l3 = ax1.axvline(rec["band"], color="#b8860b", linestyle="--", linewidth=1.3,
-                     label=f"recommended band {fmt_prob(rec['band'])}")
-    if min(x) > 0 and max(x) / min(x) >= 8:
-        ax1.set_xscale("log")
-    ax1.set_xticks(x)
-    ax1.set_xticklabels([f"{v:g}" for v in x])
-    ax1.minorticks_off()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    for t in targets:
+        rows = sorted((r for r in bands if r["target_beta"] == t), key=lambda r: r["band"])
+        ax1.scatter([r["mean_costs"] for r in rows], [r[f"es_{top}"] for r in rows], color=colors[t], s=28,
+                    zorder=3, label=f"target beta {t:g}")
+        for r in rows:
+            ax1.annotate(f"{r['band']:g}", (r["mean_costs"], r[f"es_{top}"]), textcoords="offset points",
+                         xytext=(4, 3), fontsize=7, color="#555555")
+        x = [r["band"] for r in rows]
+        ax2.plot(x, [r["mean_abs_deviation"] for r in rows], "o-", color=colors[t], linewidth=1.6,
+                 label=f"target beta {t:g}")
+    # The frontier's pairs ringed (a frontier of one pair is still seen) and joined by cost.
+    front = sorted((r for r in bands if r["on_frontier"] == 1), key=lambda r: (r["mean_costs"], r[f"es_{top}"]))
+    if len(front) > 1:
+        ax1.plot([r["mean_costs"] for r in front], [r[f"es_{top}"] for r in front], "--", color="#6b7382",
+                 linewidth=1.2, zorder=2)
+    if front:
+        ax1.scatter([r["mean_costs"] for r in front], [r[f"es_{top}"] for r in front], s=110, facecolor="none",
+                    edgecolor="#3a3f4a", linewidth=1.1, zorder=3, label="efficient frontier")
+    rec_label = f"recommended: target beta {rec['target_beta']:g}, band {rec['band']:g}"
+    ax1.scatter([rec["mean_costs"]], [rec[f"es_{top}"]], marker="*", s=260, facecolor="none", edgecolor="#b8860b",
+                linewidth=1.6, zorder=4, label=rec_label)
+    ax2.scatter([rec["band"]], [rec["mean_abs_deviation"]], marker="*", s=260, facecolor="none",
+                edgecolor="#b8860b", linewidth=1.6, zorder=4)
+    ax1.xaxis.set_major_formatter(FuncFormatter(compact_money))
     ax1.yaxis.set_major_formatter(FuncFormatter(compact_money))
-    ax1.set_xlabel("band width around target beta")
-    ax1.set_ylabel("mean costs (base currency)", color="#c0504d")
-    ax2.set_ylabel("mean |beta \u2212 target|", color="#2f6db5")
-    ax1.set_ylim(bottom=0)
-    ax2.set_ylim(bottom=0)
+    ax1.set_xlabel("mean costs (base currency)")
+    ax1.set_ylabel(f"hedged ES {level_label(top)} (loss)")
+    ax1.set_title(f"Frontier: hedged ES {level_label(top)} against mean cost")
     ax1.grid(alpha=0.3)
-    ax1.legend(handles=[l1, l2, l3], fontsize=9, frameon=False, loc="upper center")
-    ax1.set_title("Rebalancing cost against beta tracking error")
-    rec_text = fmt_prob(rec["band"])
+    all_bands = sorted(set(r["band"] for r in bands))
+    if min(all_bands) > 0 and max(all_bands) / min(all_bands) >= 8:
+        ax2.set_xscale("log")
+    ax2.set_xticks(all_bands)
+    ax2.set_xticklabels([f"{v:g}" for v in all_bands])
+    ax2.minorticks_off()
+    ax2.set_xlabel("band width around target beta")
+    ax2.set_ylabel("mean |beta \u2212 target|")
+    ax2.set_title("Beta tracking error against band width")
+    ax2.set_ylim(bottom=0)
+    ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    handles, labels = ax1.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=4, fontsize=9, frameon=False)
+
+    pick = d["summary"].get("bands")
+    if pick is not None:
+        rec_text = (f'target beta <b data-key="bands.recommended.target_beta">'
+                    f'{esc(fmt_prob(pick["recommended"]["target_beta"]))}</b>, band '
+                    f'<b data-key="bands.recommended.band">{esc(fmt_prob(pick["recommended"]["band"]))}</b>')
+        rule = f'<p class="note">Rule: <span data-key="bands.rule">{esc(pick["rule"])}</span>.</p>'
+    else:
+        rec_text = f"target beta <b>{fmt_prob(rec['target_beta'])}</b>, band <b>{fmt_prob(rec['band'])}</b>"
+        rule = ""
     return ('<section id="bands"><h2>Target-beta bands</h2>'
-            f'<p class="note">Recommended band: <b>{rec_text}</b> (highlighted). Risk columns are hedged.</p>'
+            f'<p class="note">Recommended pair: {rec_text} (highlighted). Risk columns are hedged; '
+            f'\u25cf marks the efficient frontier: no other pair has both a lower hedged ES {level_label(top)} '
+            'and a lower mean cost (one lower, the other no higher).</p>'
+            + rule
             + table
-            + figure_html(fig, "Mean costs and mean beta deviation against band width", "From bands.csv.")
+            + figure_html(fig, "Hedged expected shortfall against mean cost per target beta and band, and beta "
+                               "tracking error against band width",
+                          "From bands.csv; points labelled with their band; the star marks the recommended pair.")
             + "</section>")
 
 

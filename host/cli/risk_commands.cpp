@@ -68,11 +68,15 @@ void run_risk_command(const std::string& name, const RiskArgs& args, const JobSt
     if (stages.bands)
       for (const BandRow& b : report.bands)
         if (b.recommended) {
-          std::cout << "recommended band: " << b.band;
-          if (!b.within_tolerance)
-            std::cout << " (none qualified: no band is within risk.tracking_tolerance " << book.risk.tracking_tolerance
+          std::cout << "recommended pair: target_beta " << b.target_beta << ", band " << b.band;
+          const BandChoice choice = band_choice(report.bands);
+          if (choice == BandChoice::least_deviation)
+            std::cout << " (none qualified: no pair is within risk.tracking_tolerance " << book.risk.tracking_tolerance
                       << "; this one tracks best)";
-          std::cout << "\n";
+          else if (choice == BandChoice::least_calls)
+            std::cout << " (none qualified: no pair within risk.tracking_tolerance " << book.risk.tracking_tolerance
+                      << " has call probability <= " << book.risk.max_call_probability << "; this one is called least)";
+          std::cout << "\nrule: " << report.band_rule << "\n";
         }
   });
   progress(args.run, name + ": wrote " + args.out.string());

@@ -241,12 +241,23 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
     if (run.optimization)
       for (std::string& w : grid_edge_warnings(s.name, run.optimization->optimal, book)) warnings.push_back(std::move(w));
   }
-  if (!report.bands.empty() &&
-      std::none_of(report.bands.begin(), report.bands.end(), [](const BandRow& b) { return b.within_tolerance; })) {
+  if (!report.bands.empty() && band_choice(report.bands) != BandChoice::rule) {
     const auto best = std::find_if(report.bands.begin(), report.bands.end(), [](const BandRow& b) { return b.recommended; });
-    warnings.push_back(formatted("no band of risk.band_grid keeps the mean |beta - target| within "
-                                 "risk.tracking_tolerance %g; the recommended band %g is the one that tracks best (%.4g)",
-                                 book.risk.tracking_tolerance, best->band, best->mean_abs_deviation));
+    // A book without risk.target_beta_grid sweeps bands at its own target: named as such.
+    const std::string grid = book.risk.target_beta_grid.empty() ? "no band of risk.band_grid"
+                                                                 : "no pair of risk.target_beta_grid x risk.band_grid";
+    if (band_choice(report.bands) == BandChoice::least_deviation)
+      warnings.push_back(formatted("%s keeps the mean |beta - target| within risk.tracking_tolerance %g; the "
+                                   "recommended pair (target_beta %g, band %g) is the one that tracks best (%.4g)",
+                                   grid.c_str(), book.risk.tracking_tolerance, best->target_beta, best->band,
+                                   best->mean_abs_deviation));
+    else
+      warnings.push_back(formatted("%s within risk.tracking_tolerance %g keeps the call probability <= "
+                                   "risk.max_call_probability %g (collateral %s); the recommended pair (target_beta "
+                                   "%g, band %g) is the least called of them (%.4g)",
+                                   grid.c_str(), book.risk.tracking_tolerance, book.risk.max_call_probability,
+                                   money(book.margin.collateral.value_or(0.0)).c_str(), best->target_beta, best->band,
+                                   best->call_probability));
   }
   for (std::string& w : short_regime_warnings(model)) warnings.push_back(std::move(w));
   return warnings;
@@ -366,48 +377,141 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
   return run;
 }
 
+std::vector<double> band_targets(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book) {
+  if (!book.risk.target_beta_grid.empty()) return book.risk.target_beta_grid;
+  return {build_simulation_tables(model, portfolio, book).scalars.hedge.target_beta};
+}
+
 std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const PortfolioSetup& portfolio,
                                  const BookConfig& book) {
   if (book.hedge.instrument == HedgeInstrument::none)
     throw InputError(book_location(book, "hedge.instrument") + ": the band sweep needs a hedge instrument, not 'none'");
-  // Up to kMaxBandsPerPass bands ride one pass over the base market: the book's hedge made
-  // dynamic at each band, on the same paths (simulate_path_with_band_sweep).
-  const std::vector<double>& bands = book.risk.band_grid;
+  // Every (target, band) pair, target-major; up to kMaxBandsPerPass pairs ride one pass over the
+  // base market: the book's hedge made dynamic at each pair, on the same paths
+  // (simulate_path_with_band_sweep).
+  struct Pair {
+    double target, band;
+  };
+  std::vector<Pair> pairs;
+  for (double target : band_targets(model, portfolio, book))
+    for (double band : book.risk.band_grid) pairs.push_back({target, band});
+  BookConfig dynamic_book = book;
+  dynamic_book.hedge.mode = HedgeMode::dynamic;
+  // One collateral for every pair: the book's, or, unset, what the book made dynamic posts at its
+  // own target (a pair at another target run on its own would post its own initial margin).
+  if (!dynamic_book.margin.collateral)
+    dynamic_book.margin.collateral = build_simulation_tables(model, portfolio, dynamic_book).scalars.hedge.collateral;
   std::vector<BandRow> rows;
-  for (std::size_t first = 0; first < bands.size(); first += kMaxBandsPerPass) {
-    BookConfig dynamic_book = book;
-    dynamic_book.hedge.mode = HedgeMode::dynamic;
-    const std::size_t last = std::min(bands.size(), first + kMaxBandsPerPass);
-    dynamic_book.risk.band_grid.assign(bands.begin() + static_cast<std::ptrdiff_t>(first),
-                                       bands.begin() + static_cast<std::ptrdiff_t>(last));
-    const SimulationTables tables = build_simulation_tables(model, portfolio, dynamic_book);
+  for (std::size_t first = 0; first < pairs.size(); first += kMaxBandsPerPass) {
+    const std::size_t last = std::min(pairs.size(), first + kMaxBandsPerPass);
+    dynamic_book.risk.band_grid.clear();
+    for (std::size_t i = first; i < last; ++i) dynamic_book.risk.band_grid.push_back(pairs[i].band);
+    SimulationTables tables = build_simulation_tables(model, portfolio, dynamic_book);
+    // The tables ride every band at the book's own target; each pair's target replaces it.
+    for (std::size_t i = first; i < last; ++i) tables.data[tables.offsets.sweep_targets + (i - first)] = pairs[i].target;
     std::vector<ReductionPlan> plans(last - first, scenario_plan(dynamic_book));
     for (std::size_t b = 0; b < plans.size(); ++b) {
       plans[b].first_column = kNumOutcomeFields * static_cast<int>(1 + b);
-      plans[b].collateral_shortfalls = false;  // the bands' books keep no shadow account
+      plans[b].collateral_shortfalls = false;  // the pairs' books keep no shadow account
     }
     const std::vector<OutcomeReduction> reduced =
         run_path_pass(backend, tables, PathProgram::outcomes_with_band_sweep, plans, book.simulation.batch_size);
     for (std::size_t b = 0; b < plans.size(); ++b) {
       const ScenarioResult r = scenario_result("band", reduced[b], tables, dynamic_book);
-      rows.push_back({bands[first + b], r.beta.mean_abs_deviation, r.beta.mean_rebalances, r.beta.mean_costs, r.hedged,
-                      r.margin.call_probability, false,
-                      r.beta.mean_abs_deviation <= book.risk.tracking_tolerance});
+      BandRow row;
+      row.target_beta = pairs[first + b].target;
+      row.band = pairs[first + b].band;
+      row.mean_abs_deviation = r.beta.mean_abs_deviation;
+      row.mean_rebalances = r.beta.mean_rebalances;
+      row.mean_costs = r.beta.mean_costs;
+      row.hedged = r.hedged;
+      row.call_probability = r.margin.call_probability;
+      row.within_tolerance = r.beta.mean_abs_deviation <= book.risk.tracking_tolerance;
+      row.within_call_limit = r.margin.call_probability <= book.risk.max_call_probability;
+      rows.push_back(row);
     }
   }
-  int pick = -1;
-  for (int i = 0; i < static_cast<int>(rows.size()); ++i)
-    if (rows[i].within_tolerance &&
-        (pick < 0 || rows[i].mean_costs < rows[pick].mean_costs ||
-         (rows[i].mean_costs == rows[pick].mean_costs && rows[i].mean_abs_deviation < rows[pick].mean_abs_deviation)))
-      pick = i;
-  if (pick < 0) {
-    pick = 0;
-    for (int i = 1; i < static_cast<int>(rows.size()); ++i)
-      if (rows[i].mean_abs_deviation < rows[pick].mean_abs_deviation) pick = i;
-  }
-  rows[pick].recommended = true;
+  const int level = highest_level(book.risk);
+  mark_band_frontier(rows, level);
+  recommend_band_pair(rows, level);
   return rows;
+}
+
+int highest_level(const RiskConfig& risk) {
+  int top = 0;
+  for (int l = 1; l < static_cast<int>(risk.levels.size()); ++l)
+    if (risk.levels[l].value > risk.levels[top].value) top = l;
+  return top;
+}
+
+void mark_band_frontier(std::vector<BandRow>& rows, int level) {
+  const auto es = [level](const BandRow& r) { return r.hedged.tails[level].es; };
+  for (BandRow& row : rows) {
+    row.on_frontier = std::none_of(rows.begin(), rows.end(), [&](const BandRow& other) {
+      return es(other) <= es(row) && other.mean_costs <= row.mean_costs &&
+             (es(other) < es(row) || other.mean_costs < row.mean_costs);
+    });
+  }
+}
+
+BandChoice band_choice(const std::vector<BandRow>& rows) {
+  if (std::any_of(rows.begin(), rows.end(), [](const BandRow& r) { return r.within_tolerance && r.within_call_limit; }))
+    return BandChoice::rule;
+  if (std::any_of(rows.begin(), rows.end(), [](const BandRow& r) { return r.within_tolerance; }))
+    return BandChoice::least_calls;
+  return BandChoice::least_deviation;
+}
+
+BandChoice recommend_band_pair(std::vector<BandRow>& rows, int level) {
+  const auto es = [level](const BandRow& r) { return r.hedged.tails[level].es; };
+  const BandChoice choice = band_choice(rows);
+  // The first of the rows that `eligible` admits which no later one beats on `better`.
+  const auto pick = [&rows](auto eligible, auto better) {
+    int best = -1;
+    for (int i = 0; i < static_cast<int>(rows.size()); ++i)
+      if (eligible(rows[i]) && (best < 0 || better(rows[i], rows[best]))) best = i;
+    return best;
+  };
+  int chosen = -1;
+  if (choice == BandChoice::rule) {
+    const auto qualifies = [](const BandRow& r) { return r.within_tolerance && r.within_call_limit; };
+    double least_es = std::numeric_limits<double>::infinity();
+    for (const BandRow& r : rows)
+      if (qualifies(r)) least_es = std::min(least_es, es(r));
+    // A desk pays for risk it does not need to carry: any qualifying pair whose ES is within
+    // kBandEsSlack of the least is as good a hedge as the sweep can tell apart at a glance, and
+    // the cheapest of them is the one to run.
+    const double ceiling = least_es + kBandEsSlack * std::abs(least_es);
+    chosen = pick([&](const BandRow& r) { return qualifies(r) && es(r) <= ceiling; },
+                  [&](const BandRow& a, const BandRow& b) {
+                    if (a.mean_costs != b.mean_costs) return a.mean_costs < b.mean_costs;
+                    if (es(a) != es(b)) return es(a) < es(b);
+                    return a.mean_abs_deviation < b.mean_abs_deviation;
+                  });
+  } else if (choice == BandChoice::least_calls) {
+    chosen = pick([](const BandRow& r) { return r.within_tolerance; },
+                  [&](const BandRow& a, const BandRow& b) {
+                    if (a.call_probability != b.call_probability) return a.call_probability < b.call_probability;
+                    return es(a) < es(b);
+                  });
+  } else {
+    chosen = pick([](const BandRow&) { return true; },
+                  [](const BandRow& a, const BandRow& b) { return a.mean_abs_deviation < b.mean_abs_deviation; });
+  }
+  for (BandRow& r : rows) r.recommended = false;
+  rows[chosen].recommended = true;
+  return choice;
+}
+
+std::string band_rule(const RiskConfig& risk) {
+  const std::string level = risk.levels[highest_level(risk)].key;
+  return formatted("a pair qualifies when its mean |beta - target| <= risk.tracking_tolerance (%g) and its call "
+                   "probability <= risk.max_call_probability (%g); recommended: the least mean cost among qualifying "
+                   "pairs whose hedged ES(%s) is within %g%% of the least qualifying ES(%s). If none qualifies: of "
+                   "the pairs within the tolerance, the least called; if none is within it, the pair with the least "
+                   "mean |beta - target|",
+                   risk.tracking_tolerance, risk.max_call_probability, level.c_str(), 100.0 * kBandEsSlack,
+                   level.c_str());
 }
 
 HistogramBins histogram_bins(PathBackend& backend, const SimulationTables& tables, std::uint64_t paths) {
@@ -540,9 +644,14 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
     report.scenarios.push_back(std::move(run));
   }
   if (stages.bands) {
-    say("bands: sweeping " + std::to_string(book.risk.band_grid.size()) + " bands");
+    const std::size_t pairs = band_targets(model, portfolio, job_book).size() * book.risk.band_grid.size();
+    say("bands: sweeping " + std::to_string(book.risk.band_grid.size()) + " bands" +
+        (book.risk.target_beta_grid.empty()
+             ? std::string()
+             : " x " + std::to_string(book.risk.target_beta_grid.size()) + " target betas"));
     report.bands = sweep_bands(backend, model, portfolio, job_book);
-    simulated_paths += book.simulation.paths * ((book.risk.band_grid.size() + kMaxBandsPerPass - 1) / kMaxBandsPerPass);
+    report.band_rule = band_rule(book.risk);
+    simulated_paths += book.simulation.paths * ((pairs + kMaxBandsPerPass - 1) / kMaxBandsPerPass);
   }
   report.warnings = job_warnings(report, job_book, model);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

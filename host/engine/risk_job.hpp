@@ -87,15 +87,20 @@ struct ScenarioRun {
   std::optional<ScenarioContributions> contributions;
 };
 
+/// One (target beta, band) pair of the band sweep: the book's hedge made dynamic, kept at
+/// target_beta and traded back to it when |beta - target_beta| > band.
 struct BandRow {
+  double target_beta = 0.0;
   double band = 0.0;
-  double mean_abs_deviation = 0.0;
+  double mean_abs_deviation = 0.0;  ///< mean |beta - target_beta| at the checks, before trading
   double mean_rebalances = 0.0;
   double mean_costs = 0.0;
   PnlStatistics hedged;
   double call_probability = 0.0;
   bool recommended = false;
-  bool within_tolerance = false;  ///< mean_abs_deviation <= risk.tracking_tolerance
+  bool within_tolerance = false;   ///< mean_abs_deviation <= risk.tracking_tolerance
+  bool within_call_limit = false;  ///< call_probability <= risk.max_call_probability
+  bool on_frontier = false;        ///< no pair has ES (highest level) and mean cost both as low, one lower
 };
 
 /// A histogram of the base scenario's P&L, both hedged and unhedged, on common bins.
@@ -131,7 +136,8 @@ struct RiskReport {
   /// One line per figure dominated by an edge case (SPEC 6 `warnings`; job_warnings).
   std::vector<std::string> warnings;
   std::vector<ScenarioRun> scenarios;  ///< base first
-  std::vector<BandRow> bands;
+  std::vector<BandRow> bands;  ///< the band sweep's pairs, target-major (sweep_bands)
+  std::string band_rule;       ///< how the recommended pair was chosen (band_rule), with the bands
   std::optional<PnlHistogram> histogram;
   /// The most tail values any pass held at once (the statistics' memory high-water mark).
   std::uint64_t peak_tail_values = 0;
@@ -176,8 +182,9 @@ inline constexpr double kWarnCallProbability = 0.10;
 /// SPEC 6 `warnings`, one line per figure dominated by an edge case: a scenario whose call
 /// probability exceeds kWarnCallProbability; an optimal ratio (min_variance, min_es[a],
 /// margin_constrained) on the first or last ratio of risk.hedge_ratio_grid, or no
-/// margin-constrained ratio at all; no band within risk.tracking_tolerance; a regime of the model
-/// expected to last under kShortRegimeDays days.
+/// margin-constrained ratio at all; no (target, band) pair that qualifies for the band rule
+/// (none within risk.tracking_tolerance, or none of those within risk.max_call_probability); a
+/// regime of the model expected to last under kShortRegimeDays days.
 std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig& book, const Model& model);
 
 /// The book as the job holds it (RiskReport portfolio, hedge_terms): each asset's units, spot,
@@ -213,13 +220,56 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
 /// midpoints between them, ascending.
 std::vector<double> optimiser_ratio_grid(const BookConfig& book);
 
-/// The band sweep on the base scenario: the dynamic hedge at every band of risk.band_grid on
-/// common random numbers, up to kMaxBandsPerPass bands riding one pass over the market. The
-/// recommended band has the least mean cost among bands whose mean |beta - target| is within
-/// risk.tracking_tolerance; when none is, the band that tracks best (and no row is
-/// within_tolerance). Throws InputError when the book has no hedge instrument.
+/// The band sweep on the base scenario: the book's hedge made dynamic at every pair of
+/// band_targets(book) x risk.band_grid (target-major: each target's bands in grid order), on
+/// common random numbers, up to kMaxBandsPerPass pairs riding one pass over the market. Each
+/// pair's figures are, bit for bit, a run of the book with hedge.mode dynamic, that target_beta
+/// and that band. Every pair posts the book's collateral (margin.collateral; unset: the initial
+/// margin of the book's hedge made dynamic at its own target, as a single-target sweep posts).
+/// The rows come back marked on_frontier (mark_band_frontier) and with one recommended
+/// (recommend_band_pair). Throws InputError when the book has no hedge instrument.
 std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const PortfolioSetup& portfolio,
                                  const BookConfig& book);
+
+/// The target betas the band sweep covers: risk.target_beta_grid as written, or, when it is
+/// empty, the book's own target (a dynamic book's hedge.target_beta, a static book's beta at t0:
+/// the target build_simulation_tables gives it).
+std::vector<double> band_targets(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book);
+
+/// The index in risk.levels of the highest level: the ES of the frontier and the band rule.
+int highest_level(const RiskConfig& risk);
+
+/// Marks on_frontier every row that no other row dominates in (hedged ES at level `level`, mean
+/// cost): another row dominates when it is no worse in both and better in one (rows equal in
+/// both are both on the frontier).
+void mark_band_frontier(std::vector<BandRow>& rows, int level);
+
+/// The extra hedged ES, as a fraction of the least, that the band rule accepts for a lower cost.
+inline constexpr double kBandEsSlack = 0.05;
+
+/// How recommend_band_pair chose: by the rule, or, none qualifying, by which fallback.
+enum class BandChoice {
+  rule,               ///< a qualifying pair (within tolerance and call limit)
+  least_calls,        ///< pairs within tolerance, none within the call limit: the least called of them
+  least_deviation,    ///< no pair within tolerance: the one that tracks best
+};
+
+/// Which way recommend_band_pair chooses on these rows (their within_tolerance and
+/// within_call_limit flags).
+BandChoice band_choice(const std::vector<BandRow>& rows);
+
+/// The band rule (band_rule's text) on rows whose within_tolerance and within_call_limit are
+/// set: a pair qualifies when it is both. Among the qualifying pairs, E* is the least hedged ES
+/// at `level`; the recommended pair is the least mean cost among those whose ES <= E* +
+/// kBandEsSlack |E*| (ties: the lower ES, then the lower mean |beta - target|, then the first).
+/// None qualifying: among pairs within tolerance, the least call probability (ties: the lower
+/// ES); none within tolerance, the least mean |beta - target|. Sets exactly one row's
+/// `recommended` (rows must not be empty) and returns which way it chose.
+BandChoice recommend_band_pair(std::vector<BandRow>& rows, int level);
+
+/// The band rule in words, with the book's tolerance, call limit and level (summary.json
+/// bands.rule, the report and `betahedge bands`).
+std::string band_rule(const RiskConfig& risk);
 
 /// The bins of the P&L histogram: 100 over the common 0.1%..99.9% range of the unhedged and
 /// hedged P&L of the first 65,536 paths (a prefix of the path ids, so the same for any batch

@@ -163,12 +163,13 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   const std::size_t lanes = static_cast<std::size_t>(path_capacity_for(n));
   if (lanes == 0) throw std::logic_error("simulation tables: more assets than the largest path capacity");
   // The band sweep's bands: the book's band_grid, at most kMaxBandsPerPass of them (the engine
-  // passes a longer grid in chunks).
+  // passes a longer grid in chunks), each at the book's own target (the engine's frontier sets
+  // each pair's: sweep_bands in risk_job.cpp).
   const std::size_t bands = std::min<std::size_t>(book.risk.band_grid.size(), kMaxBandsPerPass);
   // The horizons reported before the simulated one, recorded on the way (HorizonView).
   std::vector<int> horizons = report_horizons(book);
   horizons.pop_back();
-  t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk + grid.size() + bands +
+  t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk + grid.size() + 2 * bands +
                  horizons.size());
   auto append = [&t](std::size_t& offset, std::size_t count) {
     if (t.data.size() + count > t.data.capacity()) throw std::logic_error("simulation tables: reserve too small");
@@ -238,6 +239,7 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   std::copy(grid.begin(), grid.end(), grid_ratios);
   double* sweep_bands = append(t.offsets.sweep_bands, bands);
   std::copy(book.risk.band_grid.begin(), book.risk.band_grid.begin() + static_cast<std::ptrdiff_t>(bands), sweep_bands);
+  append(t.offsets.sweep_targets, bands);  // the book's own target, once it is known (below)
   double* horizon_days = append(t.offsets.horizon_days, horizons.size());
   std::copy(horizons.begin(), horizons.end(), horizon_days);
   t.scalars.horizons.count = static_cast<int>(horizons.size());
@@ -298,6 +300,7 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   // (hedge.target_beta, which only a dynamic hedge reads, defaults to 0: measured against it, a
   // static book's tracking error was its start beta.)
   if (!h.dynamic && h.kind != HedgeKind::none) h.target_beta = start_beta(t);
+  std::fill_n(t.data.data() + t.offsets.sweep_targets, bands, h.target_beta);
   return t;
 }
 

@@ -118,17 +118,24 @@ json summary_to_json(const RiskReport& report) {
   doc["scenarios"] = scenarios;
   doc["warnings"] = report.warnings;
   if (!report.bands.empty()) {
-    json bands = json::array();
-    for (const BandRow& b : report.bands)
-      bands.push_back({{"band", b.band},
-                       {"mean_abs_deviation", b.mean_abs_deviation},
-                       {"mean_rebalances", b.mean_rebalances},
-                       {"mean_costs", b.mean_costs},
-                       {"hedged", statistics_to_json(b.hedged)},
-                       {"call_probability", b.call_probability},
-                       {"within_tolerance", b.within_tolerance},
-                       {"recommended", b.recommended}});
-    doc["bands"] = bands;
+    // SPEC 6 `bands`: the recommended (target, band) pair, the rule that chose it, and every pair.
+    json rows = json::array();
+    json recommended = nullptr;
+    for (const BandRow& b : report.bands) {
+      rows.push_back({{"target_beta", b.target_beta},
+                      {"band", b.band},
+                      {"mean_abs_deviation", b.mean_abs_deviation},
+                      {"mean_rebalances", b.mean_rebalances},
+                      {"mean_costs", b.mean_costs},
+                      {"hedged", statistics_to_json(b.hedged)},
+                      {"call_probability", b.call_probability},
+                      {"within_tolerance", b.within_tolerance},
+                      {"within_call_limit", b.within_call_limit},
+                      {"on_frontier", b.on_frontier},
+                      {"recommended", b.recommended}});
+      if (b.recommended) recommended = {{"target_beta", b.target_beta}, {"band", b.band}};
+    }
+    doc["bands"] = {{"recommended", recommended}, {"rule", report.band_rule}, {"rows", rows}};
   }
   return doc;
 }

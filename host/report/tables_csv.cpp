@@ -86,12 +86,12 @@ std::string hedge_ratio_curve_csv(const RiskReport& report, const RiskConfig& ri
 
 std::string bands_csv(const RiskReport& report, const RiskConfig& risk) {
   std::ostringstream out;
-  out << "band,mean_abs_deviation,mean_rebalances,mean_costs" << level_columns(risk, "")
-      << ",call_probability,recommended\n";
+  out << "target_beta,band,mean_abs_deviation,mean_rebalances,mean_costs" << level_columns(risk, "")
+      << ",call_probability,on_frontier,recommended\n";
   for (const BandRow& b : report.bands)
-    out << number(b.band) << "," << number(b.mean_abs_deviation) << "," << number(b.mean_rebalances) << ","
-        << number(b.mean_costs) << level_values(b.hedged) << "," << number(b.call_probability) << ","
-        << (b.recommended ? 1 : 0) << "\n";
+    out << number(b.target_beta) << "," << number(b.band) << "," << number(b.mean_abs_deviation) << ","
+        << number(b.mean_rebalances) << "," << number(b.mean_costs) << level_values(b.hedged) << ","
+        << number(b.call_probability) << "," << (b.on_frontier ? 1 : 0) << "," << (b.recommended ? 1 : 0) << "\n";
   return out.str();
 }
 

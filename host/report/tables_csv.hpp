@@ -11,7 +11,8 @@ namespace betahedge {
 std::string stress_csv(const RiskReport& report, const RiskConfig& risk);
 /// scenario,ratio,mean,stdev,var_<l>,es_<l>...,call_probability
 std::string hedge_ratio_curve_csv(const RiskReport& report, const RiskConfig& risk);
-/// band,mean_abs_deviation,mean_rebalances,mean_costs,var_<l>,es_<l>...,call_probability,recommended
+/// target_beta,band,mean_abs_deviation,mean_rebalances,mean_costs,var_<l>,es_<l>...,call_probability,
+/// on_frontier,recommended (one row per pair, target-major)
 std::string bands_csv(const RiskReport& report, const RiskConfig& risk);
 /// scenario,level,component,es,var,standalone_es,marginal_es: each scenario's Euler contributions
 /// (ScenarioContributions), one row per component; marginal_es empty for a position of 0.

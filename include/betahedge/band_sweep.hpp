@@ -1,10 +1,11 @@
 #pragma once
 /// One hedge programme's bookkeeping on a market path (HedgeBook), which simulate_path runs for
 /// the book's own hedge, and the band sweep (BandSweepRider), which rides along on the same
-/// market path and runs one HedgeBook per band of h.sweep_bands, the dynamic hedge at that band:
-/// one pass over the market gives every band's outcomes (common random numbers). A band's
-/// HedgeBook sees the same marks, in the same order, as simulate_path's own HedgeBook would with
-/// hedge.dynamic = true and hedge.band = that band, so its outcomes are the same bits.
+/// market path and runs one HedgeBook per (target, band) pair of h.sweep_targets and
+/// h.sweep_bands, the dynamic hedge at that target and band: one pass over the market gives
+/// every pair's outcomes (common random numbers). A pair's HedgeBook sees the same marks, in the
+/// same order, as simulate_path's own HedgeBook would with hedge.dynamic = true,
+/// hedge.target_beta = that target and hedge.band = that band, so its outcomes are the same bits.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -120,10 +121,10 @@ struct HedgeBook {
 };
 
 /// The simulate_path rider (see NoRider) for the band sweep: the dynamic hedge programme with
-/// the book's instrument, target, costs and margin account at each band of h.sweep_bands,
-/// whatever the book's own mode, band and ratio. After the path, outcome(b) is band b's
-/// PathOutcome, whose collateral_shortfall is NaN (not tracked). Precondition: num_sweep_bands
-/// <= kMaxBandsPerPass.
+/// the book's instrument, costs and margin account at each pair b of (h.sweep_targets[b],
+/// h.sweep_bands[b]), whatever the book's own mode, target, band and ratio. After the path,
+/// outcome(b) is pair b's PathOutcome, whose collateral_shortfall is NaN (not tracked).
+/// Precondition: num_sweep_bands <= kMaxBandsPerPass.
 class BandSweepRider {
  public:
   BH_HD explicit BandSweepRider(const SimulationView& v) : v_(v), dynamic_(v.hedge) {
@@ -134,17 +135,16 @@ class BandSweepRider {
 
   BH_HD void on_open(double s, int regime, const PortfolioMark& start) {
     const int count = v_.hedge.num_sweep_bands;
-    if (count == 0) return;
-    // The open does not depend on the band: one, copied.
-    books_[0].open(dynamic_, s, regime, start);
+    // The open depends on the target, not the band: each pair opens at its own.
     BH_DEVICE_NO_UNROLL
-    for (int b = 1; b < count; ++b) books_[b] = books_[0];
+    for (int b = 0; b < count; ++b) books_[b].open(at_target(b), s, regime, start);
   }
 
   template <class PortfolioValue>
   BH_HD void on_step(double s, int regime, int global_step, const PortfolioValue& portfolio_value) {
     const int steps_per_day = v_.market.steps_per_day;
     const double dt_days = 1.0 / steps_per_day;
+    // Marks, funding and the margin rule read no target: every pair's book with the same view.
     BH_DEVICE_NO_UNROLL
     for (int b = 0; b < v_.hedge.num_sweep_bands; ++b)
       books_[b].step(dynamic_, s, regime, dt_days, global_step, steps_per_day, portfolio_value);
@@ -153,18 +153,18 @@ class BandSweepRider {
   BH_HD void on_day_end(double s, int regime, const PortfolioMark& now) {
     const int count = v_.hedge.num_sweep_bands;
     BH_DEVICE_NO_UNROLL
-    for (int b = 0; b < count; ++b) books_[b].roll(dynamic_, s, regime, now);
+    for (int b = 0; b < count; ++b) books_[b].roll(at_target(b), s, regime, now);
     // Every rebalance_every_days-th day, as simulate_path counts them.
     if (++days_since_check_ < dynamic_.rebalance_every_days) return;
     days_since_check_ = 0;
     BH_DEVICE_NO_UNROLL
     for (int b = 0; b < count; ++b)
-      books_[b].check_beta(dynamic_, v_.hedge.sweep_bands[b], s, regime, now, 0, NoBetaCheckObserver{});
+      books_[b].check_beta(at_target(b), v_.hedge.sweep_bands[b], s, regime, now, 0, NoBetaCheckObserver{});
   }
 
   BH_HD void on_end(double final_value) { final_value_ = final_value; }
 
-  /// Band b's outcome, after on_end.
+  /// Pair b's outcome, after on_end.
   BH_HD PathOutcome outcome(int b) const {
     return books_[b].finish(final_value_, v_.portfolio.initial_value, v_.hedge.kind != HedgeKind::none);
   }
@@ -174,8 +174,16 @@ class BandSweepRider {
     BH_HD void on_beta_check(int /*day*/, double /*before*/, double /*after*/) const {}
   };
 
+  /// The dynamic view at pair b's target. One view serves every pair, its target set before each
+  /// pair's call, rather than a HedgeView per pair: eight copies of the view would cost a GPU
+  /// thread registers or local memory that one double store per call does not.
+  BH_HD const HedgeView& at_target(int b) {
+    dynamic_.target_beta = v_.hedge.sweep_targets[b];
+    return dynamic_;
+  }
+
   const SimulationView& v_;
-  HedgeView dynamic_;  ///< the book's hedge made dynamic; each book checks at its own band
+  HedgeView dynamic_;  ///< the book's hedge made dynamic; each pair trades to its own target at its own band
   int days_since_check_ = 0;
   double final_value_ = 0.0;
   HedgeBook<false> books_[kMaxBandsPerPass];

@@ -334,9 +334,10 @@ BH_HD void simulate_path_with_ratio_grid(const SimulationView& v, Generator& gen
 }
 
 /// simulate_path's outcomes at `index` of `out` (columns 0 to kNumOutcomeFields - 1, the same
-/// bits) and, on the same market path, the dynamic hedge at each band b of h.sweep_bands
-/// (columns kNumOutcomeFields * (1 + b) to kNumOutcomeFields * (2 + b) - 1): the same bits as
-/// simulate_path with hedge.dynamic = true and hedge.band = sweep_bands[b] on that path.
+/// bits) and, on the same market path, the dynamic hedge at each pair b of (h.sweep_targets[b],
+/// h.sweep_bands[b]) (columns kNumOutcomeFields * (1 + b) to kNumOutcomeFields * (2 + b) - 1):
+/// the same bits as simulate_path with hedge.dynamic = true, hedge.target_beta =
+/// sweep_targets[b] and hedge.band = sweep_bands[b] on that path.
 /// Precondition: num_sweep_bands <= kMaxBandsPerPass.
 template <int kCapacity, class Generator>
 BH_HD void simulate_path_with_band_sweep(const SimulationView& v, Generator& gen, const OutcomeColumns& out,

@@ -68,8 +68,9 @@ struct HedgeView {
   bool top_up = false;               ///< on a call: true = sell portfolio to top up, false = liquidate
   int num_grid_ratios = 0;           ///< optimiser: static hedge ratios evaluated in one pass
   const double* grid_ratios = nullptr;  ///< [num_grid_ratios]
-  int num_sweep_bands = 0;           ///< band sweep: dynamic-hedge bands evaluated in one pass
-  const double* sweep_bands = nullptr;  ///< [num_sweep_bands]
+  int num_sweep_bands = 0;           ///< band sweep: dynamic-hedge (target, band) pairs evaluated in one pass
+  const double* sweep_bands = nullptr;    ///< [num_sweep_bands]: pair b's band
+  const double* sweep_targets = nullptr;  ///< [num_sweep_bands]: pair b's target beta
 };
 
 inline constexpr int kMaxGridRatios = 128;

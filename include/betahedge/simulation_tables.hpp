@@ -13,7 +13,7 @@ struct SimulationTables {
     std::size_t drift = 0, shock_factor = 0, dof = 0, transition_cdf = 0, initial_cdf = 0, spot = 0, initial_shock = 0;
     std::size_t holdings = 0, asset_beta = 0;
     std::size_t funding_rate = 0, annual_basis = 0, implied_vol = 0, grid_ratios = 0, sweep_bands = 0;
-    std::size_t horizon_days = 0;
+    std::size_t sweep_targets = 0, horizon_days = 0;
   };
   std::vector<double> data;
   Offsets offsets;
@@ -36,6 +36,7 @@ struct SimulationTables {
     v.hedge.implied_vol = base + offsets.implied_vol;
     v.hedge.grid_ratios = base + offsets.grid_ratios;
     v.hedge.sweep_bands = base + offsets.sweep_bands;
+    v.hedge.sweep_targets = base + offsets.sweep_targets;
     v.horizons.days = base + offsets.horizon_days;
     return v;
   }

@@ -8,7 +8,7 @@ identical: simulate, stress, optimize, bands and run on the demo (configs/demo, 
 that the ranks' shares differ, one thread a rank) as one plain process, then at 1, 2 and 3
 ranks. Every output file but report.html is the plain process's byte for byte; summary.json
 apart from the run block's ranks, elapsed_s, path_steps_per_s and device, and run.ranks is R.
-Only rank 0 speaks: one "wrote" progress line, one "recommended band" line.
+Only rank 0 speaks: one "wrote" progress line, one "recommended pair" line.
 
 errors: at 3 ranks, each rank's exit code recorded by a wrapper (so mpirun never stops the
 others early), and every case within 120 s (no hang):
@@ -108,8 +108,8 @@ def identical(betahedge, mpirun, source, work):
                 wrote = [line for line in err.splitlines() if line.startswith("simulate: wrote")]
                 check(len(wrote) == 1, f"simulate at {ranks} ranks printed {len(wrote)} 'wrote' lines, not 1")
             if name == "bands":
-                bands = [line for line in out.splitlines() if line.startswith("recommended band")]
-                check(len(bands) == 1, f"bands at {ranks} ranks printed {len(bands)} recommended bands, not 1")
+                bands = [line for line in out.splitlines() if line.startswith("recommended pair")]
+                check(len(bands) == 1, f"bands at {ranks} ranks printed {len(bands)} recommended pairs, not 1")
         print(f"{ranks} ranks: compared with one process")
 
 

@@ -13,7 +13,8 @@ and checks, on the DOM Chromium built:
   - every field the report must show is there: each scenario x {unhedged, hedged} x
     {var, es} x level, effectiveness and call probability with their standard errors,
     collateral for a call probability, optimal ratios, repair distance, run header, every
-    bands.csv row and column; the recommended band is the one highlighted row;
+    bands.csv row and column (one row per target beta x band pair, keyed by both); summary.json's
+    bands.rule and recommended pair; the recommended pair is the one highlighted row;
   - summary.json's warnings are the items of one box above the first section, in order and
     as written (none drawn for an empty list or a summary without the key);
   - the sections come in the specified order; the correlation matrices are tables of tagged
@@ -73,6 +74,7 @@ class Page(HTMLParser):
         self.h2 = []
         self.style = ""
         self._cell = None
+        self._inline = None
         self._in = None
 
     def handle_starttag(self, tag, attrs):
@@ -98,14 +100,20 @@ class Page(HTMLParser):
             self.cells.append([a.get("data-key"), "", tag])
             if self.rows:
                 self.rows[-1][1].append(self._cell)
+        elif tag in ("span", "b") and a.get("data-key") is not None and self._cell is None:
+            # A tagged value in running text (the recommended pair, the band rule): checked as a cell.
+            self._cell = len(self.cells)
+            self._inline = tag
+            self.cells.append([a.get("data-key"), "", tag])
         if tag in ("h2", "style"):
             self._in = tag
             if tag == "h2":
                 self.h2.append("")
 
     def handle_endtag(self, tag):
-        if tag in ("td", "th"):
+        if tag in ("td", "th") or tag == self._inline:
             self._cell = None
+            self._inline = None
         if tag == self._in or (tag == "div" and self._in == "warnings"):
             self._in = None
 
@@ -157,12 +165,12 @@ def resolve(key, summary, bands, model=None):
         return sum(p0[i] * trans[i][j] for i in range(len(p0)))
     if key.startswith("model:"):
         summary, key = MODEL, key[len("model:"):]
-    m = re.fullmatch(r"bands\[([^\]]+)\]\.(.+)", key)
+    m = re.fullmatch(r"bands\[([^\],]+),([^\]]+)\]\.(.+)", key)
     if m:
-        rows = [r for r in bands if r["band"] == m.group(1)]
-        check(len(rows) == 1, f"data-key {key}: no single bands.csv row with band {m.group(1)}")
-        check(m.group(2) in rows[0], f"data-key {key}: bands.csv has no column {m.group(2)}")
-        return float(rows[0][m.group(2)])
+        rows = [r for r in bands if (r["target_beta"], r["band"]) == (m.group(1), m.group(2))]
+        check(len(rows) == 1, f"data-key {key}: no single bands.csv row with target_beta {m.group(1)}, band {m.group(2)}")
+        check(m.group(3) in rows[0], f"data-key {key}: bands.csv has no column {m.group(3)}")
+        return float(rows[0][m.group(3)])
     m = re.fullmatch(r"scenarios\[([^\]]+)\]\.(.+)", key)
     if m:
         found = [s for s in summary["scenarios"] if s["name"] == m.group(1)]
@@ -195,7 +203,7 @@ def kind_of(key):
                  r"collateral_for_call_probability\.[0-9.]+|^portfolio\.value)$", key):
         return "money"
     if re.search(r"(\.contributions\.marginal_es\.[^.]+|hedge_effectiveness(_se)?|probability(_se)?|min_variance|min_es\.[0-9.]+|margin_constrained|"
-                 r"repair_distance|funding_multiplier|\]\.band|mean_abs_deviation|beta\.target|beta\.start|"
+                 r"repair_distance|funding_multiplier|\.band|\.target_beta|mean_abs_deviation|beta\.target|beta\.start|"
                  r"^portfolio\.beta)$", key):
         return "four_decimals"
     if key in ("run.paths", "run.steps", "run.horizon_days", "run.seed", "run.ranks"):
@@ -256,7 +264,9 @@ def expected_keys(summary, bands, levels):
             keys += [f"{k}.optimal_hedge_ratio.min_variance", f"{k}.optimal_hedge_ratio.margin_constrained"]
             keys += [f"{k}.optimal_hedge_ratio.min_es.{lvl}" for lvl in ohr["min_es"]]
     for r in bands:
-        keys += [f"bands[{r['band']}].{c}" for c in r if c != "recommended"]
+        keys += [f"bands[{r['target_beta']},{r['band']}].{c}" for c in r if c not in ("recommended", "on_frontier")]
+    if "bands" in summary:
+        keys += ["bands.rule", "bands.recommended.target_beta", "bands.recommended.band"]
     # Page one: the book, the hedge, tomorrow's regimes, the headline per horizon in currency and
     # in % of the book's value, the collateral ladder.
     for i, h in enumerate(summary["portfolio"].get("holdings", [])):
@@ -302,12 +312,19 @@ def check_report(page, raw, summary, bands, expect_regimes):
         rows_named = sum(1 for _, text, tag in page.cells if tag == "td" and text == s["name"])
         check(rows_named >= 4, f"scenario {s['name']} has {rows_named} table rows, expected one per scenario table")
 
-    # The recommended band is the one highlighted row.
+    # The recommended pair is the one highlighted row; the frontier's rows are the ones marked.
     highlighted = [cells for classes, cells in page.rows if "recommended" in classes]
     check(len(highlighted) == 1, f"{len(highlighted)} highlighted band rows, expected 1")
-    rec = [r["band"] for r in bands if r["recommended"] == "1"]
-    check(page.cells[highlighted[0][0]][0] == f"bands[{rec[0]}].band",
+    rec = [f"{r['target_beta']},{r['band']}" for r in bands if r["recommended"] == "1"]
+    check(page.cells[highlighted[0][0]][0] == f"bands[{rec[0]}].target_beta",
           f"highlighted row is {page.cells[highlighted[0][0]][0]}, bands.csv recommends {rec[0]}")
+    marked = []
+    for _, cells in page.rows:
+        key = page.cells[cells[0]][0] if cells else None
+        if key and key.startswith("bands[") and any(page.cells[i][1] == "\u25cf" for i in cells):
+            marked.append(key[len("bands["):key.index("]")])
+    frontier = [f"{r['target_beta']},{r['band']}" for r in bands if r["on_frontier"] == "1"]
+    check(marked == frontier, f"rows marked on the frontier {marked}, bands.csv has {frontier}")
 
     # The warnings: one box above the first section, one item per warning, as written; no box
     # when there are none.

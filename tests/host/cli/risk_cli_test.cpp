@@ -102,6 +102,77 @@ TEST_F(RiskCli, BandsWritesTheTableWithOneRecommendation) {
   EXPECT_EQ(recommended, 1);
 }
 
+// risk.target_beta_grid x risk.band_grid: one row per pair, target-major, in bands.csv and
+// summary.json; summary.json's recommended pair is bands.csv's, and `bands` prints it and the rule.
+TEST_F(RiskCli, BandsSweepsTargetsTimesBandsAndPrintsTheRecommendedPair) {
+  std::string book = test::read_text(dir_ / "book.yaml");
+  book.replace(book.find("max_call_probability: 0.01"), 26,
+               "max_call_probability: 0.01\n  target_beta_grid: [0.0, 0.25, 0.5]");
+  test::write_text(dir_ / "book.yaml", book);
+  const fs::path printed = dir_ / "stdout.txt";
+  const std::string command = std::string(BETAHEDGE_CLI) + " bands --quiet --backend cpu --paths 4000 --config " +
+                              (dir_ / "book.yaml").string() + " --out " + (dir_ / "out").string() + " >" +
+                              printed.string() + " 2>/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::istringstream lines(test::read_text(dir_ / "out/bands.csv"));
+  std::string header;
+  std::getline(lines, header);
+  EXPECT_EQ(header.rfind("target_beta,band,mean_abs_deviation,", 0), 0u) << header;
+  const std::string last_columns = ",call_probability,on_frontier,recommended";
+  EXPECT_EQ(header.substr(header.size() - last_columns.size()), last_columns) << header;
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 15u);
+  const std::vector<std::string> targets = {"0", "0.25", "0.5"}, bands = {"0.01", "0.02", "0.05", "0.1", "0.2"};
+  std::string recommended_row;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].rfind(targets[i / 5] + "," + bands[i % 5] + ",", 0), 0u) << rows[i];
+    if (rows[i].substr(rows[i].size() - 2) == ",1") {
+      EXPECT_TRUE(recommended_row.empty()) << "two recommended rows";
+      recommended_row = rows[i];
+    }
+  }
+  ASSERT_FALSE(recommended_row.empty());
+  const json s = json::parse(test::read_text(dir_ / "out/summary.json"));
+  const json& summary_bands = s["bands"];
+  ASSERT_EQ(summary_bands["rows"].size(), 15u);
+  int on_frontier = 0;
+  for (const json& r : summary_bands["rows"]) on_frontier += r["on_frontier"].get<bool>() ? 1 : 0;
+  EXPECT_GE(on_frontier, 1);
+  const double target = summary_bands["recommended"]["target_beta"], band = summary_bands["recommended"]["band"];
+  std::ostringstream pair;
+  pair << target << "," << band << ",";
+  EXPECT_EQ(recommended_row.rfind(pair.str(), 0), 0u) << recommended_row << " vs " << summary_bands["recommended"];
+  const std::string rule = summary_bands["rule"];
+  EXPECT_NE(rule.find("risk.tracking_tolerance (0.05)"), std::string::npos) << rule;
+  std::ostringstream expected;
+  expected << "recommended pair: target_beta " << target << ", band " << band;
+  const std::string out = test::read_text(printed);
+  EXPECT_EQ(out.rfind(expected.str(), 0), 0u) << out;
+  EXPECT_NE(out.find("\nrule: " + rule + "\n"), std::string::npos) << out;
+}
+
+// A target beta out of range, or listed twice: exit 2 naming FILE:LINE: risk.target_beta_grid,
+// before any work and with no output.
+TEST_F(RiskCli, ABadTargetBetaGridIsAnInputError) {
+  const std::string demo = test::read_text(dir_ / "book.yaml");
+  for (const std::string& grid : {"[0.0, 20]", "[0.1, 0.1]", "[0.0, x]"}) {
+    SCOPED_TRACE(grid);
+    std::string book = demo;
+    book.replace(book.find("max_call_probability: 0.01"), 26, "max_call_probability: 0.01\n  target_beta_grid: " + grid);
+    test::write_text(dir_ / "book.yaml", book);
+    const int line = 1 + static_cast<int>(std::count(book.begin(), book.begin() + static_cast<std::ptrdiff_t>(book.find("target_beta_grid")), '\n'));
+    const auto r = cli("bands", "book.yaml", "out");
+    EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+    EXPECT_EQ(r.stderr_text.rfind("error: " + (dir_ / "book.yaml").string() + ":" + std::to_string(line) +
+                                      ": risk.target_beta_grid",
+                                  0),
+              0u)
+        << r.stderr_text;
+    EXPECT_FALSE(fs::exists(dir_ / "out"));
+  }
+}
+
 TEST_F(RiskCli, RunWritesEveryOutputWithProgressLines) {
   const auto r = cli("run", "run.yaml", "out");
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
@@ -232,8 +303,9 @@ TEST_F(RiskCli, AutoCollateralAndWarningsAreReported) {
                               printed.string() + " 2>/dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0);
   const std::string recommendation = test::read_text(printed);
-  EXPECT_EQ(recommendation.rfind("recommended band: ", 0), 0u) << recommendation;
-  EXPECT_NE(recommendation.find(" (none qualified: no band is within risk.tracking_tolerance 1e-06; this one tracks best)\n"),
+  EXPECT_EQ(recommendation.rfind("recommended pair: target_beta ", 0), 0u) << recommendation;
+  EXPECT_NE(recommendation.find(" (none qualified: no pair is within risk.tracking_tolerance 1e-06; this one tracks best)\n"
+                                "rule: a pair qualifies when"),
             std::string::npos)
       << recommendation;
 

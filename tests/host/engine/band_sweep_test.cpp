@@ -1,7 +1,7 @@
-// The band-sweep rider (simulate_path_with_band_sweep) against simulate_path run once per band,
-// path by path on the same draws: band b's columns are, bit for bit, simulate_path's outcome
-// with hedge.dynamic = true and hedge.band = sweep_bands[b], and columns 0-8 are simulate_path's
-// outcome of the book itself. Each test also checks that what it is about happened: margin
+// The band-sweep rider (simulate_path_with_band_sweep) against simulate_path run once per
+// (target, band) pair, path by path on the same draws: pair b's columns are, bit for bit,
+// simulate_path's outcome with hedge.dynamic = true, hedge.target_beta = sweep_targets[b] and
+// hedge.band = sweep_bands[b], and columns 0-8 are simulate_path's outcome of the book itself. Each test also checks that what it is about happened: margin
 // calls (liquidations, top-ups), and bands that trade differently, so that a rider that mixed up
 // its bands, or skipped a call, could not pass.
 #include <gtest/gtest.h>
@@ -32,6 +32,7 @@ double field(const std::vector<double>& columns, std::uint64_t paths, int block,
 struct Sweep {
   std::uint64_t paths = 0;
   std::vector<double> bands;
+  std::vector<double> targets;  ///< pair b's target beta
   std::vector<double> rider;      ///< simulate_path_with_band_sweep: the book, then each band
   std::vector<double> reference;  ///< simulate_path of the book, then of each band's dynamic view
 
@@ -52,16 +53,19 @@ struct Sweep {
   }
 };
 
+/// The rider over `bands`, pair b at targets[b] (no targets: every pair at the book's own).
 Sweep run_sweep(const Model& model, const BookConfig& book, const std::vector<double>& bands,
-                std::uint64_t paths = kPaths) {
+                const std::vector<double>& targets = {}, std::uint64_t paths = kPaths) {
   const PortfolioSetup portfolio = make_portfolio(model, book);
   const SimulationTables tables = build_simulation_tables(model, portfolio, book);
   SimulationView view = tables.view(tables.data.data());
   Sweep r;
   r.paths = paths;
   r.bands = bands;
+  r.targets = targets.empty() ? std::vector<double>(bands.size(), view.hedge.target_beta) : targets;
   view.hedge.num_sweep_bands = static_cast<int>(r.bands.size());
   view.hedge.sweep_bands = r.bands.data();
+  view.hedge.sweep_targets = r.targets.data();
   const int blocks = 1 + view.hedge.num_sweep_bands;
   r.rider.assign(kNumOutcomeFields * blocks * paths, 0.0);
   r.reference.assign(kNumOutcomeFields * blocks * paths, 0.0);
@@ -70,6 +74,7 @@ Sweep run_sweep(const Model& model, const BookConfig& book, const std::vector<do
   for (std::size_t b = 0; b < bands.size(); ++b) {
     band_views[b].hedge.dynamic = true;
     band_views[b].hedge.band = bands[b];
+    band_views[b].hedge.target_beta = r.targets[b];
     band_views[b].hedge.num_sweep_bands = 0;
   }
   with_path_capacity(view.market.num_assets, [&](auto capacity) {
@@ -101,7 +106,9 @@ void expect_same_bits(const Sweep& r) {
         const bool untracked = block > 0 && f == static_cast<int>(OutcomeField::collateral_shortfall);
         if (untracked ? std::isnan(r.rider[at]) : same_bits(r.rider[at], r.reference[at])) continue;
         if (++misses <= 5)
-          ADD_FAILURE() << (block == 0 ? std::string("the book") : "band " + std::to_string(r.bands[block - 1]))
+          ADD_FAILURE() << (block == 0 ? std::string("the book")
+                                       : "target " + std::to_string(r.targets[block - 1]) + ", band " +
+                                             std::to_string(r.bands[block - 1]))
                         << ", field " << f << ", path " << p << ": " << r.rider[at] << " vs " << r.reference[at];
       }
   EXPECT_EQ(misses, 0);
@@ -231,6 +238,61 @@ TEST(BandSweepRider, ABandEqualToTheBooksOwnGivesTheBooksColumns) {
                   same_bits(r.rider_field(0, static_cast<OutcomeField>(f), p),
                             r.rider_field(2, static_cast<OutcomeField>(f), p)))
           << "field " << f << " path " << p;
+}
+
+// Several targets in one pass (the bands frontier): each pair trades to its own target, opens at
+// it and, for puts, rolls to it. Pairs at the same band and different targets must differ, and
+// the mean hedge beta must follow the target, or a rider that used one target for all would pass.
+void expect_targets_followed(const Sweep& r, int low, int high) {
+  ASSERT_LT(r.targets[low], r.targets[high]);
+  ASSERT_EQ(r.bands[low], r.bands[high]);
+  int differ = 0;
+  for (std::uint64_t p = 0; p < r.paths; ++p)
+    differ += !same_bits(r.rider_field(1 + low, OutcomeField::pnl_hedged, p), r.rider_field(1 + high, OutcomeField::pnl_hedged, p));
+  EXPECT_GT(differ, 0.9 * r.paths);
+}
+
+TEST(BandSweepRider, PairsOfTargetsAndBandsPerpetualFutureAndPut) {
+  const Model m = make_synthetic_model(3, 2);
+  // Three targets x two bands, and a target repeated at another band: eight pairs, one pass.
+  const std::vector<double> targets = {-0.2, -0.2, 0.3, 0.3, 0.8, 0.8, 0.3, -0.2};
+  const std::vector<double> bands = {0.01, 0.1, 0.01, 0.1, 0.01, 0.1, 0.0, 0.3};
+  struct Case {
+    HedgeInstrument instrument;
+    double collateral;
+  };
+  for (const Case& c : {Case{HedgeInstrument::perpetual, 20.0}, Case{HedgeInstrument::future, 20.0},
+                        Case{HedgeInstrument::option, 1.0}}) {
+    for (MarginAction on_call : {MarginAction::liquidate, MarginAction::top_up}) {
+      SCOPED_TRACE("instrument " + std::to_string(static_cast<int>(c.instrument)) +
+                   (on_call == MarginAction::top_up ? ", top_up" : ", liquidate"));
+      // Puts only lower beta: their targets below the book's beta, and none short.
+      std::vector<double> pair_targets = targets;
+      if (c.instrument == HedgeInstrument::option)
+        for (double& t : pair_targets) t = 0.3 + 0.3 * t;
+      const Sweep r = run_sweep(m, dynamic_book(m, c.instrument, on_call, c.collateral), bands, pair_targets);
+      expect_same_bits(r);
+      expect_targets_followed(r, 0, 4);
+      expect_targets_followed(r, 1, 5);
+      int called = 0;
+      for (std::size_t b = 0; b < bands.size(); ++b) called += r.band_count(static_cast<int>(b), OutcomeField::first_call_step);
+      EXPECT_GT(called, 0);  // the margin rule was exercised
+    }
+  }
+}
+
+// A static book's pairs at other targets: its own columns stay its static hedge.
+TEST(BandSweepRider, StaticBookWithPairsAtSeveralTargets) {
+  const Model m = make_synthetic_model(4, 2);
+  BookConfig book = test::hedged_test_book(m, HedgeInstrument::future, HedgeMode::static_ratio);
+  book.margin.on_call = MarginAction::top_up;
+  book.margin.collateral = 20.0;
+  book.simulation.steps_per_day = 2;
+  book.hedge.rebalance_every_days = 2;
+  const Sweep r = run_sweep(m, book, {0.02, 0.02, 0.02}, {0.0, 0.5, 1.0});
+  expect_same_bits(r);
+  expect_targets_followed(r, 0, 2);
+  EXPECT_EQ(r.mean(0, OutcomeField::rebalances), 0.0);
 }
 
 }  // namespace

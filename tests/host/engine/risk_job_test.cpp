@@ -165,12 +165,13 @@ TEST(RiskJob, RefinedOptimaHoldUpWhenRerun) {
 }
 
 // Bands on common random numbers: wider bands trade less and track worse; the recommended
-// band is the cheapest within the tracking tolerance.
+// band follows the band rule (recommend_band_pair).
 /// A book of A1 and A2 hedged with a perpetual on the synthetic model's benchmark towards beta 0.3.
 BookConfig band_book(double collateral) {
   BookConfig book;
   book.holdings = {{"A1", 40.0}, {"A2", 60.0}};
   book.hedge.instrument = HedgeInstrument::perpetual;
+  book.hedge.mode = HedgeMode::dynamic;
   book.hedge.target_beta = 0.3;
   book.hedge.fee_bps = 2;
   book.margin.collateral = collateral;
@@ -197,38 +198,96 @@ TEST(RiskJob, BandSweepTradesOffCostAgainstTracking) {
   }
   ASSERT_GE(recommended, 0);
   EXPECT_LE(rows[recommended].mean_abs_deviation, 0.025);
+  // The band rule: no band within the tolerance is cheaper with an ES(0.99) within 5% of the
+  // least ES of those bands (collateral 1e9: no calls, every band within the call limit).
+  double least_es = INFINITY;
   for (const BandRow& r : rows)
-    if (r.mean_abs_deviation <= 0.025) EXPECT_GE(r.mean_costs, rows[recommended].mean_costs);
+    if (r.mean_abs_deviation <= 0.025) least_es = std::min(least_es, r.hedged.tails.back().es);
+  for (const BandRow& r : rows)
+    if (r.mean_abs_deviation <= 0.025 && r.hedged.tails.back().es <= 1.05 * least_es)
+      EXPECT_GE(r.mean_costs, rows[recommended].mean_costs);
   EXPECT_GT(rows.back().mean_abs_deviation, 0.025);  // the rule had something to exclude
 }
 
-// The band sweep's one pass (kMaxBandsPerPass bands at a time; 10 bands take two passes) gives
-// every band what a separate run of the book at that band gives, bit for bit.
-TEST(RiskJob, BandSweepEqualsSeparateRunsAtEachBand) {
+// The band sweep's one pass (kMaxBandsPerPass pairs at a time) gives every (target, band) pair
+// what a separate run of the book made dynamic at that target and band gives, bit for bit: 10
+// bands at the book's own target (two passes), and 3 targets x 4 bands (12 pairs, the second
+// pass starting inside the second target's bands).
+TEST(RiskJob, BandSweepEqualsSeparateRunsAtEachPair) {
   const Model model = make_synthetic_model(3, 2);
   BookConfig book = band_book(300.0);  // calls on some paths
-  book.risk.band_grid = {0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.4};
   book.simulation.paths = 6000;
   auto backend = make_cpu_backend(2);
   const PortfolioSetup portfolio = make_portfolio(model, book);
-  const std::vector<BandRow> rows = sweep_bands(*backend, model, portfolio, book);
-  ASSERT_EQ(rows.size(), 10u);
-  double calls = 0.0;
-  for (std::size_t b = 0; b < rows.size(); ++b) {
-    BookConfig single = book;
-    single.hedge.mode = HedgeMode::dynamic;
-    single.hedge.band = book.risk.band_grid[b];
-    const ScenarioResult r = evaluate_scenario("band", *backend, build_simulation_tables(model, portfolio, single), single);
-    EXPECT_EQ(rows[b].band, book.risk.band_grid[b]);
-    EXPECT_EQ(rows[b].mean_costs, r.beta.mean_costs) << b;
-    EXPECT_EQ(rows[b].mean_abs_deviation, r.beta.mean_abs_deviation) << b;
-    EXPECT_EQ(rows[b].mean_rebalances, r.beta.mean_rebalances) << b;
-    EXPECT_EQ(rows[b].call_probability, r.margin.call_probability) << b;
-    EXPECT_EQ(rows[b].hedged.stdev, r.hedged.stdev) << b;
-    for (std::size_t l = 0; l < r.hedged.tails.size(); ++l) EXPECT_EQ(rows[b].hedged.tails[l].es, r.hedged.tails[l].es) << b;
-    calls += r.margin.call_probability;
+  for (const std::vector<double>& targets : {std::vector<double>{}, std::vector<double>{0.6, 0.0, 0.3}}) {
+    book.risk.target_beta_grid = targets;
+    book.risk.band_grid = targets.empty() ? std::vector<double>{0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.4}
+                                          : std::vector<double>{0.0, 0.02, 0.1, 0.3};
+    const std::vector<double> expected_targets = targets.empty() ? std::vector<double>{0.3} : targets;
+    SCOPED_TRACE(std::to_string(expected_targets.size()) + " targets");
+    const std::vector<BandRow> rows = sweep_bands(*backend, model, portfolio, book);
+    ASSERT_EQ(rows.size(), expected_targets.size() * book.risk.band_grid.size());
+    double calls = 0.0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const double target = expected_targets[i / book.risk.band_grid.size()];
+      const double band = book.risk.band_grid[i % book.risk.band_grid.size()];
+      BookConfig single = book;
+      single.hedge.mode = HedgeMode::dynamic;
+      single.hedge.target_beta = target;
+      single.hedge.band = band;
+      const ScenarioResult r =
+          evaluate_scenario("band", *backend, build_simulation_tables(model, portfolio, single), single);
+      EXPECT_EQ(rows[i].target_beta, target) << i;
+      EXPECT_EQ(rows[i].band, band) << i;
+      EXPECT_EQ(rows[i].mean_costs, r.beta.mean_costs) << i;
+      EXPECT_EQ(rows[i].mean_abs_deviation, r.beta.mean_abs_deviation) << i;
+      EXPECT_EQ(rows[i].mean_rebalances, r.beta.mean_rebalances) << i;
+      EXPECT_EQ(rows[i].call_probability, r.margin.call_probability) << i;
+      EXPECT_EQ(rows[i].hedged.mean, r.hedged.mean) << i;
+      EXPECT_EQ(rows[i].hedged.stdev, r.hedged.stdev) << i;
+      for (std::size_t l = 0; l < r.hedged.tails.size(); ++l) {
+        EXPECT_EQ(rows[i].hedged.tails[l].var, r.hedged.tails[l].var) << i;
+        EXPECT_EQ(rows[i].hedged.tails[l].es, r.hedged.tails[l].es) << i;
+      }
+      calls += r.margin.call_probability;
+    }
+    EXPECT_GT(calls, 0.0);  // the margin rule was exercised
+    // The targets were each applied: band 0 at targets 0.6, 0.0 and 0.3 gives three outcomes.
+    if (!targets.empty()) {
+      EXPECT_NE(rows[0].hedged.mean, rows[4].hedged.mean);
+      EXPECT_NE(rows[4].hedged.mean, rows[8].hedged.mean);
+      EXPECT_NE(rows[0].mean_costs, rows[8].mean_costs);
+    }
   }
-  EXPECT_GT(calls, 0.0);  // the margin rule was exercised
+}
+
+// Without risk.target_beta_grid a static book's sweep keeps its own beta at t0, the target its
+// scenarios are tracked against (a dynamic book's: hedge.target_beta); each pair still equals a
+// run of the book made dynamic at that target.
+TEST(RiskJob, AStaticBooksBandSweepKeepsItsStartBeta) {
+  const Model model = make_synthetic_model(3, 2);
+  BookConfig book = band_book(1e9);
+  book.hedge.mode = HedgeMode::static_ratio;
+  book.hedge.ratio = 0.2;
+  book.risk.band_grid = {0.02, 0.1};
+  book.simulation.paths = 4000;
+  auto backend = make_cpu_backend(1);
+  const PortfolioSetup portfolio = make_portfolio(model, book);
+  const double start = start_beta(build_simulation_tables(model, portfolio, book));
+  ASSERT_GT(std::abs(start - book.hedge.target_beta), 0.1);  // hedge.target_beta (0.3) would differ
+  EXPECT_EQ(band_targets(model, portfolio, book), std::vector<double>{start});
+  const std::vector<BandRow> rows = sweep_bands(*backend, model, portfolio, book);
+  ASSERT_EQ(rows.size(), 2u);
+  BookConfig single = book;
+  single.hedge.mode = HedgeMode::dynamic;
+  single.hedge.target_beta = start;
+  single.hedge.band = 0.1;
+  const ScenarioResult r = evaluate_scenario("band", *backend, build_simulation_tables(model, portfolio, single), single);
+  EXPECT_EQ(rows[1].target_beta, start);
+  EXPECT_EQ(rows[1].mean_abs_deviation, r.beta.mean_abs_deviation);
+  EXPECT_EQ(rows[1].hedged.tails.back().es, r.hedged.tails.back().es);
+  book.hedge.mode = HedgeMode::dynamic;
+  EXPECT_EQ(band_targets(model, portfolio, book), std::vector<double>{0.3});
 }
 
 // margin.collateral: auto. The job sizes the collateral on a pass over the base scenario (the
@@ -460,7 +519,8 @@ TEST(RiskJob, WarnsWhenNoBandTracksWithinTolerance) {
   for (const BandRow& b : report.bands) EXPECT_FALSE(b.within_tolerance);
   EXPECT_TRUE(report.bands.front().recommended);  // the band that tracks best
   ASSERT_EQ(warnings_with(report, "no band of risk.band_grid keeps the mean |beta - target| within "
-                                  "risk.tracking_tolerance 1e-06; the recommended band 0.01 is the one that tracks best"),
+                                  "risk.tracking_tolerance 1e-06; the recommended pair (target_beta 0.3, band 0.01) is "
+                                  "the one that tracks best"),
             1)
       << all_warnings(report);
 }

@@ -203,7 +203,8 @@ demo="$share/configs/demo"
 if ((cuda)); then paths=1000000 label=1e6; else paths=10000 label=10000; fi
 for command in stress optimize; do
   step "${command}_demo_$label" 120 "$run_key" \
-    "$bin/betahedge" "$command" --config "$demo/book.yaml" --paths "$paths" --backend "$backend" \
+    "$bin/betahedge" "$command" --config "$demo/book.yaml" --prices "$share/data/demo_prices.csv" \
+    --paths "$paths" --backend "$backend" \
     --out "$out/outputs/${command}-$label" && summary_figures "$out/outputs/${command}-$label"
   say ""
 done

@@ -138,6 +138,8 @@ def trial(binary, rng, timeout, work):
         config = "run.yaml" if command == "run" else "book.yaml"
         args = [binary, command, "--quiet", "--backend", "cpu", "--paths", "400", "--config",
                 os.path.join(inputs, config), "--out", out]
+        if command in ("stress", "optimize"):  # the demo book's replay stresses read these prices
+            args += ["--prices", os.path.join(inputs, "prices.csv")]
         if command == "optimize":
             args += ["--horizon-days", "5"]
     problems = []

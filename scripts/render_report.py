@@ -4,7 +4,9 @@
     /usr/bin/python3 scripts/render_report.py OUT_DIR
 
 Reads, from OUT_DIR, the files `betahedge run` writes (SPEC sections 4 to 6):
-    summary.json            run header, portfolio, one entry per scenario (base first)
+    summary.json            run header, portfolio, one entry per scenario (base first; the
+                            history replays, kind "replay", after the Monte Carlo ones, with
+                            their daily paths: the "History replays" section when there are any)
     model.json              asset and regime names
     hedge_ratio_curve.csv   scenario,ratio,mean,stdev,var_<a>,es_<a>...,call_probability
     bands.csv               target_beta,band,mean_abs_deviation,mean_rebalances,mean_costs,var_<a>,es_<a>...,
@@ -190,6 +192,8 @@ class Checker:
             raise InputError(f"{self.path}: {here}: expected a list")
         if kind == "string" and not isinstance(value, str):
             raise InputError(f"{self.path}: {here}: expected a string")
+        if kind == "bool" and not isinstance(value, bool):
+            raise InputError(f"{self.path}: {here}: expected true or false")
         return value
 
 
@@ -297,6 +301,42 @@ def validate_summary(summary, path):
     return levels
 
 
+def validate_replays(summary, path):
+    """Takes the replay scenarios out of summary['scenarios'] (keeping the Monte Carlo ones there),
+    checks every field the report prints, and returns them in order."""
+    c = Checker(path)
+    scenarios = c.get(summary, "scenarios", "", kind="list")
+    replays = [s for s in scenarios if isinstance(s, dict) and s.get("kind") == "replay"]
+    summary["scenarios"] = [s for s in scenarios if not (isinstance(s, dict) and s.get("kind") == "replay")]
+    for i, s in enumerate(replays):
+        name = c.get(s, "name", f"replays[{i}]", kind="string")
+        where = f"scenarios[{name}]"
+        window = c.get(s, "replay", where, kind="object")
+        for key in ("from", "to"):
+            c.get(window, key, f"{where}.replay", kind="string")
+        c.get(window, "days", f"{where}.replay")
+        regimes = c.get(window, "regimes", f"{where}.replay", kind="list")
+        for side in ("unhedged", "hedged"):
+            c.get(c.get(s, side, where, kind="object"), "pnl", f"{where}.{side}")
+        margin = c.get(s, "margin", where, kind="object")
+        for key in ("collateral", "min_equity"):
+            c.get(margin, key, f"{where}.margin")
+        for key in ("called", "liquidated"):
+            c.get(margin, key, f"{where}.margin", kind="bool")
+        c.get(margin, "first_call_date", f"{where}.margin", nullable=True, kind="string")
+        beta = c.get(s, "beta", where, kind="object")
+        for key in ("costs", "rebalances"):
+            c.get(beta, key, f"{where}.beta")
+        path_rows = c.get(s, "path", where, kind="list")
+        if len(path_rows) < 2 or len(regimes) != len(path_rows):
+            raise InputError(f"{path}: {where}.path: expected days + 1 >= 2 rows, one per regime of replay.regimes")
+        for d, row in enumerate(path_rows):
+            c.get(row, "date", f"{where}.path.{d}", kind="string")
+            for key in ("pnl_unhedged", "pnl_hedged", "equity"):
+                c.get(row, key, f"{where}.path.{d}")
+    return replays
+
+
 def validate_model(model, path, summary):
     c = Checker(path)
     assets = c.get(model, "assets", "", kind="list")
@@ -318,6 +358,9 @@ def load_inputs(out_dir):
     if not os.path.isdir(out_dir):
         raise InputError(f"{out_dir}: not a directory")
     summary = load_json(out_dir, "summary.json")
+    # Replays (kind "replay", after the Monte Carlo scenarios) are one path each: their own
+    # section; every other section reads the Monte Carlo scenarios.
+    replays = validate_replays(summary, os.path.join(out_dir, "summary.json"))
     levels = validate_summary(summary, os.path.join(out_dir, "summary.json"))
     model = load_json(out_dir, "model.json")
     assets, regime_names = validate_model(model, os.path.join(out_dir, "model.json"), summary)
@@ -355,7 +398,8 @@ def load_inputs(out_dir):
                 raise InputError(f"{os.path.join(out_dir, 'regimes.csv')}: data row {lineno - 1}: "
                                  f"not an ISO date: '{row['date']}'") from None
     return {"summary": summary, "levels": levels, "model": model, "assets": assets,
-            "regime_names": regime_names, "curve": curve, "bands": bands, "pnl": pnl, "regimes": regimes}
+            "regime_names": regime_names, "curve": curve, "bands": bands, "pnl": pnl, "regimes": regimes,
+            "replays": replays}
 
 
 # ----------------------------------------------------------------------------- HTML pieces
@@ -870,6 +914,82 @@ def contributions_tables(scen):
             f'{esc(first["name"])}, then the ES parts of every scenario.</p>{full}{across}')
 
 
+def section_replays(d):
+    """Each replay: a table row, and a chart of its daily path (P&L since the open; the hedge
+    account's equity, with the day of a margin call marked)."""
+    replays = d["replays"]
+    if not replays:
+        return ""
+    head = ('<tr><th class="left">Replay</th><th>Window</th><th>Days</th><th>Unhedged P&amp;L</th>'
+            '<th>Hedged P&amp;L</th><th>Margin call</th><th>Liquidated</th><th>Min equity</th>'
+            '<th>Collateral</th><th>Costs</th><th>Rebalances</th></tr>')
+    body, figures = [], []
+    for r in replays:
+        k = f"scenarios[{r['name']}]"
+        mg = r["margin"]
+        if mg["called"]:
+            call = td(f"{k}.margin.first_call_date", mg["first_call_date"], fmt_text).replace('class="txt"',
+                                                                                              'class="txt flag"')
+        else:
+            call = '<td class="txt">none</td>'
+        body.append("<tr>" + "".join([
+            f'<td class="name">{esc(r["name"])}</td>',
+            f'<td class="txt">{esc(r["replay"]["from"])} to {esc(r["replay"]["to"])}</td>',
+            td(f"{k}.replay.days", r["replay"]["days"], fmt_int),
+            td(f"{k}.unhedged.pnl", r["unhedged"]["pnl"], fmt_money),
+            td(f"{k}.hedged.pnl", r["hedged"]["pnl"], fmt_money),
+            call,
+            f'<td class="txt">{"yes" if mg["liquidated"] else "no"}</td>',
+            td(f"{k}.margin.min_equity", mg["min_equity"], fmt_money),
+            td(f"{k}.margin.collateral", mg["collateral"], fmt_money),
+            td(f"{k}.beta.costs", r["beta"]["costs"], fmt_money),
+            td(f"{k}.beta.rebalances", r["beta"]["rebalances"], fmt_int)]) + "</tr>")
+
+        rows = r["path"]
+        dates = np.array([np.datetime64(p["date"], "D") for p in rows])
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.8))
+        ax1.plot(dates, [p["pnl_unhedged"] for p in rows], color="#c0504d", linewidth=1.6, marker="o",
+                 markersize=3, label="unhedged")
+        ax1.plot(dates, [p["pnl_hedged"] for p in rows], color="#2f6db5", linewidth=1.6, marker="o",
+                 markersize=3, label="hedged")
+        ax1.axhline(0, color="#555555", linewidth=0.8)
+        ax1.set_ylabel("P&L since the open (base currency)")
+        ax1.set_title(f"Replay {r['name']}: P&L path")
+        ax2.plot(dates, [p["equity"] for p in rows], color="#4f7f3a", linewidth=1.6, marker="o", markersize=3,
+                 label="hedge account equity")
+        ax2.set_ylabel("equity (base currency)")
+        ax2.set_title(f"Replay {r['name']}: hedge account")
+        for ax in (ax1, ax2):
+            if mg["called"]:
+                ax.axvline(np.datetime64(mg["first_call_date"], "D"), color="#c26a00", linestyle="--", linewidth=1.3,
+                           label=f"margin call {mg['first_call_date']}")
+            ax.yaxis.set_major_formatter(FuncFormatter(compact_money))
+            ax.grid(alpha=0.3)
+            ax.legend(loc="best", fontsize=9, frameon=False)
+            for label in ax.get_xticklabels():
+                label.set_rotation(30)
+                label.set_horizontalalignment("right")
+        regimes = r["replay"]["regimes"]
+        runs = []
+        for day, name in enumerate(regimes):
+            if runs and runs[-1][0] == name:
+                runs[-1][2] = day
+            else:
+                runs.append([name, day, day])
+        sequence = ", ".join(f"{esc(n)} (day {a})" if a == b else f"{esc(n)} (days {a}–{b})" for n, a, b in runs)
+        figures.append(figure_html(fig, f"P&L path and hedge account of replay {r['name']}",
+                                   f"From summary.json (and replay_paths.csv): day 0 is {esc(rows[0]['date'])}, "
+                                   f"the hedge just opened. Regimes: {sequence}."))
+    table = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+    return ('<section id="replays"><h2>History replays</h2>'
+            '<p class="note">Today\'s book, hedge rules, funding and margin through the actual daily returns of '
+            'each window of the prices file, one deterministic path each, not a distribution. Each day\'s regime '
+            '(its funding, basis and implied vol) is the model\'s filtered most likely regime given the window\'s '
+            'returns; intraday steps split a day\'s return evenly. A margin call here is what would have '
+            'happened.</p>'
+            f"{table}{''.join(figures)}</section>")
+
+
 def section_pnl(d):
     pnl = d["pnl"]
     base = d["summary"]["scenarios"][0]
@@ -1159,7 +1279,8 @@ def render(d, out_dir):
     s = d["summary"]
     names = ", ".join(sc["name"] for sc in s["scenarios"])
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
-        ("summary", "Summary"), ("run", "Run"), ("scenarios", "Scenarios"), ("pnl", "P&amp;L distribution"), ("hedge-ratio", "Hedge ratio"),
+        ("summary", "Summary"), ("run", "Run"), ("scenarios", "Scenarios")) + ((("replays", "Replays"),) if d["replays"] else ()) + (
+        ("pnl", "P&amp;L distribution"), ("hedge-ratio", "Hedge ratio"),
         ("bands", "Bands"), ("regimes", "Regimes"), ("correlations", "Correlations")))
     parts = [
         "<!DOCTYPE html>",
@@ -1168,12 +1289,15 @@ def render(d, out_dir):
         "<title>betahedge risk report</title>",
         f"<style>{CSS}</style></head><body>",
         "<header><h1>betahedge risk report</h1>",
-        f'<p class="sub">{len(s["scenarios"])} scenarios: {esc(names)}</p>',
+        f'<p class="sub">{len(s["scenarios"])} scenarios: {esc(names)}'
+        + (f'; {len(d["replays"])} history replays: {esc(", ".join(r["name"] for r in d["replays"]))}'
+           if d["replays"] else "") + "</p>",
         f"<nav>{nav}</nav></header>",
         warnings_box(d),
         section_committee(d),
         section_header(d, out_dir),
         section_scenarios(d),
+        section_replays(d),
         section_pnl(d),
         section_hedge_curve(d),
         section_bands(d),

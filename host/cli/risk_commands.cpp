@@ -8,6 +8,7 @@
 #include "cli/run_options.hpp"
 #include "engine/risk_job.hpp"
 #include "io/atomic_write.hpp"
+#include "market/prices_csv.hpp"
 #include "model/model_json.hpp"
 #include "ranks/ranks.hpp"
 #include "report/finite_check.hpp"
@@ -26,6 +27,7 @@ std::vector<OutputFile> risk_output_files(const RiskReport& report, const BookCo
   if (stages.optimize) files.push_back({"hedge_ratio_curve.csv", hedge_ratio_curve_csv(report, book.risk)});
   if (stages.bands) files.push_back({"bands.csv", bands_csv(report, book.risk)});
   if (report.histogram) files.push_back({"pnl_distribution.csv", pnl_distribution_csv(*report.histogram)});
+  if (!report.replays.empty()) files.push_back({"replay_paths.csv", replay_paths_csv(report)});
   for (const OutputFile& f : files)
     if (f.name.ends_with(".csv")) require_finite_csv(f.contents, f.name);
   return files;
@@ -45,6 +47,7 @@ struct RiskArgs {
   std::filesystem::path config;
   std::optional<std::filesystem::path> model;
   std::filesystem::path out;
+  std::optional<std::filesystem::path> prices;  ///< for replay stresses
   bool force = false;
   RunOptions run;
 };
@@ -56,11 +59,17 @@ void run_risk_command(const std::string& name, const RiskArgs& args, const JobSt
   if (args.model) book.model_path = *args.model;
   const std::filesystem::path& model_path = book.model_path;
   // A bad --out fails now, not after the simulation. Rank 0 alone writes, so it alone checks.
-  const OutputRules rules{{args.config, model_path}, "betahedge " + name, args.force};
+  std::vector<std::filesystem::path> inputs{args.config, model_path};
+  if (args.prices) inputs.push_back(*args.prices);
+  const OutputRules rules{inputs, "betahedge " + name, args.force};
   ranks::run_on_root([&] { check_output_directory(args.out, rules); });
   const Model model = load_model(model_path);
+  // The replay stresses' history (read on every rank, as each runs the replays).
+  std::optional<PriceTable> prices;
+  if (args.prices) prices = read_prices_csv(*args.prices);
   const RiskReport report =
-      run_risk_job(model, book, stages, [&](const std::string& line) { progress(args.run, name + ": " + line); });
+      run_risk_job(model, book, stages, [&](const std::string& line) { progress(args.run, name + ": " + line); },
+                   prices ? &*prices : nullptr);
   ranks::run_on_root([&] {
     const std::vector<OutputFile> files = risk_output_files(report, book, stages);
     write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) { write_output_files(dir, files); });
@@ -90,6 +99,8 @@ void add_risk_command(CLI::App& app, CommandAction& action, const std::string& n
   cmd->add_option("--model", args->model, "model.json (default: the book's model:)");
   add_output_options(*cmd, args->out, args->force);
   add_run_options(*cmd, args->run);
+  if (stages.stresses)
+    cmd->add_option("--prices", args->prices, "prices CSV whose history the book's replay stresses replay");
   cmd->callback([args, &action, name, stages] { action = [args, name, stages] { run_risk_command(name, *args, stages); }; });
 }
 

@@ -84,7 +84,12 @@ void run_overnight(const RunArgs& args) {
   }();
   const JobStages stages{.stresses = true, .optimize = true, .bands = book.hedge.instrument != HedgeInstrument::none,
                          .histogram = true};
-  RiskReport report = run_risk_job(model, book, stages, say);
+  // Replay stresses replay the calibration's prices (read on every rank, as each runs them).
+  std::optional<PriceTable> prices;
+  if (config.calibrate && std::any_of(book.stress.begin(), book.stress.end(),
+                                      [](const StressScenario& s) { return s.replay.has_value(); }))
+    prices = read_prices_csv(config.calibrate->prices);
+  RiskReport report = run_risk_job(model, book, stages, say, prices ? &*prices : nullptr);
   if (calibrated) {
     std::vector<std::string> warnings = calibration_warnings(calibrated->calibration);
     // The model's short regimes are the job's warnings already; the calibration adds its choice of K.

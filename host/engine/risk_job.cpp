@@ -171,11 +171,11 @@ std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig
   std::vector<AppliedScenario> scenarios{base_scenario(model)};
   if (with_stresses)
     for (std::size_t i = 0; i < book.stress.size(); ++i)
-      scenarios.push_back(apply_stress(model, book, static_cast<int>(i)));
+      if (!book.stress[i].replay) scenarios.push_back(apply_stress(model, book, static_cast<int>(i)));
   return scenarios;
 }
 
-JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStages& stages) {
+JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStages& stages, const PriceTable* prices) {
   if (book.hedge.instrument == HedgeInstrument::none && (stages.optimize || stages.bands))
     throw InputError(book_location(book, "hedge.instrument") + ": the " +
                      (stages.optimize ? "optimiser" : "band sweep") + " needs a hedge instrument, not 'none'");
@@ -184,6 +184,16 @@ JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStage
   // once per scenario here, before any work, and dropped.
   for (const AppliedScenario& scenario : inputs.scenarios)
     build_simulation_tables(scenario.model, inputs.portfolio, book, shocks_of(scenario));
+  if (stages.stresses)
+    for (std::size_t i = 0; i < book.stress.size(); ++i) {
+      const StressScenario& stress = book.stress[i];
+      if (!stress.replay) continue;
+      if (!prices)
+        throw InputError(book_location(book, "stress[" + std::to_string(i) + "].replay") + ": stress '" + stress.name +
+                         "' replays history and needs the prices file: pass --prices FILE (run: calibrate.prices "
+                         "in run.yaml)");
+      inputs.replays.push_back(prepare_replay(model, book, static_cast<int>(i), *prices));
+    }
   return inputs;
 }
 
@@ -593,7 +603,7 @@ void check_statistics_memory(const BookConfig& book, const JobStages& stages, co
 }  // namespace
 
 RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobStages& stages,
-                        const ProgressFn& progress) {
+                        const ProgressFn& progress, const PriceTable* prices) {
   const auto start = std::chrono::steady_clock::now();
   const auto say = [&](const std::string& line) {
     char elapsed[32];
@@ -602,7 +612,7 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
     progress(elapsed + line);
   };
   // Book errors first: none may wait for a backend or a simulation.
-  const JobInputs inputs = prepare_job(model, book, stages);
+  const JobInputs inputs = prepare_job(model, book, stages, prices);
   // Each rank chooses its own backend (its own GPU); one that fails stops every rank.
   SelectedBackend selected;
   ranks::agree_on_errors([&] { selected = select_backend(book.simulation.backend, book.simulation.threads); });
@@ -642,6 +652,17 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
     simulated_paths += book.simulation.paths;
     report.peak_tail_values = std::max(report.peak_tail_values, run.result.peak_tail_values);
     report.scenarios.push_back(std::move(run));
+  }
+  // Replays: one deterministic path each, on the host (every rank runs them, the same bits).
+  for (const ReplayInput& replay : inputs.replays) {
+    ReplayRun run = run_replay(model, portfolio, job_book, replay);
+    say("replay " + run.name + ": " + run.path.front().date + " to " + run.path.back().date + " (" +
+        std::to_string(run.days) + " days): unhedged " + money(run.outcome.pnl_unhedged) + ", hedged " +
+        money(run.outcome.pnl_hedged) +
+        (run.called() ? "; margin call on " + run.path[run.first_call_day()].date +
+                            (run.outcome.liquidated != 0.0 ? " (liquidated)" : " (topped up)")
+                      : "; no margin call"));
+    report.replays.push_back(std::move(run));
   }
   if (stages.bands) {
     const std::size_t pairs = band_targets(model, portfolio, job_book).size() * book.risk.band_grid.size();

@@ -11,6 +11,7 @@
 #include "betahedge/model_types.hpp"
 #include "betahedge/path_backend.hpp"
 #include "config/book_config.hpp"
+#include "engine/replay.hpp"
 #include "engine/risk_engine.hpp"
 #include "engine/simulation_setup.hpp"
 #include "scenario/stress.hpp"
@@ -135,7 +136,8 @@ struct RiskReport {
   CollateralChoice collateral;
   /// One line per figure dominated by an edge case (SPEC 6 `warnings`; job_warnings).
   std::vector<std::string> warnings;
-  std::vector<ScenarioRun> scenarios;  ///< base first
+  std::vector<ScenarioRun> scenarios;  ///< base first (the Monte Carlo scenarios)
+  std::vector<ReplayRun> replays;      ///< the book's replay stresses, in the book's order
   std::vector<BandRow> bands;  ///< the band sweep's pairs, target-major (sweep_bands)
   std::string band_rule;       ///< how the recommended pair was chosen (band_rule), with the bands
   std::optional<PnlHistogram> histogram;
@@ -150,21 +152,26 @@ using ProgressFn = std::function<void(const std::string&)>;
 /// (optimising the ratio per scenario when asked), sweep the bands, collect the warnings
 /// (job_warnings), and time it all. Each stage reports a progress line with the elapsed time.
 /// Every book error the model reveals is thrown before the backend's progress line.
+/// Replay stresses (stages.stresses) read their windows from `prices` (stress --prices, or
+/// run's calibration prices); one without prices is an InputError naming the stress.
 RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobStages& stages,
-                        const ProgressFn& progress);
+                        const ProgressFn& progress, const PriceTable* prices = nullptr);
 
 /// What a job simulates, checked against the model.
 struct JobInputs {
   PortfolioSetup portfolio;
-  std::vector<AppliedScenario> scenarios;  ///< base first, then the stresses when asked
+  std::vector<AppliedScenario> scenarios;  ///< base first, then the model stresses when asked
+  std::vector<ReplayInput> replays;        ///< the replay stresses when asked
 };
 
 /// Every book error that the model reveals, found before any path is simulated: holdings,
 /// benchmark and beta estimates against the model's assets (make_portfolio), each stress's
 /// assets and regimes (apply_stress), per-regime counts of funding and basis (the simulation
-/// tables of every scenario), and a hedge instrument where the stages need one. Throws
-/// InputError "FILE:LINE: field: what" (book_location).
-JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStages& stages);
+/// tables of every scenario), a hedge instrument where the stages need one, and each replay's
+/// window against `prices` (prepare_replay; none given: "stress[i].replay: ... --prices").
+/// Throws InputError "FILE:LINE: field: what" (book_location).
+JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStages& stages,
+                      const PriceTable* prices = nullptr);
 
 /// margin.collateral as the job uses it. A number: that number ("fixed"). `auto` with a hedge:
 /// collateral_for_call_probability at risk.max_call_probability of one pass over the base
@@ -184,7 +191,9 @@ inline constexpr double kWarnCallProbability = 0.10;
 /// margin_constrained) on the first or last ratio of risk.hedge_ratio_grid, or no
 /// margin-constrained ratio at all; no (target, band) pair that qualifies for the band rule
 /// (none within risk.tracking_tolerance, or none of those within risk.max_call_probability); a
-/// regime of the model expected to last under kShortRegimeDays days.
+/// regime of the model expected to last under kShortRegimeDays days. Replays are no Monte Carlo
+/// scenarios: none of these apply to them (a replayed margin call is a fact of the replay,
+/// reported with it).
 std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig& book, const Model& model);
 
 /// The book as the job holds it (RiskReport portfolio, hedge_terms): each asset's units, spot,
@@ -192,7 +201,8 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
 /// band, costs, funding and basis per regime, option terms, and the margin rates and action.
 void describe_book(const Model& model, const BookConfig& book, const PortfolioSetup& portfolio, RiskReport& report);
 
-/// Base plus every stress of the book, in order.
+/// Base plus every model stress of the book, in order (replay stresses are not model stresses:
+/// prepare_job reads them as ReplayInput).
 std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig& book, bool with_stresses);
 
 /// What one scenario's pass computes beyond its statistics.

@@ -55,6 +55,7 @@ json summary_to_json(const RiskReport& report) {
     const BetaResult& b = s.beta;
     scenarios.push_back(
         {{"name", s.name},
+         {"kind", "monte_carlo"},
          {"unhedged", statistics_to_json(s.unhedged)},
          {"hedged", statistics_to_json(s.hedged)},
          {"hedge_effectiveness", s.hedge_effectiveness},
@@ -114,6 +115,42 @@ json summary_to_json(const RiskReport& report) {
           {"min_es", min_es},
           {"margin_constrained", o.margin_constrained ? json(*o.margin_constrained) : json(nullptr)}};
     }
+  }
+  // SPEC 6 replay scenarios, after the Monte Carlo ones: one path's figures and its daily path.
+  for (const ReplayRun& r : report.replays) {
+    const PathOutcome& o = r.outcome;
+    json path = json::array();
+    for (const ReplayDay& d : r.path)
+      path.push_back({{"date", d.date},
+                      {"day", d.day},
+                      {"pnl_unhedged", d.pnl_unhedged},
+                      {"pnl_hedged", d.pnl_hedged},
+                      {"equity", d.equity}});
+    const int call_day = r.first_call_day();
+    scenarios.push_back(
+        {{"name", r.name},
+         {"kind", "replay"},
+         {"replay",
+          {{"from", r.window.from},
+           {"to", r.window.to},
+           {"days", r.days},
+           {"first_date", r.path.front().date},
+           {"last_date", r.path.back().date},
+           {"regimes", r.regime_names}}},
+         {"unhedged", {{"pnl", o.pnl_unhedged}}},
+         {"hedged", {{"pnl", o.pnl_hedged}}},
+         {"margin",
+          {{"collateral", r.collateral},
+           {"collateral_rule", report.collateral.rule},
+           {"called", r.called()},
+           {"first_call_day", r.called() ? json(call_day) : json(nullptr)},
+           {"first_call_date", r.called() ? json(r.path[call_day].date) : json(nullptr)},
+           {"liquidated", o.liquidated != 0.0},
+           {"min_equity", o.min_equity},
+           {"collateral_without_call", o.collateral_shortfall}}},
+         {"beta", {{"mean_abs_deviation", o.beta_deviation}, {"rebalances", o.rebalances}, {"costs", o.costs}}},
+         {"applied", {{"funding_multiplier", r.funding_multiplier}}},
+         {"path", path}});
   }
   doc["scenarios"] = scenarios;
   doc["warnings"] = report.warnings;

@@ -69,6 +69,23 @@ std::string stress_csv(const RiskReport& report, const RiskConfig& risk) {
       out << "," << number(run.applied.value("repair_distance", 0.0)) << "\n";
     }
   }
+  const std::string no_tails(2 * risk.levels.size(), ',');
+  for (const ReplayRun& r : report.replays) {
+    const PathOutcome& o = r.outcome;
+    out << text_cell(r.name) << "," << r.days << "," << number(o.pnl_unhedged) << "," << no_tails << ","
+        << number(o.pnl_hedged) << "," << no_tails << ",,," << (r.called() ? 1 : 0) << ",," << (o.liquidated != 0.0 ? 1 : 0)
+        << "," << number(o.collateral_shortfall) << "," << std::string(risk.levels.size() + 1, ',') << ",\n";
+  }
+  return out.str();
+}
+
+std::string replay_paths_csv(const RiskReport& report) {
+  std::ostringstream out;
+  out << "scenario,date,day,pnl_unhedged,pnl_hedged,equity,regime\n";
+  for (const ReplayRun& r : report.replays)
+    for (const ReplayDay& d : r.path)
+      out << text_cell(r.name) << "," << d.date << "," << d.day << "," << number(d.pnl_unhedged) << ","
+          << number(d.pnl_hedged) << "," << number(d.equity) << "," << text_cell(r.regime_names[d.day]) << "\n";
   return out.str();
 }
 

@@ -8,7 +8,15 @@
 namespace betahedge {
 
 /// scenario, unhedged and hedged mean/stdev/VaR/ES per level, effectiveness, margin, optima, repair.
+/// A replay (one deterministic path) has a row at its days: its P&L in the *_mean columns,
+/// call_probability and liquidation_probability 1 or 0 (called, liquidated), in
+/// collateral_for_call_probability the least collateral with no call on it; the cells of
+/// statistics that one path has not (stdev, VaR, ES, effectiveness, standard errors, optimal
+/// ratios, repair distance) empty.
 std::string stress_csv(const RiskReport& report, const RiskConfig& risk);
+/// scenario,date,day,pnl_unhedged,pnl_hedged,equity,regime: each replay's daily path (day 0 the
+/// open, its costs paid), cumulative P&L since the open, the hedge account's equity, the day's regime.
+std::string replay_paths_csv(const RiskReport& report);
 /// scenario,ratio,mean,stdev,var_<l>,es_<l>...,call_probability
 std::string hedge_ratio_curve_csv(const RiskReport& report, const RiskConfig& risk);
 /// target_beta,band,mean_abs_deviation,mean_rebalances,mean_costs,var_<l>,es_<l>...,call_probability,

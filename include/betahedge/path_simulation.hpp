@@ -2,6 +2,10 @@
 /// The per-path dynamics shared by both backends: one thread (GPU) or one loop iteration
 /// (CPU) runs simulate_path for one path id, with all path state in local arrays.
 ///
+/// The market of a path is a policy (simulate_market_path's Market): RandomMarket, the model's
+/// random market below (what simulate_path runs), or HistoricalMarket, a window of actual daily
+/// returns replayed as one deterministic path (a replay stress).
+///
 /// Timing convention: the regime of day d (d = 1..num_days) is drawn from the transition row
 /// of day d-1's regime, day 0's regime from initial_probabilities ("today"). Each of the
 /// steps_per_day steps of a day uses that day's regime:
@@ -118,6 +122,41 @@ BH_HD int initial_regime(const MarketView& m, Draws& draws) {
   return sample_from_cdf(m.initial_cdf, m.num_regimes, draws.uniform());
 }
 
+/// The model's random market (simulate_path's): the regimes and every step's move drawn from
+/// `gen`, in the order simulate_path has always drawn them (day 0's regime, then per day its
+/// regime and its steps' shocks), so the same bits for any caller.
+template <class Generator>
+class RandomMarket {
+ public:
+  BH_HD explicit RandomMarket(Generator& gen) : draws_(gen) {}
+  BH_HD int initial_regime(const MarketView& m) { return betahedge::initial_regime(m, draws_); }
+  BH_HD int next_regime(const MarketView& m, int /*day*/, int regime) { return betahedge::next_regime(m, regime, draws_); }
+  template <int kCapacity>
+  BH_HD void step(const MarketView& m, int /*day*/, int regime, double (&log_price)[kCapacity]) {
+    market_step<kCapacity>(m, regime, draws_, log_price);
+  }
+
+ private:
+  RandomDraws<Generator> draws_;
+};
+
+/// A replayed history (a replay stress): day d's log return of each asset and its regime given,
+/// no draws. Each of a day's steps_per_day steps moves log prices by an equal share of the
+/// day's log return, so the day ends at the actual close ratio; the model's drift and vols do
+/// not enter. The regimes (funding, basis and implied vol are per regime) are the caller's.
+struct HistoricalMarket {
+  const int* regimes = nullptr;           ///< [num_days + 1]: day 0 (today, at the open) to num_days
+  const double* day_log_return = nullptr;  ///< [day - 1][lane]: rows of path_capacity_for(num_assets), zero-padded
+
+  BH_HD int initial_regime(const MarketView& /*m*/) const { return regimes[0]; }
+  BH_HD int next_regime(const MarketView& /*m*/, int day, int /*regime*/) const { return regimes[day]; }
+  template <int kCapacity>
+  BH_HD void step(const MarketView& m, int day, int /*regime*/, double (&log_price)[kCapacity]) const {
+    const double* r = day_log_return + (day - 1) * kCapacity;
+    for (int i = 0; i < kCapacity; ++i) log_price[i] += r[i] / m.steps_per_day;
+  }
+};
+
 /// x_0 + ... + x_{N-1} as a balanced tree of pairs, the same order on every backend and at any
 /// SIMD width: ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)) for N = 8.
 template <int kCount>
@@ -225,10 +264,13 @@ struct HorizonColumns {
 /// pro rata. A rider (NoRider) rides along on the same market path. With `horizons`, the outcome
 /// at the end of each day of v.horizons is recorded there: what a run of that many days returns
 /// (and, when v.asset_pnl.record, each asset's P&L at the end).
-template <int kCapacity, class Generator, class Observer = NoPathObserver, class Rider = NoRider>
-BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const Observer& observer = Observer{},
-                                Rider&& rider = Rider{}, const HorizonColumns* horizons = nullptr) {
-  RandomDraws<Generator> draws(gen);
+///
+/// The market moves as `market` says (RandomMarket: the model's; HistoricalMarket: a replay).
+/// An observer with on_day_end(day, book, log_price) sees the hedge book and the log prices at
+/// each day's end, after the rolls and the beta check (a replay's daily path).
+template <int kCapacity, class Market, class Observer = NoPathObserver, class Rider = NoRider>
+BH_HD PathOutcome simulate_market_path(const SimulationView& v, Market& market, const Observer& observer = Observer{},
+                                       Rider&& rider = Rider{}, const HorizonColumns* horizons = nullptr) {
   const MarketView& m = v.market;
   const HedgeView& h = v.hedge;
   const bool hedged = h.kind != HedgeKind::none;
@@ -236,7 +278,7 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
   double log_price[kCapacity];
   for (int i = 0; i < kCapacity; ++i) log_price[i] = 0.0;
 
-  int regime = initial_regime(m, draws);
+  int regime = market.initial_regime(m);
   const double spot_benchmark = m.spot[h.benchmark];
   HedgeBook<> book;
   if (hedged) {
@@ -256,10 +298,10 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
   PortfolioMark mark{0.0, 0.0};  // the host's mark after the latest step
 #endif
   for (int day = 1; day <= m.num_days; ++day) {
-    regime = next_regime(m, regime, draws);
+    regime = market.next_regime(m, day, regime);
     observer.on_day(day, regime);
     for (int step = 0; step < m.steps_per_day; ++step) {
-      market_step<kCapacity>(m, regime, draws, log_price);
+      market.template step<kCapacity>(m, day, regime, log_price);
       if (!hedged) continue;
       const int global_step = (day - 1) * m.steps_per_day + step;
 #if defined(__CUDA_ARCH__)
@@ -301,6 +343,7 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
                     book.finish(mark_portfolio<kCapacity>(v, log_price).value, v.portfolio.initial_value, hedged));
       ++next_horizon;
     }
+    if constexpr (requires { observer.on_day_end(day, book, log_price); }) observer.on_day_end(day, book, log_price);
   }
 
   const double final_value = mark_portfolio<kCapacity>(v, log_price).value;
@@ -318,6 +361,16 @@ BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const O
   }
   rider.on_end(final_value);
   return book.finish(final_value, v.portfolio.initial_value, hedged);
+}
+
+/// One path of the model's random market, its draws from `gen` (simulate_market_path with
+/// RandomMarket: the same draws, in the same order, and the same code as before the market
+/// became a policy).
+template <int kCapacity, class Generator, class Observer = NoPathObserver, class Rider = NoRider>
+BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const Observer& observer = Observer{},
+                                Rider&& rider = Rider{}, const HorizonColumns* horizons = nullptr) {
+  RandomMarket<Generator> market(gen);
+  return simulate_market_path<kCapacity>(v, market, observer, static_cast<Rider&&>(rider), horizons);
 }
 
 /// simulate_path's outcomes at `index` of `out` (columns 0 to kNumOutcomeFields - 1, the same

@@ -60,11 +60,13 @@ def run(command, cwd):
 
 def commands(demo, out):
     book = ["--config", os.path.join(demo, "book.yaml")]
+    # The demo book's replay stresses replay the demo prices.
+    prices = ["--prices", os.path.join(demo, "..", "..", "data", "demo_prices.csv")]
     common = ["--paths", PATHS, "--threads", "1", "--backend", "cpu"]
     return {
         "simulate": ["simulate"] + book + ["--out", out("simulate")] + common,
-        "stress": ["stress"] + book + ["--out", out("stress")] + common + ["--quiet"],
-        "optimize": ["optimize"] + book + ["--out", out("optimize")] + common + ["--quiet"],
+        "stress": ["stress"] + book + prices + ["--out", out("stress")] + common + ["--quiet"],
+        "optimize": ["optimize"] + book + prices + ["--out", out("optimize")] + common + ["--quiet"],
         "bands": ["bands"] + book + ["--out", out("bands")] + common + ["--quiet"],
         "run": ["run", "--config", os.path.join(demo, "run.yaml"), "--out", out("run")] + common + ["--quiet"],
     }

@@ -199,7 +199,7 @@ def resolve(key, summary, bands, model=None):
 def kind_of(key):
     if key.startswith("pct_nav:"):
         return "percent"
-    if re.search(r"(\.contributions\.(es|var|standalone_es)\.[^.]+|\.(var|es)\.[0-9.]+|\.(var|es)_[0-9.]+|\.mean_costs|\.collateral|"
+    if re.search(r"(\.contributions\.(es|var|standalone_es)\.[^.]+|\.(var|es)\.[0-9.]+|\.(var|es)_[0-9.]+|\.mean_costs|\.collateral|\.pnl|\.min_equity|\.costs|"
                  r"collateral_for_call_probability\.[0-9.]+|^portfolio\.value)$", key):
         return "money"
     if re.search(r"(\.contributions\.marginal_es\.[^.]+|hedge_effectiveness(_se)?|probability(_se)?|min_variance|min_es\.[0-9.]+|margin_constrained|"
@@ -241,12 +241,26 @@ def check_cell(key, text, value):
           f"{key}: cell shows {text}, input has {value!r} (more than half a unit of the last printed digit apart)")
 
 
+def monte_carlo(summary):
+    return [s for s in summary["scenarios"] if s.get("kind") != "replay"]
+
+
+def replays_of(summary):
+    return [s for s in summary["scenarios"] if s.get("kind") == "replay"]
+
+
 def expected_keys(summary, bands, levels):
     keys = ["run.paths", "run.steps", "run.horizon_days", "run.seed", "run.drift", "run.backend", "run.device", "run.elapsed_s",
             "portfolio.value", "portfolio.beta", f"scenarios[{summary['scenarios'][0]['name']}].margin.collateral"]
     if "collateral_rule" in summary["scenarios"][0]["margin"]:
         keys.append(f"scenarios[{summary['scenarios'][0]['name']}].margin.collateral_rule")
-    for s in summary["scenarios"]:
+    for s in replays_of(summary):
+        k = f"scenarios[{s['name']}]"
+        keys += [f"{k}.unhedged.pnl", f"{k}.hedged.pnl", f"{k}.replay.days", f"{k}.margin.min_equity",
+                 f"{k}.margin.collateral", f"{k}.beta.costs", f"{k}.beta.rebalances"]
+        if s["margin"]["called"]:
+            keys.append(f"{k}.margin.first_call_date")
+    for s in monte_carlo(summary):
         k = f"scenarios[{s['name']}]"
         keys += [f"{k}.{side}.{m}.{lvl}" for side in ("unhedged", "hedged") for m in ("var", "es") for lvl in levels]
         keys += [f"{k}.hedge_effectiveness", f"{k}.hedge_effectiveness_se", f"{k}.margin.call_probability",
@@ -308,9 +322,16 @@ def check_report(page, raw, summary, bands, expect_regimes):
         label = f"{float(lvl) * 100:g}%"
         check(sum(1 for _, text, tag in page.cells if tag == "th" and label in text) >= 4,
               f"level {lvl} ({label}) missing from the table headers")
-    for s in summary["scenarios"]:
+    for s in monte_carlo(summary):
         rows_named = sum(1 for _, text, tag in page.cells if tag == "td" and text == s["name"])
         check(rows_named >= 4, f"scenario {s['name']} has {rows_named} table rows, expected one per scenario table")
+    replays = replays_of(summary)
+    for s in replays:
+        rows_named = sum(1 for _, text, tag in page.cells if tag == "td" and text == s["name"])
+        check(rows_named == 1, f"replay {s['name']} has {rows_named} table rows, expected one (the replays table)")
+        if s["margin"]["called"]:  # a replayed call is shown as a fact, flagged in the table
+            check(f'class="txt flag" data-key="scenarios[{s["name"]}].margin.first_call_date"' in raw,
+                  f"replay {s['name']}: its margin call is not flagged")
 
     # The recommended pair is the one highlighted row; the frontier's rows are the ones marked.
     highlighted = [cells for classes, cells in page.rows if "recommended" in classes]
@@ -337,8 +358,9 @@ def check_report(page, raw, summary, bands, expect_regimes):
         check(not page.warning_boxes, "a warnings box is drawn, but summary.json has no warnings")
 
     # Sections in the specified order, each with a heading.
-    check(page.section_ids == SECTIONS, f"sections {page.section_ids}, expected {SECTIONS}")
-    check(len(page.h2) == len(SECTIONS) and all(h.strip() for h in page.h2), f"section headings {page.h2}")
+    sections = SECTIONS[:3] + (["replays"] if replays else []) + SECTIONS[3:]
+    check(page.section_ids == sections, f"sections {page.section_ids}, expected {sections}")
+    check(len(page.h2) == len(sections) and all(h.strip() for h in page.h2), f"section headings {page.h2}")
     regimes_text = "No regimes.csv" in raw
     check(regimes_text != expect_regimes,
           "regimes section: " + ("chart expected" if expect_regimes else "missing the 'No regimes.csv' sentence"))
@@ -346,7 +368,7 @@ def check_report(page, raw, summary, bands, expect_regimes):
     # Correlation matrices, as coloured tables: every entry for the base and for each scenario
     # whose matrices differ from the base's; none for the others.
     base_corr = summary["scenarios"][0]["applied"]["corr"]
-    for s in summary["scenarios"]:
+    for s in monte_carlo(summary):
         shown = {key for key in tagged if key.startswith(f"scenarios[{s['name']}].applied.corr.")}
         drawn = s is summary["scenarios"][0] or s["applied"]["corr"] != base_corr
         entries = sum(len(m) * len(m) for m in s["applied"]["corr"]) if drawn else 0
@@ -354,7 +376,7 @@ def check_report(page, raw, summary, bands, expect_regimes):
 
     # Self-contained: embedded PNGs only, no outside references.
     pngs = [s for s in page.imgs if s.startswith("data:image/png;base64,")]
-    expected_charts = 3 + (1 if expect_regimes else 0)
+    expected_charts = 3 + (1 if expect_regimes else 0) + len(replays)  # one chart per replay
     check(len(pngs) == len(page.imgs) == expected_charts,
           f"{len(pngs)} embedded PNGs of {len(page.imgs)} images, expected {expected_charts}")
     for s in pngs:
@@ -482,9 +504,13 @@ def main(source_dir):
               "null margin_constrained not shown")
         check(f"not shown again: {stress}." in raw, "the stress with the base's matrices is not named as such")
 
-        # No warnings (an empty list, or a summary from before there were any): no box.
+        # No warnings (an empty list, or a summary from before there were any): no box. No replays:
+        # no replays section.
+        check(len(replays_of(summary)) == 2 and sum(r["margin"]["called"] for r in replays_of(summary)) == 1,
+              "the fixture has two replays, one of them called")
         for name, edit in (("empty-warnings", lambda s: s.update(warnings=[])),
-                           ("no-warnings-key", lambda s: s.pop("warnings"))):
+                           ("no-warnings-key", lambda s: s.pop("warnings")),
+                           ("no-replays", lambda s: s.update(scenarios=monte_carlo(s)))):
             quiet = os.path.join(work, name)
             shutil.copytree(fixture, quiet)
             edited = json.loads(json.dumps(summary))
@@ -496,7 +522,10 @@ def main(source_dir):
             with open(os.path.join(quiet, "report.html"), encoding="utf-8") as f:
                 raw = f.read()
             check_report(parse(raw), raw, edited, bands, expect_regimes=True)
-            check('class="warnings"' not in raw, f"{name}: a warnings box is drawn")
+            if name == "no-replays":
+                check('id="replays"' not in raw, "no-replays: a replays section is drawn")
+            else:
+                check('class="warnings"' not in raw, f"{name}: a warnings box is drawn")
 
         # Error paths.
         broken = os.path.join(work, "no-summary")

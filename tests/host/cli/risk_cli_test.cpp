@@ -20,6 +20,11 @@ int lines_of(const fs::path& file) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
+/// The 1-based line of `text` on which `marker` first appears.
+int line_of(const std::string& text, const std::string& marker) {
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(text.find(marker)), '\n'));
+}
+
 class RiskCli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -33,8 +38,11 @@ class RiskCli : public ::testing::Test {
   }
   test::CliResult cli(const std::string& command, const std::string& config, const std::string& out,
                       const std::string& environment = "") {
+    // The demo book's replay stresses replay the demo prices (run: its calibration prices).
+    const bool replays = command.starts_with("stress") || command.starts_with("optimize");
     return test::run_cli(command + " --backend cpu --paths 4000 --config " + (dir_ / config).string() + " --out " +
-                             (dir_ / out).string(),
+                             (dir_ / out).string() +
+                             (replays ? " --prices " + (dir_ / "data/demo_prices.csv").string() : std::string()),
                          environment);
   }
   void append_to_book(const std::string& text) {
@@ -46,11 +54,13 @@ class RiskCli : public ::testing::Test {
 TEST_F(RiskCli, StressWritesOneRowPerScenarioWithWhatWasApplied) {
   const auto r = cli("stress --quiet", "book.yaml", "out");
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
-  // One row per scenario and horizon (the demo book reports 1, 10 and 30 days).
-  EXPECT_EQ(lines_of(dir_ / "out/stress.csv"), 1 + 7 * 3);
+  // One row per Monte Carlo scenario and horizon (the demo book reports 1, 10 and 30 days), then
+  // one per replay.
+  EXPECT_EQ(lines_of(dir_ / "out/stress.csv"), 1 + 7 * 3 + 2);
   const json s = json::parse(test::read_text(dir_ / "out/summary.json"));
   EXPECT_EQ(s["scenarios"][0]["horizons"].size(), 3u);
-  ASSERT_EQ(s["scenarios"].size(), 7u);
+  ASSERT_EQ(s["scenarios"].size(), 9u);
+  EXPECT_EQ(s["scenarios"][0]["kind"], "monte_carlo");
   const json& blend = s["scenarios"][1];
   EXPECT_EQ(blend["name"], "corr-to-one");
   EXPECT_NEAR(blend["applied"]["corr"][0][0][1].get<double>(), 0.1 * 0.80 + 0.9, 1e-12);  // calm BTC-ETH
@@ -74,6 +84,7 @@ TEST_F(RiskCli, StressWritesOneRowPerScenarioWithWhatWasApplied) {
     es_sum[cells[0]] += std::stod(cells[3]);
   }
   for (const json& scenario : s["scenarios"]) {
+    if (scenario["kind"] == "replay") continue;  // one path: no tail to allocate
     const double es = scenario["hedged"]["es"]["0.99"].get<double>();
     EXPECT_NEAR(es_sum[scenario["name"].get<std::string>()], es, 1e-9 * es) << scenario["name"];
     EXPECT_EQ(scenario["contributions"]["es"].size(), 3u);
@@ -86,6 +97,10 @@ TEST_F(RiskCli, OptimizeWritesTheCurveAndTheOptima) {
   EXPECT_EQ(lines_of(dir_ / "out/hedge_ratio_curve.csv"), 1 + 7 * 31);
   const json s = json::parse(test::read_text(dir_ / "out/summary.json"));
   for (const json& scenario : s["scenarios"]) {
+    if (scenario["kind"] == "replay") {  // one path: nothing to optimise
+      EXPECT_FALSE(scenario.contains("optimal_hedge_ratio")) << scenario["name"];
+      continue;
+    }
     ASSERT_TRUE(scenario.contains("optimal_hedge_ratio")) << scenario["name"];
     EXPECT_TRUE(scenario["optimal_hedge_ratio"]["min_es"].contains("0.99"));
   }
@@ -177,19 +192,21 @@ TEST_F(RiskCli, RunWritesEveryOutputWithProgressLines) {
   const auto r = cli("run", "run.yaml", "out");
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   for (const char* name : {"model.json", "regimes.csv", "summary.json", "stress.csv", "hedge_ratio_curve.csv",
-                           "bands.csv", "pnl_distribution.csv", "contributions.csv", "report.html"})
+                           "bands.csv", "pnl_distribution.csv", "contributions.csv", "replay_paths.csv",
+                           "report.html"})
     EXPECT_TRUE(fs::exists(dir_ / "out" / name)) << name;
   EXPECT_EQ(load_model(dir_ / "out/model.json").num_regimes(), 2);
   EXPECT_NE(r.stderr_text.find("] scenario base: simulating"), std::string::npos) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("] bands: sweeping"), std::string::npos);
   EXPECT_NE(r.stderr_text.find("calibrating"), std::string::npos);
+  EXPECT_NE(r.stderr_text.find("] replay crash-fortnight: 2022-07-24 to 2022-08-07 (14 days)"), std::string::npos);
 }
 
 TEST_F(RiskCli, AFailingScenarioFailsTheRunAndWritesNothing) {
   append_to_book("  - {name: doge-crash, shock: {DOGE: -0.5}}\n");
   auto r = cli("run --quiet", "run.yaml", "out");
   EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
-  EXPECT_NE(r.stderr_text.find("stress[6].shock.DOGE"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("stress[8].shock.DOGE"), std::string::npos) << r.stderr_text;
   EXPECT_FALSE(fs::exists(dir_ / "out"));
   for (const auto& entry : fs::directory_iterator(dir_.path()))
     EXPECT_EQ(entry.path().filename().string().find(".out"), std::string::npos) << "leftover " << entry.path();
@@ -347,6 +364,100 @@ TEST_F(RiskCli, AnAutoRegimeCountAtItsBoundIsAWarning) {
                                   " --benchmark BTC --regimes auto --out " + (dir_ / "m2/model.json").string());
   ASSERT_EQ(demo.exit_code, 0) << demo.stderr_text;
   EXPECT_EQ(demo.stderr_text, "");
+}
+
+
+/// The close of `symbol` on `date` in the demo prices, read here by hand.
+double demo_close(const fs::path& prices, const std::string& date, const std::string& symbol) {
+  std::istringstream in(test::read_text(prices));
+  std::string header;
+  std::getline(in, header);
+  std::vector<std::string> names;
+  std::istringstream h(header);
+  for (std::string cell; std::getline(h, cell, ',');) names.push_back(cell);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(date)) continue;
+    std::istringstream row(line);
+    std::vector<std::string> cells;
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == symbol) return std::stod(cells[i]);
+  }
+  return std::nan("");
+}
+
+TEST_F(RiskCli, StressReplaysTheDemoWindowsIntoSummaryTablesAndPaths) {
+  const auto r = cli("stress --quiet", "book.yaml", "out");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const json s = json::parse(test::read_text(dir_ / "out/summary.json"));
+  const json& replay = s["scenarios"][7];
+  EXPECT_EQ(replay["name"], "crash-fortnight");
+  EXPECT_EQ(replay["kind"], "replay");
+  EXPECT_EQ(replay["replay"]["from"], "2022-07-24");
+  EXPECT_EQ(replay["replay"]["days"], 14);
+  ASSERT_EQ(replay["path"].size(), 15u);
+  ASSERT_EQ(replay["replay"]["regimes"].size(), 15u);
+  EXPECT_EQ(replay["margin"]["called"], false);
+  EXPECT_TRUE(replay["margin"]["first_call_day"].is_null());
+  // The unhedged P&L by hand: 400 ETH and 6000 SOL at today's spot, moved by the window's
+  // close ratios.
+  const fs::path prices = dir_ / "data/demo_prices.csv";
+  const auto ratio = [&](const std::string& sym) {
+    return demo_close(prices, "2022-08-07", sym) / demo_close(prices, "2022-07-24", sym);
+  };
+  const double unhedged = 400 * 2589.8 * (ratio("ETH") - 1.0) + 6000 * 195.8 * (ratio("SOL") - 1.0);
+  EXPECT_NEAR(replay["unhedged"]["pnl"].get<double>(), unhedged, 1e-9 * 2.2e6);
+  EXPECT_DOUBLE_EQ(replay["path"][14]["pnl_hedged"].get<double>(), replay["hedged"]["pnl"].get<double>());
+  // The hedge (short BTC against a long book) cushions the crash.
+  EXPECT_GT(replay["hedged"]["pnl"].get<double>(), unhedged);
+  // replay_paths.csv: a header and days + 1 rows per replay; stress.csv: a row per replay.
+  EXPECT_EQ(lines_of(dir_ / "out/replay_paths.csv"), 1 + 2 * 15);
+  const std::string paths = test::read_text(dir_ / "out/replay_paths.csv");
+  EXPECT_TRUE(paths.starts_with("scenario,date,day,pnl_unhedged,pnl_hedged,equity,regime\n"));
+  EXPECT_NE(paths.find("\ncrash-fortnight,2022-07-24,0,0,"), std::string::npos);
+  EXPECT_NE(test::read_text(dir_ / "out/stress.csv").find("\nrally-fortnight,14,"), std::string::npos);
+}
+
+TEST_F(RiskCli, ReplayInputErrorsExitTwoNamingTheStressTheDateOrTheSymbol) {
+  // No prices.
+  auto r = test::run_cli("stress --quiet --backend cpu --paths 4000 --config " + (dir_ / "book.yaml").string() +
+                         " --out " + (dir_ / "out").string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.stderr_text.find("stress[6].replay: stress 'crash-fortnight' replays history"), std::string::npos)
+      << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("--prices"), std::string::npos) << r.stderr_text;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+  // A close missing inside the window, and a model asset the file lacks.
+  std::string text = test::read_text(dir_ / "data/demo_prices.csv");
+  const std::size_t row = text.find("\n2022-07-30,");
+  const std::size_t end = text.find('\n', row + 1);
+  const std::string full = text;
+  text.replace(row, end - row, text.substr(row, text.rfind(',', end) - row) + ",");  // SOL empty that day
+  test::write_text(dir_ / "data/demo_prices.csv", text);
+  r = cli("stress --quiet", "book.yaml", "out");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.stderr_text.find("demo_prices.csv:"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find(": SOL: no close on 2022-07-30"), std::string::npos) << r.stderr_text;
+  std::string no_sol;
+  std::istringstream lines(full);
+  for (std::string line; std::getline(lines, line);) no_sol += line.substr(0, line.rfind(',')) + "\n";
+  test::write_text(dir_ / "data/demo_prices.csv", no_sol);
+  r = cli("stress --quiet", "book.yaml", "out");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.stderr_text.find("demo_prices.csv: SOL: the model's asset has no column"), std::string::npos)
+      << r.stderr_text;
+  // A window outside the file's dates names the field with its line.
+  test::write_text(dir_ / "data/demo_prices.csv", full);
+  std::string book = test::read_text(dir_ / "book.yaml");
+  book.replace(book.find("from: 2022-07-05"), 16, "from: 2019-07-05");
+  test::write_text(dir_ / "book.yaml", book);
+  r = cli("optimize --quiet", "book.yaml", "out");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.stderr_text.find("book.yaml:" + std::to_string(line_of(book, "from: 2019-07-05")) +
+                               ": stress[7].replay.from: 2019-07-05 is outside the dates of"),
+            std::string::npos)
+      << r.stderr_text;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
 }
 
 }  // namespace

@@ -50,7 +50,9 @@ TEST(ShippedConfigs, DemoBookKeepsItsValues) {
   EXPECT_DOUBLE_EQ(book.hedge.target_beta, 0.5);
   EXPECT_EQ(book.simulation.paths, 1000000u);
   EXPECT_EQ(book.simulation.seed, 42u);
-  EXPECT_EQ(book.stress.size(), 6u);
+  EXPECT_EQ(book.stress.size(), 8u);
+  ASSERT_TRUE(book.stress[6].replay.has_value());  // two history replays, the demo data's windows
+  EXPECT_EQ(book.stress[6].replay->from, "2022-07-24");
   EXPECT_EQ(book.risk.levels.size(), 2u);
 }
 

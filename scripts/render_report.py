@@ -523,7 +523,7 @@ def section_committee(d):
         estimators = [e for e in ("ols", "ewma", "kalman", "regime_weighted")
                       if any(isinstance((model_betas.get(h["asset"]) or {}).get(e), (int, float)) for h in holdings)]
         names = {"ols": "OLS", "ewma": "EWMA", "kalman": "Kalman", "regime_weighted": "Per-regime, weighted"}
-        head = ('<tr><th class="left">Asset</th><th>Units</th><th>Spot</th><th>Value</th><th>Weight</th>'
+        head = ('<tr><th class="left">Asset</th><th>Units</th><th>Spot</th><th>Value</th><th>Weight (of net value)</th>'
                 '<th>Beta (hedge)</th>' + "".join(f"<th>{names[e]}</th>" for e in estimators) + "</tr>")
         body = []
         for i, h in enumerate(holdings):

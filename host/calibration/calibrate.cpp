@@ -184,6 +184,21 @@ std::vector<std::string> short_regime_warnings(const Model& model) {
   return warnings;
 }
 
+std::vector<std::string> heavy_tail_warnings(const Model& model) {
+  std::vector<std::string> warnings;
+  for (const Regime& r : model.regimes) {
+    if (!r.dof || *r.dof > kHeavyTailDof) continue;
+    char text[400];
+    std::snprintf(text, sizeof text,
+                  "regime %s: Student-t dof %.3g (the fitter's floor is 2.05): a tail this heavy has no finite fourth "
+                  "moment, and near 2 barely a variance, so the simulated VaR, ES and their standard errors do not "
+                  "settle; consider distribution: gaussian, a longer window or fewer regimes",
+                  r.name.c_str(), *r.dof);
+    warnings.push_back(text);
+  }
+  return warnings;
+}
+
 std::vector<std::string> calibration_warnings(const Calibration& c) {
   std::vector<std::string> warnings;
   if (!c.options.num_regimes && !c.selection.empty()) {
@@ -200,6 +215,7 @@ std::vector<std::string> calibration_warnings(const Calibration& c) {
                          "): no regime switching was found worth its parameters");
   }
   for (std::string& w : short_regime_warnings(c.model)) warnings.push_back(std::move(w));
+  for (std::string& w : heavy_tail_warnings(c.model)) warnings.push_back(std::move(w));
   return warnings;
 }
 

@@ -73,8 +73,16 @@ inline constexpr double kShortRegimeDays = 3.0;
 /// kShortRegimeDays (SPEC 6 `warnings`).
 std::vector<std::string> short_regime_warnings(const Model& model);
 
+/// Student-t regimes with dof at or under this are flagged: their fourth moment is infinite
+/// (dof <= 4), and near the fitter's floor of 2.05 their variance all but so.
+inline constexpr double kHeavyTailDof = 3.0;
+
+/// One warning per Student-t regime of `model` with dof <= kHeavyTailDof (SPEC 6 `warnings`).
+std::vector<std::string> heavy_tail_warnings(const Model& model);
+
 /// The calibration's warnings: `auto` choosing a regime count at the bottom or top of the range
-/// it tried (SPEC 6 `warnings`), then short_regime_warnings of the calibrated model.
+/// it tried (SPEC 6 `warnings`), then short_regime_warnings and heavy_tail_warnings of the
+/// calibrated model.
 std::vector<std::string> calibration_warnings(const Calibration& calibration);
 
 /// model.json: model_to_json plus the calibration's extra keys (model selection, options,

@@ -269,7 +269,44 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
                                    money(book.margin.collateral.value_or(0.0)).c_str(), best->target_beta, best->band,
                                    best->call_probability));
   }
+  if (!report.bands.empty() && band_choice(report.bands) == BandChoice::rule) {
+    // The rule's choice on an edge of a grid it swept: past the edge may be better still. (When
+    // no pair qualified, the fallback's warning says more.)
+    const auto best = std::find_if(report.bands.begin(), report.bands.end(), [](const BandRow& b) { return b.recommended; });
+    const auto on_edge = [](const std::vector<double>& grid, double x) {
+      return grid.size() > 1 && (x == *std::min_element(grid.begin(), grid.end()) ||
+                                 x == *std::max_element(grid.begin(), grid.end()));
+    };
+    if (best != report.bands.end() && on_edge(book.risk.target_beta_grid, best->target_beta))
+      warnings.push_back(formatted("the recommended target beta %g is an edge of risk.target_beta_grid; the best "
+                                   "target may lie beyond it: widen the grid",
+                                   best->target_beta));
+    if (best != report.bands.end() && on_edge(book.risk.band_grid, best->band))
+      warnings.push_back(formatted("the recommended band %g is an edge of risk.band_grid; the best band may lie "
+                                   "beyond it: widen the grid",
+                                   best->band));
+  }
+  // A tail loss beyond twice what the book holds: extreme draws (a Student-t regime near its
+  // dof floor), not a risk the committee can read.
+  double gross = 0.0;
+  for (const HoldingSummary& h : report.portfolio.holdings) gross += std::abs(h.value);
+  for (const ScenarioRun& run : report.scenarios) {
+    const ScenarioResult& s = run.result;
+    for (const PnlStatistics* side : {&s.unhedged, &s.hedged}) {
+      if (side->tails.empty() || !(gross > 0.0)) continue;
+      const TailRisk& worst = *std::max_element(side->tails.begin(), side->tails.end(),
+                                                [](const TailRisk& a, const TailRisk& b) { return a.es < b.es; });
+      if (worst.es > 2.0 * gross) {
+        warnings.push_back(formatted("scenario %s: the %s %s ES %s is more than twice the book's gross value %s: the "
+                                     "tail is dominated by extreme draws (see the model's Student-t dof)",
+                                     s.name.c_str(), side == &s.unhedged ? "unhedged" : "hedged",
+                                     worst.level.key.c_str(), money(worst.es).c_str(), money(gross).c_str()));
+        break;
+      }
+    }
+  }
   for (std::string& w : short_regime_warnings(model)) warnings.push_back(std::move(w));
+  for (std::string& w : heavy_tail_warnings(model)) warnings.push_back(std::move(w));
   return warnings;
 }
 

@@ -17,6 +17,15 @@ constexpr double kWeightSumTolerance = 1e-9;
 
 std::string book_field(const BookConfig& book, const std::string& field) { return book_location(book, field); }
 
+/// What to say of a held asset the model lacks: the model's assets, and where they come from
+/// (the book's model file, or under `run` the calibration's assets).
+std::string not_in_model(const Model& model, const BookConfig& book) {
+  std::string assets;
+  for (const std::string& a : model.assets) assets += (assets.empty() ? "" : ", ") + a;
+  return "asset is not in the model (its assets: " + assets + "; the model is " + book.model_path.string() +
+         ", or under `betahedge run` the one calibrated from run.yaml's calibrate.assets)";
+}
+
 int hedge_benchmark_index(const Model& model, const BookConfig& book) {
   const std::string& symbol = book.hedge.benchmark.empty() ? model.benchmark : book.hedge.benchmark;
   const int m = model.asset_index(symbol);
@@ -93,8 +102,7 @@ BookConfig resolve_holdings(const Model& model, const BookConfig& book) {
   for (const auto& [symbol, weight] : book.weights) {
     const int i = model.asset_index(symbol);
     if (i < 0)
-      throw InputError(book_field(book, "portfolio.weights." + symbol) + ": asset is not in the model (" +
-                       book.model_path.string() + ")");
+      throw InputError(book_field(book, "portfolio.weights." + symbol) + ": " + not_in_model(model, book));
     resolved.holdings.emplace_back(symbol, weight * *book.notional / model.spot[i]);
   }
   return resolved;
@@ -107,8 +115,7 @@ PortfolioSetup make_portfolio(const Model& model, const BookConfig& written) {
   for (const auto& [symbol, units] : book.holdings) {
     const int i = model.asset_index(symbol);
     if (i < 0)
-      throw InputError(book_field(book, "portfolio.holdings." + symbol) + ": asset is not in the model (" +
-                       book.model_path.string() + ")");
+      throw InputError(book_field(book, "portfolio.holdings." + symbol) + ": " + not_in_model(model, book));
     p.holdings[i] += units;
   }
   for (int i = 0; i < model.num_assets(); ++i) p.value += p.holdings[i] * model.spot[i];

@@ -190,11 +190,16 @@ TEST(BandRule, NoneWithinTheCallLimitGivesTheLeastCalledWithWarning) {
   book.risk.target_beta_grid.clear();
   EXPECT_EQ(job_warnings(report, book, model)[0].rfind("no band of risk.band_grid keeps the mean |beta - target|", 0), 0u);
 
-  // And a pair that qualifies silences the warning.
+  // And a pair that qualifies silences the warning; band 0.2 is the widest of the default
+  // band_grid, which the edge warning says instead.
   report.bands[3].mean_abs_deviation = 0.01;
   report.bands[3].within_tolerance = true;
   EXPECT_EQ(recommend_band_pair(report.bands, 1), BandChoice::rule);
   EXPECT_EQ(recommended_index(report.bands), 3);
+  const std::vector<std::string> edge = job_warnings(report, book, model);
+  ASSERT_EQ(edge.size(), 1u);
+  EXPECT_EQ(edge[0], "the recommended band 0.2 is an edge of risk.band_grid; the best band may lie beyond it: widen the grid");
+  book.risk.band_grid = {0.1, 0.2, 0.3};
   EXPECT_TRUE(job_warnings(report, book, model).empty());
 }
 

@@ -132,7 +132,9 @@ TEST(BookByWeights, ErrorsNameTheFileLineAndField) {
                      "  weights:\n"
                      "    M: 0.4\n"
                      "    DOGE: 0.6\n")
-                .find("books/book.yaml:6: portfolio.weights.DOGE: asset is not in the model (books/model.json)"),
+                .find("books/book.yaml:6: portfolio.weights.DOGE: asset is not in the model (its assets: M, A; the "
+                      "model is books/model.json, or under `betahedge run` the one calibrated from run.yaml's "
+                      "calibrate.assets)"),
             std::string::npos);
   EXPECT_NE(error_of(model, "model: model.json\nportfolio:\n  notional: 1.0e6\n  weights: {M: 0.5, A: -0.5}\n")
                 .find("books/book.yaml:4: portfolio.weights: the weights sum to zero"),

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cpu_backend/cpu_backend.hpp"
+#include "calibration/calibrate.hpp"
 #include "engine/risk_job.hpp"
 #include "engine/synthetic_model.hpp"
 #include "model/model_json.hpp"
@@ -398,12 +399,15 @@ TEST(RiskJob, AFixedCollateralStaysExactAndNoHedgeNeedsNone) {
   EXPECT_EQ(none.scenarios.front().result.margin.call_probability, 0.0);
 }
 
-/// The warnings of `report` that contain `text`.
-int warnings_with(const RiskReport& report, const std::string& text) {
+/// The warnings that contain `text`.
+int warnings_with_text(const std::vector<std::string>& warnings, const std::string& text) {
   int count = 0;
-  for (const std::string& w : report.warnings) count += w.find(text) != std::string::npos;
+  for (const std::string& w : warnings) count += w.find(text) != std::string::npos;
   return count;
 }
+
+/// The warnings of `report` that contain `text`.
+int warnings_with(const RiskReport& report, const std::string& text) { return warnings_with_text(report.warnings, text); }
 
 std::string all_warnings(const RiskReport& report) {
   std::string text;
@@ -513,16 +517,60 @@ TEST(RiskJob, WarnsWhenNoBandTracksWithinTolerance) {
   book.simulation.paths = 4000;
   RiskReport report = cpu_job(model, book, {.bands = true});
   EXPECT_TRUE(report.bands.front().within_tolerance);
-  EXPECT_EQ(warnings_with(report, "band"), 0) << all_warnings(report);
+  EXPECT_EQ(warnings_with(report, "no band"), 0) << all_warnings(report);
+  // The cheapest band within tolerance is the widest swept: past it may be cheaper still.
+  ASSERT_TRUE(report.bands.back().recommended);
+  EXPECT_EQ(warnings_with(report, "the recommended band 0.1 is an edge of risk.band_grid; the best band may lie "
+                                  "beyond it: widen the grid"),
+            1)
+      << all_warnings(report);
+  EXPECT_EQ(warnings_with(report, "target beta"), 0) << all_warnings(report);  // one target: no grid to leave
+  book.risk.target_beta_grid = {0.1, 0.3, 0.5};
+  report = cpu_job(model, book, {.bands = true});
+  const auto chosen = std::find_if(report.bands.begin(), report.bands.end(), [](const BandRow& b) { return b.recommended; });
+  EXPECT_EQ(warnings_with(report, "is an edge of risk.target_beta_grid"), chosen->target_beta != 0.3 ? 1 : 0)
+      << all_warnings(report);
+  book.risk.target_beta_grid.clear();
   book.risk.tracking_tolerance = 1e-6;
   report = cpu_job(model, book, {.bands = true});
   for (const BandRow& b : report.bands) EXPECT_FALSE(b.within_tolerance);
   EXPECT_TRUE(report.bands.front().recommended);  // the band that tracks best
+  EXPECT_EQ(warnings_with(report, "is an edge of"), 0) << all_warnings(report);  // the fallback's warning says it
   ASSERT_EQ(warnings_with(report, "no band of risk.band_grid keeps the mean |beta - target| within "
                                   "risk.tracking_tolerance 1e-06; the recommended pair (target_beta 0.3, band 0.01) is "
                                   "the one that tracks best"),
             1)
       << all_warnings(report);
+}
+
+// A Student-t regime at its dof floor is named; and a tail loss beyond twice the book's gross
+// value (what such a regime produces) is flagged where it is read.
+TEST(RiskJob, WarnsOfHeavyTailsAndOfTailLossesBeyondTheBook) {
+  Model model = two_gbm_model();
+  EXPECT_TRUE(heavy_tail_warnings(model).empty());
+  model.distribution = Distribution::student_t;
+  model.regimes[0].dof = 5.0;
+  EXPECT_TRUE(heavy_tail_warnings(model).empty());
+  model.regimes[0].dof = 2.05;
+  ASSERT_EQ(heavy_tail_warnings(model).size(), 1u);
+  EXPECT_EQ(heavy_tail_warnings(model)[0].rfind("regime only: Student-t dof 2.05 (the fitter's floor is 2.05)", 0), 0u)
+      << heavy_tail_warnings(model)[0];
+
+  const BookConfig book = grid_book(1e6);
+  RiskReport report;
+  report.collateral = {1e6, "fixed"};
+  report.portfolio.holdings = {{"A", 100.0, 50.0, 5000.0, 1.25, 1.05}, {"M", -10.0, 100.0, -1000.0, -0.25, 1.0}};
+  ScenarioRun run;
+  run.result.name = "base";
+  run.result.unhedged.tails = {{{"0.99", 0.99}, 900.0, 0.0, 1000.0, 0.0}};
+  run.result.hedged.tails = {{{"0.99", 0.99}, 500.0, 0.0, 800.0, 0.0}};
+  report.scenarios.push_back(run);
+  EXPECT_EQ(warnings_with_text(job_warnings(report, book, two_gbm_model()), "gross value"), 0);
+  report.scenarios[0].result.hedged.tails[0].es = 12001.0;  // gross value 6,000
+  const std::vector<std::string> warnings = job_warnings(report, book, two_gbm_model());
+  EXPECT_EQ(warnings_with_text(warnings, "scenario base: the hedged 0.99 ES 12,001.00 is more than twice the book's "
+                                         "gross value 6,000.00"),
+            1);
 }
 
 TEST(RiskJob, WarnsOfRegimesLastingUnderThreeDays) {

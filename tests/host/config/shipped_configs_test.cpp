@@ -39,9 +39,9 @@ TEST(ShippedConfigs, CommitteeRunLoadsAndItsBookIsByWeights) {
   EXPECT_EQ(book.weights.size(), 4u);
   EXPECT_FALSE(book.margin.collateral.has_value());  // auto
   EXPECT_EQ(book.simulation.drift, DriftRule::martingale);
-  // docs/guide.md's worked example reads the bands frontier of these 3 x 4 pairs.
-  EXPECT_EQ(book.risk.target_beta_grid, (std::vector<double>{0.0, 0.2, 0.4}));
-  EXPECT_EQ(book.risk.band_grid.size(), 4u);
+  // docs/guide.md's worked example reads the bands frontier of these 4 x 5 pairs.
+  EXPECT_EQ(book.risk.target_beta_grid, (std::vector<double>{0.0, 0.2, 0.4, 0.6}));
+  EXPECT_EQ(book.risk.band_grid.size(), 5u);
 }
 
 TEST(ShippedConfigs, DemoBookKeepsItsValues) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
 #include "betahedge/error.hpp"
 #include "calibration/betas.hpp"
@@ -182,6 +183,28 @@ std::vector<std::string> short_regime_warnings(const Model& model) {
     warnings.push_back(text);
   }
   return warnings;
+}
+
+std::string calibration_summary(const Calibration& c, const ReturnData& data) {
+  const CalibrationInfo& info = *c.model.calibration;
+  std::ostringstream s;
+  s.precision(10);
+  s << "calibrated " << c.model.num_regimes() << " regime" << (c.model.num_regimes() == 1 ? "" : "s") << " ("
+    << (c.model.distribution == Distribution::gaussian ? "gaussian" : "student-t") << ") on " << data.num_assets()
+    << " assets x " << info.nobs << " returns, " << info.start << " .. " << info.end << ": loglik " << info.loglik
+    << ", BIC " << info.bic << ", " << info.iterations << " EM iterations, best of " << c.fit.start_logliks.size()
+    << " starts";
+  if (c.model.num_regimes() > 1) {
+    s << "; ";
+    for (int k = 0; k < c.model.num_regimes(); ++k) {
+      char part[160];
+      std::snprintf(part, sizeof part, "%s%s lasts %.1f days on average, today %.3f", k > 0 ? ", " : "",
+                    c.model.regimes[k].name.c_str(), 1.0 / (1.0 - c.model.transition[k][k]),
+                    c.model.initial_probabilities[k]);
+      s << part;
+    }
+  }
+  return s.str();
 }
 
 std::vector<std::string> heavy_tail_warnings(const Model& model) {

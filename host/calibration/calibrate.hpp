@@ -80,6 +80,11 @@ inline constexpr double kHeavyTailDof = 3.0;
 /// One warning per Student-t regime of `model` with dof <= kHeavyTailDof (SPEC 6 `warnings`).
 std::vector<std::string> heavy_tail_warnings(const Model& model);
 
+/// One line on what was fitted: regimes and distribution, assets x returns and their dates,
+/// the log-likelihood and BIC, the EM's iterations and starts, and each regime's expected
+/// duration 1 / (1 - p_kk) days with today's probability of it.
+std::string calibration_summary(const Calibration& calibration, const ReturnData& data);
+
 /// The calibration's warnings: `auto` choosing a regime count at the bottom or top of the range
 /// it tried (SPEC 6 `warnings`), then short_regime_warnings and heavy_tail_warnings of the
 /// calibrated model.

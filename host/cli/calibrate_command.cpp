@@ -90,18 +90,6 @@ int selected_asset_count(const PriceTable& table, const ReturnWindowOptions& win
   return has_benchmark ? count : count + 1;
 }
 
-std::string summary_line(const Calibration& c, const ReturnData& data) {
-  const CalibrationInfo& info = *c.model.calibration;
-  std::ostringstream s;
-  s.precision(10);
-  s << "calibrated " << c.model.num_regimes() << " regime" << (c.model.num_regimes() == 1 ? "" : "s") << " ("
-    << (c.model.distribution == Distribution::gaussian ? "gaussian" : "student-t") << ") on " << data.num_assets()
-    << " assets x " << info.nobs << " returns, " << info.start << " .. " << info.end << ": loglik " << info.loglik
-    << ", BIC " << info.bic << ", " << info.iterations << " EM iterations, best of " << c.fit.start_logliks.size()
-    << " starts";
-  return s.str();
-}
-
 /// An existing file is replaced only when betahedge wrote it (or with --force): a model.json
 /// says so in its "format", a regimes.csv in its header.
 bool is_betahedge_model_file(const std::filesystem::path& path) {
@@ -193,7 +181,7 @@ void run_calibrate(const CalibrateArgs& args) {
     std::filesystem::remove(regimes_path, ignored);
     throw;
   }
-  say(summary_line(calibration, data));
+  say(calibration_summary(calibration, data));
   for (const std::string& w : calibration_warnings(calibration)) std::cerr << "warning: " << w << "\n";
   say("wrote " + out.string() + " and " + regimes_path.string());
 }

@@ -30,6 +30,7 @@ struct RunArgs {
 struct CalibratedModel {
   Calibration calibration;
   std::string regimes_csv;
+  std::vector<std::string> notes;  ///< the return window's notes, then calibration_summary
 };
 
 CalibratedModel calibrate_for_run(const RunCalibration& c) {
@@ -49,8 +50,9 @@ CalibratedModel calibrate_for_run(const RunCalibration& c) {
   const int num_assets = c.assets.empty() ? table.num_symbols() : static_cast<int>(c.assets.size()) + !benchmark_listed;
   window.min_returns = minimum_returns(num_assets, options);
   const ReturnData data = log_returns_on_common_window(table, window);
-  CalibratedModel out{calibrate(data, options), {}};
+  CalibratedModel out{calibrate(data, options), {}, data.notes};
   out.regimes_csv = regimes_csv(out.calibration, data);
+  out.notes.push_back(calibration_summary(out.calibration, data));
   return out;
 }
 
@@ -78,6 +80,7 @@ void run_overnight(const RunArgs& args) {
     const std::string model_text = ranks::bytes_from_root([&] {
       say("calibrating from " + config.calibrate->prices.string());
       calibrated = calibrate_for_run(*config.calibrate);
+      for (const std::string& note : calibrated->notes) say(note);
       return model_to_json(calibrated->calibration.model).dump();
     });
     return parse_model_json(model_text, "the model calibrated from " + config.calibrate->prices.string());

@@ -220,6 +220,12 @@ CollateralChoice choose_collateral(PathBackend& backend, const Model& model, con
 std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig& book, const Model& model) {
   std::vector<std::string> warnings;
   const bool liquidate = book.margin.on_call == MarginAction::liquidate;
+  // A --horizon-days shorter than a listed horizon drops it (report_horizons): say so.
+  for (int days : book.risk.horizons_days)
+    if (days > book.simulation.horizon_days)
+      warnings.push_back(formatted("risk.horizons_days: the %d-day horizon is beyond the %d days simulated "
+                                   "(--horizon-days) and is not reported",
+                                   days, book.simulation.horizon_days));
   if (report.collateral.rule == "fixed" && book.hedge.instrument != HedgeInstrument::none) {
     const double opening = opening_margin(model, make_portfolio(model, book), book);
     if (report.collateral.amount < opening)

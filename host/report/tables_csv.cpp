@@ -45,7 +45,7 @@ std::string stress_csv(const RiskReport& report, const RiskConfig& risk) {
       << ",hedge_effectiveness,hedge_effectiveness_se,call_probability,call_probability_se,liquidation_probability,"
          "collateral_for_call_probability,min_variance_ratio";
   for (const RiskLevel& l : risk.levels) out << ",min_es_ratio_" << l.key;
-  out << ",margin_constrained_ratio,repair_distance\n";
+  out << ",margin_constrained_ratio,repair_distance,collateral\n";
   for (const ScenarioRun& run : report.scenarios) {
     for (const HorizonResult& at : run.horizons) {
       const ScenarioResult& s = at.result;
@@ -66,7 +66,7 @@ std::string stress_csv(const RiskReport& report, const RiskConfig& risk) {
       } else {
         out << "," << std::string(risk.levels.size() + 1, ',');
       }
-      out << "," << number(run.applied.value("repair_distance", 0.0)) << "\n";
+      out << "," << number(run.applied.value("repair_distance", 0.0)) << "," << number(s.margin.collateral) << "\n";
     }
   }
   const std::string no_tails(2 * risk.levels.size(), ',');
@@ -74,7 +74,8 @@ std::string stress_csv(const RiskReport& report, const RiskConfig& risk) {
     const PathOutcome& o = r.outcome;
     out << text_cell(r.name) << "," << r.days << "," << number(o.pnl_unhedged) << "," << no_tails << ","
         << number(o.pnl_hedged) << "," << no_tails << ",,," << (r.called() ? 1 : 0) << ",," << (o.liquidated != 0.0 ? 1 : 0)
-        << "," << number(o.collateral_shortfall) << "," << std::string(risk.levels.size() + 1, ',') << ",\n";
+        << "," << number(o.collateral_shortfall) << "," << std::string(risk.levels.size() + 1, ',') << ","
+        << "," << number(r.collateral) << "\n";
   }
   return out.str();
 }

@@ -57,6 +57,8 @@ TEST_F(RiskCli, StressWritesOneRowPerScenarioWithWhatWasApplied) {
   // One row per Monte Carlo scenario and horizon (the demo book reports 1, 10 and 30 days), then
   // one per replay.
   EXPECT_EQ(lines_of(dir_ / "out/stress.csv"), 1 + 7 * 3 + 2);
+  const std::string stress_csv = test::read_text(dir_ / "out/stress.csv");
+  EXPECT_NE(stress_csv.substr(0, stress_csv.find('\n')).find(",repair_distance,collateral"), std::string::npos);
   const json s = json::parse(test::read_text(dir_ / "out/summary.json"));
   EXPECT_EQ(s["scenarios"][0]["horizons"].size(), 3u);
   ASSERT_EQ(s["scenarios"].size(), 9u);
@@ -199,6 +201,11 @@ TEST_F(RiskCli, RunWritesEveryOutputWithProgressLines) {
   EXPECT_NE(r.stderr_text.find("] scenario base: simulating"), std::string::npos) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("] bands: sweeping"), std::string::npos);
   EXPECT_NE(r.stderr_text.find("calibrating"), std::string::npos);
+  // What was fitted, before any path: the regimes, their durations and today's mix.
+  EXPECT_NE(r.stderr_text.find("run: calibrated 2 regimes (gaussian) on 3 assets x "), std::string::npos)
+      << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("; calm lasts "), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find(" days on average, today "), std::string::npos) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("] replay crash-fortnight: 2022-07-24 to 2022-08-07 (14 days)"), std::string::npos);
 }
 

@@ -657,6 +657,12 @@ TEST(RiskJob, HorizonsDefaultToTheSimulatedOne) {
   EXPECT_EQ(horizons.size(), 2u);
   EXPECT_TRUE(horizons.contains("1"));
   EXPECT_TRUE(horizons.contains("3"));
+  // The dropped horizons are named, not silently lost.
+  EXPECT_EQ(warnings_with(report, "risk.horizons_days: the 5-day horizon is beyond the 3 days simulated "
+                                  "(--horizon-days) and is not reported"),
+            1)
+      << all_warnings(report);
+  EXPECT_EQ(warnings_with(report, "the 7-day horizon is beyond"), 1) << all_warnings(report);
 }
 
 // summary.json describes the book it measured: each holding's units, spot, value, weight and the

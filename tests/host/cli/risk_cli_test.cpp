@@ -112,20 +112,25 @@ TEST_F(RiskCli, BandsWritesTheTableWithOneRecommendation) {
   const auto r = cli("bands --quiet", "book.yaml", "out");
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   const std::string table = test::read_text(dir_ / "out/bands.csv");
-  EXPECT_EQ(lines_of(dir_ / "out/bands.csv"), 1 + 5);
+  EXPECT_EQ(lines_of(dir_ / "out/bands.csv"), 1 + 3 * 5);  // the demo's 3 targets x 5 bands
   int recommended = 0;
   std::istringstream lines(table);
   for (std::string line; std::getline(lines, line);) recommended += line.size() > 2 && line.substr(line.size() - 2) == ",1";
   EXPECT_EQ(recommended, 1);
 }
 
+/// The demo book with its risk.target_beta_grid line replaced by `grid`.
+std::string with_target_grid(std::string book, const std::string& grid) {
+  const std::size_t at = book.find("  target_beta_grid: ");
+  EXPECT_NE(at, std::string::npos);
+  book.replace(at, book.find('\n', at) - at, "  target_beta_grid: " + grid);
+  return book;
+}
+
 // risk.target_beta_grid x risk.band_grid: one row per pair, target-major, in bands.csv and
 // summary.json; summary.json's recommended pair is bands.csv's, and `bands` prints it and the rule.
 TEST_F(RiskCli, BandsSweepsTargetsTimesBandsAndPrintsTheRecommendedPair) {
-  std::string book = test::read_text(dir_ / "book.yaml");
-  book.replace(book.find("max_call_probability: 0.01"), 26,
-               "max_call_probability: 0.01\n  target_beta_grid: [0.0, 0.25, 0.5]");
-  test::write_text(dir_ / "book.yaml", book);
+  test::write_text(dir_ / "book.yaml", with_target_grid(test::read_text(dir_ / "book.yaml"), "[0.0, 0.25, 0.5]"));
   const fs::path printed = dir_ / "stdout.txt";
   const std::string command = std::string(BETAHEDGE_CLI) + " bands --quiet --backend cpu --paths 4000 --config " +
                               (dir_ / "book.yaml").string() + " --out " + (dir_ / "out").string() + " >" +
@@ -175,8 +180,7 @@ TEST_F(RiskCli, ABadTargetBetaGridIsAnInputError) {
   const std::string demo = test::read_text(dir_ / "book.yaml");
   for (const std::string& grid : {"[0.0, 20]", "[0.1, 0.1]", "[0.0, x]"}) {
     SCOPED_TRACE(grid);
-    std::string book = demo;
-    book.replace(book.find("max_call_probability: 0.01"), 26, "max_call_probability: 0.01\n  target_beta_grid: " + grid);
+    const std::string book = with_target_grid(demo, grid);
     test::write_text(dir_ / "book.yaml", book);
     const int line = 1 + static_cast<int>(std::count(book.begin(), book.begin() + static_cast<std::ptrdiff_t>(book.find("target_beta_grid")), '\n'));
     const auto r = cli("bands", "book.yaml", "out");
@@ -292,11 +296,11 @@ TEST_F(RiskCli, BookErrorsTheModelRevealsComeBeforeAnyWork) {
   }
 }
 
-// auto collateral says what it chose, on stderr and in summary.json; warnings go to both too, and
-// `bands` says when no band qualified.
+// auto collateral (the demo book's) says what it chose, on stderr and in summary.json; warnings
+// go to both too, and `bands` says when no band qualified.
 TEST_F(RiskCli, AutoCollateralAndWarningsAreReported) {
   std::string book = test::read_text(dir_ / "book.yaml");
-  book.replace(book.find("collateral: 1000000"), 19, "collateral: auto   ");
+  ASSERT_NE(book.find("  collateral: auto "), std::string::npos);
   book.replace(book.find("max_call_probability: 0.01"), 26, "max_call_probability: 0.05\n  tracking_tolerance: 0.000001");
   test::write_text(dir_ / "book.yaml", book);
   auto r = cli("simulate", "book.yaml", "out");
@@ -318,7 +322,8 @@ TEST_F(RiskCli, AutoCollateralAndWarningsAreReported) {
   s = json::parse(test::read_text(dir_ / "bands/summary.json"));
   ASSERT_EQ(s["warnings"].size(), 1u) << s["warnings"];
   const std::string warning = s["warnings"][0];
-  EXPECT_EQ(warning.rfind("no band of risk.band_grid keeps the mean |beta - target| within risk.tracking_tolerance 1e-06", 0), 0u) << warning;
+  EXPECT_EQ(warning.rfind("no pair of risk.target_beta_grid x risk.band_grid keeps the mean |beta - target| within "
+                          "risk.tracking_tolerance 1e-06", 0), 0u) << warning;
   EXPECT_NE(r.stderr_text.find("warning: " + warning + "\n"), std::string::npos) << r.stderr_text;
   // stdout: the recommendation says that none qualified.
   const fs::path printed = dir_ / "stdout.txt";

@@ -54,6 +54,9 @@ TEST(ShippedConfigs, DemoBookKeepsItsValues) {
   ASSERT_TRUE(book.stress[6].replay.has_value());  // two history replays, the demo data's windows
   EXPECT_EQ(book.stress[6].replay->from, "2022-07-24");
   EXPECT_EQ(book.risk.levels.size(), 2u);
+  EXPECT_FALSE(book.margin.collateral.has_value());  // auto: the default the demo shows
+  EXPECT_EQ(book.risk.horizons_days, (std::vector<int>{1, 10, 30}));
+  EXPECT_EQ(book.risk.target_beta_grid, (std::vector<double>{0.25, 0.5, 0.75}));
 }
 
 TEST(ShippedConfigs, DemoRunLoadsAndItsBookLoads) {

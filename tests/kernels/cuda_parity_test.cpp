@@ -94,6 +94,54 @@ TEST_F(CudaParity, EveryInstrumentAndModeMatchesCpu) {
     }
 }
 
+/// Every column of `program` for these tables, path by path, CPU against GPU (a batch size that is
+/// no multiple of the CPU's, so batch edges differ).
+void expect_program_matches(const SimulationTables& tables, PathProgram program, std::uint64_t paths) {
+  auto cpu = make_cpu_backend(0);
+  auto gpu = make_cuda_backend();
+  const std::vector<double> on_cpu = collect_outcomes(*cpu, tables, program, paths);
+  const std::vector<double> on_gpu = collect_outcomes(*gpu, tables, program, paths, 3000);
+  for (int c = 0; c < program_columns(program, tables); ++c) {
+    const std::vector<double> a = column_of(on_cpu, paths, c), b = column_of(on_gpu, paths, c);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (std::isnan(a[i])) {  // the band sweep's books keep no shadow: NaN on both
+        ASSERT_TRUE(std::isnan(b[i])) << "column " << c << " path " << i;
+        continue;
+      }
+      ASSERT_NEAR(a[i], b[i], 1e-9 * std::max(1.0, std::abs(a[i]))) << "column " << c << " path " << i;
+    }
+  }
+}
+
+// Issue 12's columns: the intermediate horizons' outcome blocks and each asset's P&L (Euler
+// contributions), after the plain program's columns and after the ratio grid's.
+TEST_F(CudaParity, HorizonAndAssetPnlColumnsMatchCpu) {
+  const Model m = make_synthetic_model(4, 2);
+  for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
+    BookConfig book = test::hedged_test_book(m, HedgeInstrument::perpetual, mode);
+    book.simulation.horizon_days = 12;
+    book.risk.horizons_days = {1, 5, 12};
+    book.risk.hedge_ratio_grid = {0.0, 1.5, 0.25};
+    SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
+    tables.scalars.asset_pnl.record = true;
+    ASSERT_EQ(tables.scalars.horizons.count, 2);
+    expect_program_matches(tables, PathProgram::outcomes, book.simulation.paths);
+    expect_program_matches(tables, PathProgram::outcomes_with_ratio_grid, book.simulation.paths);
+  }
+}
+
+// The band sweep's (target, band) pairs: each pair's book with its own target.
+TEST_F(CudaParity, BandSweepPairsMatchCpu) {
+  const Model m = make_synthetic_model(4, 2);
+  for (HedgeInstrument instrument : {HedgeInstrument::perpetual, HedgeInstrument::future, HedgeInstrument::option}) {
+    BookConfig book = test::hedged_test_book(m, instrument, HedgeMode::dynamic);
+    book.risk.band_grid = {0.01, 0.05, 0.1, 0.2, 0.02, 0.05, 0.1, 0.2};
+    SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
+    for (int b = 0; b < 8; ++b) tables.data[tables.offsets.sweep_targets + b] = b < 4 ? 0.0 : 0.4;
+    expect_program_matches(tables, PathProgram::outcomes_with_band_sweep, book.simulation.paths);
+  }
+}
+
 TEST_F(CudaParity, RatioGridMatchesCpu) {
   const Model m = make_synthetic_model(4, 2);
   for (HedgeInstrument instrument : {HedgeInstrument::perpetual, HedgeInstrument::future, HedgeInstrument::option}) {

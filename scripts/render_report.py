@@ -63,6 +63,12 @@ def fmt_prob(x):
     return f"{x:.4f}"
 
 
+def fmt_probability(x):
+    """Probabilities of an event (margin calls, liquidations): four decimals, or two significant
+    digits below 0.00005, where four decimals would print a rare but possible event as 0.0000."""
+    return f"{x:.1e}" if 0 < abs(x) < 5e-5 else f"{x:.4f}"
+
+
 def fmt_count(x):
     return f"{x:,.2f}"
 
@@ -618,7 +624,7 @@ def section_committee(d):
                 cells.append(td(f"{k}.{side}.{m}.{top}", h[side][m][top], fmt_money))
                 cells.append(td_pct(f"{k}.{side}.{m}.{top}", h[side][m][top], nav))
         cells.append(td(f"{k}.hedge_effectiveness", h["hedge_effectiveness"], fmt_prob))
-        cells.append(td(f"{k}.margin.call_probability", h["margin"]["call_probability"], fmt_prob))
+        cells.append(td(f"{k}.margin.call_probability", h["margin"]["call_probability"], fmt_probability))
         body.append("<tr>" + "".join(cells) + "</tr>")
     parts.append(f"<h3>Headline: {esc(base['name'])} scenario</h3>"
                  f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
@@ -749,7 +755,7 @@ def section_scenarios(d):
                     td(f"{k}.hedged.var.{top}", h["hedged"]["var"][top], fmt_money),
                     td(f"{k}.hedged.es.{top}", h["hedged"]["es"][top], fmt_money),
                     td(f"{k}.hedge_effectiveness", h["hedge_effectiveness"], fmt_prob),
-                    td(f"{k}.margin.call_probability", h["margin"]["call_probability"], fmt_prob)]) + "</tr>")
+                    td(f"{k}.margin.call_probability", h["margin"]["call_probability"], fmt_probability)]) + "</tr>")
         horizons = ('<h3>Horizons</h3><p class="note">risk.horizons_days: the same paths read at each horizon '
                     '(losses to that day; margin calls by that day). The tables below are at the simulated '
                     'horizon.</p>'
@@ -778,9 +784,9 @@ def section_scenarios(d):
                  td_se(f"{k}.hedge_effectiveness_se", sc["hedge_effectiveness_se"]),
                  (td(f"{k}.es_reduction.{top}", sc["es_reduction"].get(top), fmt_prob)
                   if "es_reduction" in sc else td_na()),
-                 td(f"{k}.margin.call_probability", mg["call_probability"], fmt_prob),
+                 td(f"{k}.margin.call_probability", mg["call_probability"], fmt_probability),
                  td_se(f"{k}.margin.call_probability_se", mg["call_probability_se"]),
-                 td(f"{k}.margin.liquidation_probability", mg["liquidation_probability"], fmt_prob),
+                 td(f"{k}.margin.liquidation_probability", mg["liquidation_probability"], fmt_probability),
                  td(f"{k}.margin.mean_first_call_day", mg["mean_first_call_day"], fmt_count),
                  td(f"{k}.margin.collateral", mg["collateral"], fmt_money)]
         for p in cfp_keys:
@@ -1108,7 +1114,7 @@ def section_bands(d):
         for lvl in levels:
             for m in ("var", "es"):
                 cells.append(td(f"{k}.{m}_{lvl}", r[f"{m}_{lvl}"], fmt_money))
-        cells.append(td(f"{k}.call_probability", r["call_probability"], fmt_prob))
+        cells.append(td(f"{k}.call_probability", r["call_probability"], fmt_probability))
         cells.append('<td class="flag">\u25cf</td>' if r["on_frontier"] == 1 else "<td></td>")
         cells.append('<td class="flag">\u25c0 recommended</td>' if rec else "<td></td>")
         body.append(f'<tr{" class=recommended" if rec else ""}>' + "".join(cells) + "</tr>")

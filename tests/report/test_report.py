@@ -44,6 +44,7 @@ PYTHON = "/usr/bin/python3"
 SECTIONS = ["summary", "run", "scenarios", "pnl", "hedge-ratio", "bands", "regimes", "correlations"]
 MONEY = re.compile(r"^-?\d{1,3}(,\d{3})*\.\d{2}$")
 FOUR_DECIMALS = re.compile(r"^-?\d+\.\d{4}$")
+TINY_PROBABILITY = re.compile(r"^\d\.\de-\d\d$")
 PERCENT = re.compile(r"^-?\d+\.\d{2}%$")
 INTEGER = re.compile(r"^-?\d{1,3}(,\d{3})*$")
 LOOKS_NUMERIC = re.compile(r"^[\u00b1+-]?\d[\d,]*(\.\d+)?(e[+-]?\d+)?%?$")
@@ -199,6 +200,8 @@ def resolve(key, summary, bands, model=None):
 def kind_of(key):
     if key.startswith("pct_nav:"):
         return "percent"
+    if re.search(r"(call|liquidation)_probability$", key):
+        return "probability"
     if re.search(r"(\.contributions\.(es|var|standalone_es)\.[^.]+|\.(var|es)\.[0-9.]+|\.(var|es)_[0-9.]+|\.mean_costs|\.collateral|\.pnl|\.min_equity|\.costs|"
                  r"collateral_for_call_probability\.[0-9.]+|^portfolio\.value)$", key):
         return "money"
@@ -222,7 +225,10 @@ def check_cell(key, text, value):
           f"{key}: input value {value!r} is not a number")
     shown = text[1:] if text.startswith("\u00b1") else text
     kind = kind_of(key)
-    pattern = {"money": MONEY, "four_decimals": FOUR_DECIMALS, "integer": INTEGER, "percent": PERCENT}.get(kind)
+    # A rare event's probability keeps two significant digits rather than print as 0.0000.
+    probability = TINY_PROBABILITY if 0 < abs(value) < 5e-5 else FOUR_DECIMALS
+    pattern = {"money": MONEY, "four_decimals": FOUR_DECIMALS, "integer": INTEGER, "percent": PERCENT,
+               "probability": probability}.get(kind)
     if pattern:
         check(pattern.match(shown), f"{key}: '{text}' is not in the {kind} format")
     if kind == "percent":

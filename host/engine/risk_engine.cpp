@@ -78,6 +78,7 @@ ReductionPlan scenario_plan(const BookConfig& book) {
   ReductionPlan plan;
   plan.paths = book.simulation.paths;
   plan.levels = book.risk.levels;
+  plan.steps = book.simulation.horizon_days * book.simulation.steps_per_day;
   const std::vector<double> ps = collateral_probabilities(book.risk);
   plan.max_call_probability = *std::max_element(ps.begin(), ps.end());
   return plan;
@@ -108,6 +109,7 @@ ScenarioResult scenario_result(const std::string& name, const OutcomeReduction& 
   m.call_probability = calls / n;
   m.call_probability_se = std::sqrt(m.call_probability * (1.0 - m.call_probability) / n);
   m.liquidation_probability = mean_of(OutcomeSum::liquidated);
+  m.early_call_probability = mean_of(OutcomeSum::paths_called_early);
   if (calls > 0.0)
     m.mean_first_call_day = reduced.sum(OutcomeSum::first_call_steps).value() / calls / book.simulation.steps_per_day;
   if (reduced.plan().collateral_shortfalls) {

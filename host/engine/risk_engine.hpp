@@ -18,6 +18,9 @@ struct MarginResult {
   double call_probability = 0.0;     ///< fraction of paths with at least one call
   double call_probability_se = 0.0;  ///< sqrt(p (1 - p) / n)
   double liquidation_probability = 0.0;
+  /// Paths first called before the horizon's last step: a call at the final mark liquidates or
+  /// tops up at the price the P&L is read at, changing it by the trading costs only.
+  double early_call_probability = 0.0;
   std::optional<double> mean_first_call_day;  ///< over paths with a call
   /// p -> least starting collateral with call probability <= p: the (1 - p) quantile of the
   /// per-path collateral shortfall, D(n - floor(p n)) of the sorted shortfalls. For every p of

@@ -249,7 +249,10 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
                                    s.name.c_str(), s.hedged.tails[top].level.key.c_str(),
                                    money(s.hedged.tails[top].es).c_str(), money(s.unhedged.tails[top].es).c_str(),
                                    s.hedge_effectiveness));
-    if (s.margin.call_probability > kWarnCallProbability)
+    // Calls at the horizon's last step change the figures by their trading costs only: a
+    // liquidation or top-up at the mark the P&L is read at. (At a one-step horizon every call is
+    // such a call.)
+    if (s.margin.early_call_probability > kWarnCallProbability)
       warnings.push_back(formatted("scenario %s: %.1f%% of paths met a margin call (collateral %s, on_call: %s); the "
                                    "hedged figures are dominated by %s",
                                    s.name.c_str(), 100.0 * s.margin.call_probability, money(s.margin.collateral).c_str(),
@@ -410,6 +413,7 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
   for (int k = 0; k < horizon_count; ++k) {
     ReductionPlan at_horizon = scenario_plan(book);
     at_horizon.first_column = horizon_first_column(program, tables) + kNumOutcomeFields * k;
+    at_horizon.steps = report_horizons(book)[static_cast<std::size_t>(k)] * book.simulation.steps_per_day;
     at_horizon.collateral_shortfalls = false;  // collateral is sized at the simulated horizon
     plans.push_back(at_horizon);
   }

@@ -186,8 +186,8 @@ CollateralChoice choose_collateral(PathBackend& backend, const Model& model, con
 /// The calls above which a scenario's hedged figures are said to be dominated by calls.
 inline constexpr double kWarnCallProbability = 0.10;
 
-/// SPEC 6 `warnings`, one line per figure dominated by an edge case: a scenario whose call
-/// probability exceeds kWarnCallProbability; an optimal ratio (min_variance, min_es[a],
+/// SPEC 6 `warnings`, one line per figure dominated by an edge case: a scenario whose paths met
+/// a margin call before the horizon's last step more often than kWarnCallProbability; an optimal ratio (min_variance, min_es[a],
 /// margin_constrained) on the first or last ratio of risk.hedge_ratio_grid, or no
 /// margin-constrained ratio at all; no (target, band) pair that qualifies for the band rule
 /// (none within risk.tracking_tolerance, or none of those within risk.max_call_probability); a

@@ -67,6 +67,7 @@ void OutcomeReduction::add_block_sums(const OutcomeBatch& batch) {
   const double* rebalances = batch.column(static_cast<int>(OutcomeField::rebalances));
   const double* beta_deviation = batch.column(static_cast<int>(OutcomeField::beta_deviation));
   const int grid = plan_.grid_count;
+  const double last_step = static_cast<double>(plan_.steps);  // first_call_step is 1-based
   const std::int64_t blocks = static_cast<std::int64_t>((batch.count + kReductionBlock - 1) / kReductionBlock);
   const int terms = static_cast<int>(sums_.size());
 
@@ -92,6 +93,8 @@ void OutcomeReduction::add_block_sums(const OutcomeBatch& batch) {
       put(OutcomeSum::hhhh, [&](std::uint64_t i) { return (h[i] * h[i]) * (h[i] * h[i]); });
       put(OutcomeSum::paths_called, [&](std::uint64_t i) { return first_call[i] >= 0.0 ? 1.0 : 0.0; });
       put(OutcomeSum::first_call_steps, [&](std::uint64_t i) { return first_call[i] >= 0.0 ? first_call[i] : 0.0; });
+      put(OutcomeSum::paths_called_early,
+          [&](std::uint64_t i) { return first_call[i] >= 0.0 && (last_step <= 0.0 || first_call[i] < last_step) ? 1.0 : 0.0; });
       put(OutcomeSum::liquidated, [&](std::uint64_t i) { return liquidated[i]; });
       put(OutcomeSum::costs, [&](std::uint64_t i) { return costs[i]; });
       put(OutcomeSum::rebalances, [&](std::uint64_t i) { return rebalances[i]; });

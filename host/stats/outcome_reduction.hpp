@@ -31,6 +31,7 @@ enum class OutcomeSum : int {
   u, uu, h, hh, uh, uuh, uhh, uuhh, uuu, uuuu, hhh, hhhh,
   paths_called,     ///< paths with first_call_step >= 0
   first_call_steps, ///< sum of first_call_step over those paths
+  paths_called_early, ///< paths first called before the plan's last step (all called ones when steps is 0)
   liquidated,
   costs,
   rebalances,
@@ -59,6 +60,10 @@ struct ReductionPlan {
   std::optional<HistogramBins> histogram;
   /// Whether to keep the collateral shortfalls' tail (the band sweep's bands do not track them).
   bool collateral_shortfalls = true;
+  /// The steps of this outcome set's horizon: a call at the last one changes the figures by its
+  /// trading costs only (a liquidation or top-up at the final mark), so paths_called_early leaves
+  /// it out. 0: unknown.
+  int steps = 0;
   /// The Euler contributions' level (none: nothing kept for them). Then the batch holds `assets`
   /// per-asset P&L columns from column asset_pnl_column of the whole batch (AssetPnlView), and the
   /// reduction keeps, for the paths of the hedged loss tail at that level, each path's components

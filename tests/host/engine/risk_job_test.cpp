@@ -437,6 +437,20 @@ TEST(RiskJob, WarnsOfCallsAboveTenPercent) {
                 "figures are dominated by liquidations",
                 100.0 * calls);
   EXPECT_EQ(report.warnings[1], expected);
+  // A call at the horizon's last step closes at the mark the P&L is read at: at a one-step
+  // horizon every path may be called and no figure is dominated by it; at two steps it is.
+  BookConfig one_day = grid_book(10.0);
+  one_day.simulation.horizon_days = 1;
+  report = cpu_job(model, one_day, {});
+  EXPECT_GT(report.scenarios.front().result.margin.call_probability, 0.5);
+  EXPECT_EQ(report.scenarios.front().result.margin.early_call_probability, 0.0);
+  EXPECT_EQ(warnings_with(report, "met a margin call"), 0) << all_warnings(report);
+  one_day.simulation.steps_per_day = 2;
+  report = cpu_job(model, one_day, {});
+  EXPECT_GT(report.scenarios.front().result.margin.early_call_probability, 0.1);
+  EXPECT_LE(report.scenarios.front().result.margin.early_call_probability,
+            report.scenarios.front().result.margin.call_probability);
+  EXPECT_EQ(warnings_with(report, "met a margin call"), 1) << all_warnings(report);
   // top_up says top-ups.
   BookConfig top_up = grid_book(10.0);
   top_up.margin.on_call = MarginAction::top_up;

@@ -180,6 +180,14 @@ TEST(StreamingStatistics, QuantilesEqualASortOfEveryPath) {
     EXPECT_EQ(p, shortfall[n - calls - 1]) << key;
   }
 
+  // Calls before the horizon's last step, counted path by path.
+  const std::vector<double> first_call = column_of(all, n, static_cast<int>(OutcomeField::first_call_step));
+  const double last_step = c.book.simulation.horizon_days * c.book.simulation.steps_per_day;
+  double early = 0.0, at_last = 0.0;
+  for (double f : first_call) early += f >= 0.0 && f < last_step, at_last += f == last_step;
+  EXPECT_EQ(r.margin.early_call_probability, early / static_cast<double>(n));
+  EXPECT_GT(at_last, 0.0);  // some paths are first called at the last step: the count leaves them out
+
   const auto [he, he_se] = hedge_effectiveness(column_of(all, n, 0), column_of(all, n, 1));
   EXPECT_NEAR(r.hedge_effectiveness, he, 1e-12);
   EXPECT_NEAR(r.hedge_effectiveness_se, he_se, 1e-9 * he_se);

@@ -324,10 +324,9 @@ void describe_book(const Model& model, const BookConfig& book, const PortfolioSe
   p.value = portfolio.value;
   p.beta = portfolio.beta;
   p.beta_estimate = book.hedge.beta_estimate;
-  const int benchmark = model.asset_index(book.hedge.benchmark.empty() ? model.benchmark : book.hedge.benchmark);
-  const std::vector<double> betas = portfolio.asset_beta.empty() && benchmark >= 0
-                                        ? model_asset_betas(model, benchmark)
-                                        : portfolio.asset_beta;
+  const int benchmark = hedge_benchmark_index(model, book);
+  const std::vector<double> betas =
+      portfolio.asset_beta.empty() ? model_asset_betas(model, benchmark) : portfolio.asset_beta;
   for (const auto& [symbol, units] : resolve_holdings(model, book).holdings) {
     p.assets.push_back(symbol);
     const int i = model.asset_index(symbol);
@@ -342,7 +341,7 @@ void describe_book(const Model& model, const BookConfig& book, const PortfolioSe
                                              ? (h.option.is_call ? "call" : "put")
                                              : kInstrument[static_cast<int>(h.instrument)]}};
   if (h.instrument != HedgeInstrument::none) {
-    terms["benchmark"] = benchmark >= 0 ? model.assets[benchmark] : h.benchmark;
+    terms["benchmark"] = model.assets[benchmark];
     terms["mode"] = h.mode == HedgeMode::dynamic ? "dynamic" : "static";
     if (h.mode == HedgeMode::dynamic) {
       terms["target_beta"] = h.target_beta;

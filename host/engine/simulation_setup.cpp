@@ -26,13 +26,6 @@ std::string not_in_model(const Model& model, const BookConfig& book) {
          ", or under `betahedge run` the one calibrated from run.yaml's calibrate.assets)";
 }
 
-int hedge_benchmark_index(const Model& model, const BookConfig& book) {
-  const std::string& symbol = book.hedge.benchmark.empty() ? model.benchmark : book.hedge.benchmark;
-  const int m = model.asset_index(symbol);
-  if (m < 0) throw InputError(book_field(book, "hedge.benchmark") + ": '" + symbol + "' is not in the model");
-  return m;
-}
-
 /// A per-regime parameter given as one value (all regimes) or one value per regime.
 std::vector<double> per_regime(const std::vector<double>& values, int num_regimes, double fallback,
                                const BookConfig& book, const std::string& field) {
@@ -80,6 +73,13 @@ double step_log_drift(const Regime& r, int i, double dt, DriftRule rule) {
 }
 
 }  // namespace
+
+int hedge_benchmark_index(const Model& model, const BookConfig& book) {
+  const std::string& symbol = book.hedge.benchmark.empty() ? model.benchmark : book.hedge.benchmark;
+  const int m = model.asset_index(symbol);
+  if (m < 0) throw InputError(book_field(book, "hedge.benchmark") + ": '" + symbol + "' is not in the model");
+  return m;
+}
 
 std::vector<double> hedge_ratio_grid(const HedgeRatioGrid& g) {
   // Round the count so that `to` is included despite the binary representation of `step`.

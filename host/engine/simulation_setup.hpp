@@ -38,6 +38,10 @@ std::vector<double> hedge_ratio_grid(const HedgeRatioGrid& grid);
 /// when the weights sum to zero (within 1e-9).
 BookConfig resolve_holdings(const Model& model, const BookConfig& book);
 
+/// The model's index of the hedge's benchmark (hedge.benchmark, or the model's own). Throws
+/// InputError naming hedge.benchmark when the model lacks it.
+int hedge_benchmark_index(const Model& model, const BookConfig& book);
+
 /// Matches the book's holdings (resolve_holdings) to the model's assets and resolves
 /// hedge.beta_estimate into per-asset betas. Throws InputError naming the book's field.
 PortfolioSetup make_portfolio(const Model& model, const BookConfig& book);

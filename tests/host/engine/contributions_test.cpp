@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 
+#include "simulated_ranks.hpp"
 #include "cpu_backend/cpu_backend.hpp"
 #include "engine/path_pass.hpp"
 #include "engine/risk_job.hpp"
@@ -261,18 +262,8 @@ TEST(Contributions, TheSameBitsForAnyBatchSizeThreadCountOrRankSplit) {
   backend->run(tables, PathProgram::outcomes, {0, plan.paths}, 8192, [&](const OutcomeBatch& b) { whole.add(b); });
   const EulerContributions expected = contributions_of(whole);
   for (int ranks : {2, 3, 7}) {
-    std::optional<OutcomeReduction> merged;
-    for (int rank = 0; rank < ranks; ++rank) {
-      OutcomeReduction mine(plan);
-      backend->run(tables, PathProgram::outcomes, rank_share(plan.paths, rank, ranks), 4096,
-                   [&](const OutcomeBatch& b) { mine.add(b); });
-      OutcomeReduction received = OutcomeReduction::decode(plan, mine.encode());
-      if (merged)
-        merged->merge(received);
-      else
-        merged.emplace(std::move(received));
-    }
-    const EulerContributions got = contributions_of(*merged);
+    const OutcomeReduction merged = test::reduce_over_simulated_ranks(*backend, tables, plan, ranks, 4096);
+    const EulerContributions got = contributions_of(merged);
     for (std::size_t j = 0; j < expected.es.size(); ++j) {
       EXPECT_EQ(std::memcmp(&got.es[j], &expected.es[j], sizeof(double)), 0) << ranks << " ranks, component " << j;
       EXPECT_EQ(std::memcmp(&got.var[j], &expected.var[j], sizeof(double)), 0) << ranks << " ranks, component " << j;

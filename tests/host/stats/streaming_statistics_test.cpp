@@ -9,6 +9,7 @@
 #include <numeric>
 #include <random>
 
+#include "simulated_ranks.hpp"
 #include "cpu_backend/cpu_backend.hpp"
 #include "engine/path_pass.hpp"
 #include "engine/risk_engine.hpp"
@@ -225,18 +226,8 @@ TEST(StreamingStatistics, TheSameBitsForAnyBatchSizeThreadCountOrRankSplit) {
   // run_path_pass does under MPI).
   const ReductionPlan plan = scenario_plan(c.book);
   for (int ranks : {2, 3, 7}) {
-    std::optional<OutcomeReduction> merged;
-    for (int rank = 0; rank < ranks; ++rank) {
-      OutcomeReduction mine(plan);
-      two_threads->run(c.tables, PathProgram::outcomes, rank_share(plan.paths, rank, ranks), 8192,
-                       [&](const OutcomeBatch& b) { mine.add(b); });
-      OutcomeReduction received = OutcomeReduction::decode(plan, mine.encode());
-      if (merged)
-        merged->merge(received);
-      else
-        merged.emplace(std::move(received));
-    }
-    expect_same_bits(figures(scenario_result("base", *merged, c.tables, c.book)), reference,
+    const OutcomeReduction merged = test::reduce_over_simulated_ranks(*two_threads, c.tables, plan, ranks, 8192);
+    expect_same_bits(figures(scenario_result("base", merged, c.tables, c.book)), reference,
                      std::to_string(ranks) + " ranks");
   }
 }

@@ -31,13 +31,15 @@ void run_bench(const BenchArgs& a) {
   BookConfig book;
   for (const std::string& symbol : model.assets) book.holdings.emplace_back(symbol, 1.0);
   if (!a.unhedged) {
-    book.hedge.instrument = HedgeInstrument::perpetual;
+    HedgeLegConfig perpetual;
+    perpetual.instrument = HedgeInstrument::perpetual;
+    perpetual.fee_bps = 2.0;
+    perpetual.slippage_bps = 5.0;
+    perpetual.funding_rate_8h = {0.0001};
+    book.hedge.legs = {perpetual};
     book.hedge.mode = HedgeMode::dynamic;
     book.hedge.target_beta = 0.0;
     book.hedge.band = 0.05;
-    book.hedge.fee_bps = 2.0;
-    book.hedge.slippage_bps = 5.0;
-    book.hedge.funding_rate_8h = {0.0001};
     book.margin.collateral = 10.0 * a.assets;
   }
   book.simulation.paths = a.paths;

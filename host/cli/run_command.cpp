@@ -85,7 +85,7 @@ void run_overnight(const RunArgs& args) {
     });
     return parse_model_json(model_text, "the model calibrated from " + config.calibrate->prices.string());
   }();
-  const JobStages stages{.stresses = true, .optimize = true, .bands = book.hedge.instrument != HedgeInstrument::none,
+  const JobStages stages{.stresses = true, .optimize = true, .bands = book.hedge.hedged(),
                          .histogram = true};
   // Replay stresses replay the calibration's prices (read on every rank, as each runs them).
   std::optional<PriceTable> prices;

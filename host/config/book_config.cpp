@@ -1,9 +1,11 @@
 #include "config/book_config.hpp"
 
+#include <cmath>
 #include <set>
 #include <string>
 
 #include "betahedge/error.hpp"
+#include "betahedge/path_types.hpp"
 #include "config/simulation_limits.hpp"
 #include "config/yaml_fields.hpp"
 #include "io/input_file.hpp"
@@ -55,57 +57,136 @@ constexpr std::size_t kMaxGridPoints = 64;  ///< the optimiser evaluates 2 x 64 
 constexpr std::size_t kMaxNameChars = 64;   ///< stress name, force_regime
 constexpr std::size_t kMaxSymbolChars = 256;
 
+/// The instrument keys of a leg (the one-instrument form: in hedge: itself).
+HedgeLegConfig parse_leg_instrument(const Fields& f, const std::string& field, bool in_legs_list) {
+  HedgeLegConfig leg;
+  leg.field = field;
+  const std::string instrument = in_legs_list ? f.choice("instrument", "", {"perpetual", "future", "put", "call"})
+                                              : f.choice("instrument", "none", {"perpetual", "future", "put", "call",
+                                                                                "option", "none"});
+  if (in_legs_list && !f.has("instrument")) f.fail("instrument", "is missing (perpetual | future | put | call)");
+  leg.instrument = instrument == "perpetual" ? HedgeInstrument::perpetual
+                   : instrument == "future"  ? HedgeInstrument::future
+                   : instrument == "none"    ? HedgeInstrument::none
+                                             : HedgeInstrument::option;
+  if (f.has("benchmark")) leg.benchmark = f.name("benchmark", kMaxSymbolChars);
+  leg.fee_bps = f.number("fee_bps", 0.0, kBps);
+  leg.slippage_bps = f.number("slippage_bps", 0.0, kBps);
+  leg.funding_rate_8h = f.numbers("funding_rate_8h", kPerRegime, kFunding8h);
+  if (f.has("future")) {
+    const Fields g = f.sub("future");
+    g.allow_only({"expiry_days", "annual_basis", "roll_days_before", "roll_cost_bps"});
+    leg.future.expiry_days = static_cast<int>(g.whole_number("expiry_days", 90, kDaysRange));
+    leg.future.annual_basis = g.numbers("annual_basis", kPerRegime, kAnnualBasis);
+    leg.future.roll_days_before = static_cast<int>(g.whole_number("roll_days_before", 2, {0, kDaysRange.hi - 1}));
+    if (leg.future.roll_days_before >= leg.future.expiry_days)
+      g.fail("roll_days_before", "must be in [0, expiry_days) = [0, " + std::to_string(leg.future.expiry_days) + ")");
+    leg.future.roll_cost_bps = g.number("roll_cost_bps", 0.0, kBps);
+  }
+  if (f.has("option")) {
+    const Fields g = f.sub("option");
+    g.allow_only({"kind", "strike", "tenor_days", "implied_vol_premium", "rate"});
+    leg.option.is_call = g.choice("kind", instrument == "call" ? "call" : "put", {"put", "call"}) == "call";
+    // A leg of several names its strike: a collar's put and call differ only there.
+    if (in_legs_list && !g.has("strike")) g.fail("strike", "is missing (fraction of the underlying's price at purchase)");
+    leg.option.strike = g.number("strike", 1.0, kStrike);
+    leg.option.tenor_days = static_cast<int>(g.whole_number("tenor_days", 30, kDaysRange));
+    leg.option.implied_vol_premium = g.number("implied_vol_premium", 1.0, kVolPremium);
+    leg.option.rate = g.number("rate", 0.0, kRate);
+  } else {
+    if (in_legs_list && leg.instrument == HedgeInstrument::option)
+      f.fail("option", "is missing: an option leg needs its terms, at least {strike: ...}");
+    leg.option.is_call = instrument == "call";
+  }
+  if (instrument == "put" && leg.option.is_call) f.fail("option", "kind 'call' contradicts instrument 'put'");
+  if (instrument == "call" && !leg.option.is_call) f.fail("option", "kind 'put' contradicts instrument 'call'");
+  return leg;
+}
+
+/// hedge.ratios or hedge.weights: one number per leg.
+std::vector<double> per_leg_numbers(const Fields& f, const std::string& key, std::size_t legs, const Interval& range) {
+  const std::vector<double> values = f.numbers(key, {1, kMaxHedgeLegs}, range);
+  if (values.size() != legs)
+    f.fail(key, "has " + std::to_string(values.size()) + (values.size() == 1 ? " value" : " values") + " for " +
+                    std::to_string(legs) + " legs: give one per leg, in the order of hedge.legs");
+  return values;
+}
+
 HedgeConfig parse_hedge(const Fields& f) {
-  f.allow_only({"instrument", "benchmark", "mode", "ratio", "target_beta", "band", "rebalance_every_days",
-                "beta_estimate", "fee_bps", "slippage_bps", "funding_rate_8h", "future", "option"});
   HedgeConfig h;
-  const std::string instrument = f.choice("instrument", "none", {"perpetual", "future", "put", "call", "option", "none"});
-  h.instrument = instrument == "perpetual" ? HedgeInstrument::perpetual
-                 : instrument == "future"  ? HedgeInstrument::future
-                 : instrument == "none"    ? HedgeInstrument::none
-                                           : HedgeInstrument::option;
+  const bool has_legs = f.has("legs");
+  if (has_legs)
+    f.allow_only({"legs", "benchmark", "mode", "ratios", "weights", "allocation", "target_beta", "band",
+                  "rebalance_every_days", "beta_estimate"});
+  else
+    f.allow_only({"instrument", "benchmark", "mode", "ratio", "target_beta", "band", "rebalance_every_days",
+                  "beta_estimate", "fee_bps", "slippage_bps", "funding_rate_8h", "future", "option"});
   if (f.has("benchmark")) h.benchmark = f.name("benchmark", kMaxSymbolChars);
   h.mode = f.choice("mode", "static", {"static", "dynamic"}) == "static" ? HedgeMode::static_ratio : HedgeMode::dynamic;
-  h.ratio = f.number("ratio", 1.0, kBeta);
   h.target_beta = f.number("target_beta", 0.0, kBeta);
   h.band = f.number("band", 0.05, kBand);
   h.rebalance_every_days = static_cast<int>(f.whole_number("rebalance_every_days", 1, kDaysRange));
   h.beta_estimate = f.text("beta_estimate", "model");
   if (h.beta_estimate != "model" && h.beta_estimate != "ols" && h.beta_estimate != "ewma" && h.beta_estimate != "kalman")
     h.beta_estimate_value = f.number("beta_estimate", 0.0, kBetaEstimate);
-  h.fee_bps = f.number("fee_bps", 0.0, kBps);
-  h.slippage_bps = f.number("slippage_bps", 0.0, kBps);
-  h.funding_rate_8h = f.numbers("funding_rate_8h", kPerRegime, kFunding8h);
-  if (f.has("future")) {
-    const Fields g = f.sub("future");
-    g.allow_only({"expiry_days", "annual_basis", "roll_days_before", "roll_cost_bps"});
-    h.future.expiry_days = static_cast<int>(g.whole_number("expiry_days", 90, kDaysRange));
-    h.future.annual_basis = g.numbers("annual_basis", kPerRegime, kAnnualBasis);
-    h.future.roll_days_before = static_cast<int>(g.whole_number("roll_days_before", 2, {0, kDaysRange.hi - 1}));
-    if (h.future.roll_days_before >= h.future.expiry_days)
-      g.fail("roll_days_before", "must be in [0, expiry_days) = [0, " + std::to_string(h.future.expiry_days) + ")");
-    h.future.roll_cost_bps = g.number("roll_cost_bps", 0.0, kBps);
+
+  if (!has_legs) {
+    HedgeLegConfig leg = parse_leg_instrument(f, "hedge", false);
+    leg.ratio = f.number("ratio", 1.0, kBeta);
+    if (leg.instrument != HedgeInstrument::none) h.legs.push_back(std::move(leg));
+    return h;
   }
-  if (f.has("option")) {
-    const Fields g = f.sub("option");
-    g.allow_only({"kind", "strike", "tenor_days", "implied_vol_premium", "rate"});
-    h.option.is_call = g.choice("kind", instrument == "call" ? "call" : "put", {"put", "call"}) == "call";
-    h.option.strike = g.number("strike", 1.0, kStrike);
-    h.option.tenor_days = static_cast<int>(g.whole_number("tenor_days", 30, kDaysRange));
-    h.option.implied_vol_premium = g.number("implied_vol_premium", 1.0, kVolPremium);
-    h.option.rate = g.number("rate", 0.0, kRate);
-  } else {
-    h.option.is_call = instrument == "call";
+
+  const YAML::Node list = f.sequence("legs", {1, kMaxHedgeLegs},
+                                     "legs (the engine is compiled for at most " + std::to_string(kMaxHedgeLegs) + ")");
+  std::map<std::string, std::size_t> names;  // leg_name with the benchmark as written -> index
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string field = "hedge.legs[" + std::to_string(i) + "]";
+    if (!list[i].IsMap()) f.fail_at(list[i], field, "must be a mapping {instrument: ..., benchmark: ..., ...}");
+    const Fields g(list[i], f.file(), field);
+    g.allow_only({"instrument", "benchmark", "name", "fee_bps", "slippage_bps", "funding_rate_8h", "future", "option"});
+    HedgeLegConfig leg = parse_leg_instrument(g, field, true);
+    if (g.has("name")) leg.name = g.name("name", kMaxNameChars);
+    const std::string name = leg_name(leg, h.benchmark.empty() ? "(benchmark)" : h.benchmark);
+    const auto [at, fresh] = names.emplace(name, i);
+    if (!fresh)
+      g.fail_at(list[i], field,
+                "duplicate leg " + quoted_for_message(name) + " (also hedge.legs[" + std::to_string(at->second) +
+                    "]): one leg per instrument and underlying, or give each its own name");
+    h.legs.push_back(std::move(leg));
   }
-  if (instrument == "put" && h.option.is_call) f.fail("option", "kind 'call' contradicts instrument 'put'");
-  if (instrument == "call" && !h.option.is_call) f.fail("option", "kind 'put' contradicts instrument 'call'");
+
+  if (f.has("ratios")) {
+    const std::vector<double> ratios = per_leg_numbers(f, "ratios", h.legs.size(), kBeta);
+    for (std::size_t i = 0; i < h.legs.size(); ++i) h.legs[i].ratio = ratios[i];
+  } else if (h.mode == HedgeMode::static_ratio) {
+    f.fail("legs", "a static hedge of legs needs hedge.ratios, one ratio per leg");
+  }
+  const std::string allocation = f.choice("allocation", "min_variance", {"min_variance", "weights"});
+  h.allocation = allocation == "weights" ? HedgeAllocation::weights : HedgeAllocation::min_variance;
+  if (f.has("weights")) {
+    if (h.allocation != HedgeAllocation::weights)
+      f.fail("weights", "apply with allocation: weights (allocation is " + allocation + ")");
+    const std::vector<double> weights = per_leg_numbers(f, "weights", h.legs.size(), kBeta);
+    double sum = 0.0;
+    for (double w : weights) sum += w;
+    if (std::fabs(sum - 1.0) > 1e-9)
+      f.fail("weights", "sum to " + std::to_string(sum) + ": the shares of the beta trade must sum to 1");
+    for (std::size_t i = 0; i < h.legs.size(); ++i) h.legs[i].weight = weights[i];
+  } else if (h.allocation == HedgeAllocation::weights) {
+    f.fail("allocation", "weights needs hedge.weights, one share per leg summing to 1");
+  }
   return h;
 }
 
 MarginConfig parse_margin(const Fields& f) {
-  f.allow_only({"collateral", "initial_rate", "maintenance_rate", "on_call"});
+  f.allow_only({"collateral", "initial_rate", "maintenance_rate", "on_call", "mode"});
   MarginConfig m;
-  if (f.has("collateral") && !(f.get("collateral").IsScalar() && f.get("collateral").Scalar() == "auto")) {
+  m.mode = f.choice("mode", "cross", {"cross", "isolated"}) == "cross" ? MarginMode::cross : MarginMode::isolated;
+  if (f.has("collateral") && f.get("collateral").IsSequence()) {
+    // Isolated margin: one account per leg (parse_book checks the count against the legs).
+    m.leg_collateral = f.numbers("collateral", {1, kMaxHedgeLegs}, kCollateral);
+  } else if (f.has("collateral") && !(f.get("collateral").IsScalar() && f.get("collateral").Scalar() == "auto")) {
     try {
       m.collateral = f.number("collateral", 0.0, kCollateral);
     } catch (const InputError& e) {  // a word ('AUTO', 'lots'): name both forms; out of range stays as it is
@@ -271,6 +352,22 @@ void record_field_lines(const YAML::Node& node, const std::string& prefix, std::
   }
 }
 
+/// margin.collateral against the accounts: a list gives isolated margin's accounts, one per leg.
+void check_margin_accounts(const BookConfig& book, const Fields& top) {
+  const MarginConfig& m = book.margin;
+  if (m.leg_collateral.empty()) {
+    if (m.mode == MarginMode::isolated && m.collateral && book.hedge.legs.size() > 1)
+      top.sub("margin").fail("collateral", "isolated margin has one account per leg: give [one amount per leg] or auto");
+    return;
+  }
+  const Fields margin = top.sub("margin");
+  if (m.mode != MarginMode::isolated)
+    margin.fail("collateral", "a list (one account per leg) needs mode: isolated; cross margin has one account");
+  if (m.leg_collateral.size() != book.hedge.legs.size())
+    margin.fail("collateral", "has " + std::to_string(m.leg_collateral.size()) + " accounts for " +
+                                  std::to_string(book.hedge.legs.size()) + " hedge legs: give one per leg");
+}
+
 BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& source) {
   const std::string file = source.string();
   if (!root || root.IsNull()) throw InputError(file + ": empty config");
@@ -302,6 +399,7 @@ BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& 
 
   if (top.has("hedge")) book.hedge = parse_hedge(top.sub("hedge"));
   if (top.has("margin")) book.margin = parse_margin(top.sub("margin"));
+  check_margin_accounts(book, top);
   if (top.has("simulation")) book.simulation = parse_simulation(top.sub("simulation"));
   if (top.has("risk")) book.risk = parse_risk(top.sub("risk"));
   if (!book.risk.horizons_days.empty() && book.risk.horizons_days.back() > book.simulation.horizon_days) {
@@ -328,6 +426,20 @@ BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& 
 }
 
 }  // namespace
+
+std::string instrument_word(const HedgeLegConfig& leg) {
+  switch (leg.instrument) {
+    case HedgeInstrument::perpetual: return "perpetual";
+    case HedgeInstrument::future: return "future";
+    case HedgeInstrument::option: return leg.option.is_call ? "call" : "put";
+    default: return "none";
+  }
+}
+
+std::string leg_name(const HedgeLegConfig& leg, const std::string& default_benchmark) {
+  if (!leg.name.empty()) return leg.name;
+  return (leg.benchmark.empty() ? default_benchmark : leg.benchmark) + "-" + instrument_word(leg);
+}
 
 BackendChoice parse_backend_choice(const std::string& text, const std::string& where) {
   if (text == "auto") return BackendChoice::automatic;

@@ -16,7 +16,12 @@ namespace betahedge {
 
 enum class HedgeInstrument { none, perpetual, future, option };
 enum class HedgeMode { static_ratio, dynamic };
+/// How a dynamic hedge of several legs splits its beta exposure among them (hedge.allocation).
+enum class HedgeAllocation { min_variance, weights };
 enum class MarginAction { liquidate, top_up };
+/// margin.mode: one account for every leg (cross: gains on one leg offset losses on another),
+/// or one account per leg with its own collateral (isolated).
+enum class MarginMode { cross, isolated };
 enum class BackendChoice { automatic, cuda, cpu };
 /// simulation.drift: what each asset's log drift is (SPEC 4).
 ///   martingale: E[S_T] = S_0 for every asset (the RiskMetrics convention for VaR);
@@ -44,16 +49,19 @@ struct OptionConfig {
   double rate = 0.0;    ///< continuously compounded, per year
 };
 
-struct HedgeConfig {
-  HedgeInstrument instrument = HedgeInstrument::none;
-  std::string benchmark;
-  HedgeMode mode = HedgeMode::static_ratio;
+/// One hedge instrument (a leg of the hedge): what it is, its underlying, its costs and terms.
+/// The one-instrument form of hedge: is one leg whose fields sit in hedge: itself.
+struct HedgeLegConfig {
+  /// Where the leg is written, the prefix of its fields in messages: "hedge" (the one-instrument
+  /// form) or "hedge.legs[i]".
+  std::string field = "hedge";
+  std::string name;  ///< as written (legs[i].name); empty: leg_name() makes "BENCHMARK-instrument"
+  HedgeInstrument instrument = HedgeInstrument::perpetual;
+  std::string benchmark;  ///< the instrument's underlying; empty: hedge.benchmark, or the model's
+  /// static: notional = ratio x V at t0 (hedge.ratio, or hedge.ratios[i]): short for a perpetual
+  /// or future, bought for an option (negative: a long linear hedge, a written option).
   double ratio = 1.0;
-  double target_beta = 0.0;
-  double band = 0.05;
-  int rebalance_every_days = 1;
-  std::string beta_estimate = "model";  ///< model | ols | ewma | kalman | a number (as text)
-  std::optional<double> beta_estimate_value;
+  double weight = 1.0;  ///< dynamic with allocation: weights, hedge.weights[i] (they sum to 1)
   double fee_bps = 0.0;
   double slippage_bps = 0.0;
   std::vector<double> funding_rate_8h;  ///< per regime (one value = all regimes)
@@ -61,10 +69,38 @@ struct HedgeConfig {
   OptionConfig option;
 };
 
+struct HedgeConfig {
+  std::vector<HedgeLegConfig> legs;  ///< empty: no hedge (instrument: none); at most kMaxHedgeLegs
+  /// The benchmark betas are measured against (and every leg's underlying unless it names its
+  /// own); empty: the model's benchmark.
+  std::string benchmark;
+  HedgeMode mode = HedgeMode::static_ratio;
+  double target_beta = 0.0;
+  double band = 0.05;
+  int rebalance_every_days = 1;
+  std::string beta_estimate = "model";  ///< model | ols | ewma | kalman | a number (as text)
+  std::optional<double> beta_estimate_value;
+  HedgeAllocation allocation = HedgeAllocation::min_variance;  ///< dynamic, several legs
+
+  bool hedged() const { return !legs.empty(); }
+};
+
+/// "BTC-perpetual", "ETH-future", "BTC-put": legs[i].name when written, else the underlying (the
+/// leg's benchmark, or `default_benchmark`) and the instrument. Unique within a book.
+std::string leg_name(const HedgeLegConfig& leg, const std::string& default_benchmark);
+/// "perpetual", "future", "put", "call" ("none" for none).
+std::string instrument_word(const HedgeLegConfig& leg);
+
+
 struct MarginConfig {
-  /// A number: that collateral, exactly. Absent or `auto` (nullopt): the least collateral
-  /// meeting risk.max_call_probability, sized from the run itself.
+  MarginMode mode = MarginMode::cross;
+  /// The account's collateral (cross margin, or a single leg). A number: that collateral,
+  /// exactly. Absent or `auto` (nullopt): the least collateral meeting
+  /// risk.max_call_probability, sized from the run itself.
   std::optional<double> collateral;
+  /// Isolated margin of several legs: each leg's account, in leg order (margin.collateral as a
+  /// list); empty: `auto`, each account sized from the run.
+  std::vector<double> leg_collateral;
   double initial_rate = 0.10;
   double maintenance_rate = 0.05;
   MarginAction on_call = MarginAction::liquidate;

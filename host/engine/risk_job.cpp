@@ -176,7 +176,7 @@ std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig
 }
 
 JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStages& stages, const PriceTable* prices) {
-  if (book.hedge.instrument == HedgeInstrument::none && (stages.optimize || stages.bands))
+  if (!book.hedge.hedged() && (stages.optimize || stages.bands))
     throw InputError(book_location(book, "hedge.instrument") + ": the " +
                      (stages.optimize ? "optimiser" : "band sweep") + " needs a hedge instrument, not 'none'");
   JobInputs inputs{make_portfolio(model, book), book_scenarios(model, book, stages.stresses)};
@@ -200,7 +200,7 @@ JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStage
 CollateralChoice choose_collateral(PathBackend& backend, const Model& model, const JobInputs& inputs,
                                    const BookConfig& book) {
   if (book.margin.collateral) return {*book.margin.collateral, "fixed"};
-  if (book.hedge.instrument == HedgeInstrument::none) return {0.0, "auto: no hedge instrument, no collateral"};
+  if (!book.hedge.hedged()) return {0.0, "auto: no hedge instrument, no collateral"};
   // The shadow account never meets a call, so the collateral this pass starts with does not
   // change the shortfalls it reports.
   BookConfig sizing = book;
@@ -226,13 +226,13 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
       warnings.push_back(formatted("risk.horizons_days: the %d-day horizon is beyond the %d days simulated "
                                    "(--horizon-days) and is not reported",
                                    days, book.simulation.horizon_days));
-  if (report.collateral.rule == "fixed" && book.hedge.instrument != HedgeInstrument::none) {
+  if (report.collateral.rule == "fixed" && book.hedge.hedged()) {
     const double opening = opening_margin(model, make_portfolio(model, book), book);
     if (report.collateral.amount < opening)
       warnings.push_back(formatted("margin.collateral %s is below what opening the t0 hedge takes (%s: %s); an "
                                    "exchange would not open it, and the figures assume it did",
                                    money(report.collateral.amount).c_str(), money(opening).c_str(),
-                                   book.hedge.instrument == HedgeInstrument::option
+                                   book.hedge.legs.front().instrument == HedgeInstrument::option
                                        ? "the premium and costs"
                                        : "the initial margin"));
   }
@@ -335,22 +335,20 @@ void describe_book(const Model& model, const BookConfig& book, const PortfolioSe
                           i < static_cast<int>(betas.size()) ? betas[i] : 0.0});
   }
 
-  const HedgeConfig& h = book.hedge;
-  static const char* const kInstrument[] = {"none", "perpetual", "future", "option"};
-  nlohmann::json terms = {{"instrument", h.instrument == HedgeInstrument::option
-                                             ? (h.option.is_call ? "call" : "put")
-                                             : kInstrument[static_cast<int>(h.instrument)]}};
-  if (h.instrument != HedgeInstrument::none) {
+  const HedgeConfig& programme = book.hedge;
+  nlohmann::json terms = {{"instrument", programme.hedged() ? instrument_word(programme.legs.front()) : "none"}};
+  if (programme.hedged()) {
+    const HedgeLegConfig& h = programme.legs.front();
     terms["benchmark"] = model.assets[benchmark];
-    terms["mode"] = h.mode == HedgeMode::dynamic ? "dynamic" : "static";
-    if (h.mode == HedgeMode::dynamic) {
-      terms["target_beta"] = h.target_beta;
-      terms["band"] = h.band;
-      terms["rebalance_every_days"] = h.rebalance_every_days;
+    terms["mode"] = programme.mode == HedgeMode::dynamic ? "dynamic" : "static";
+    if (programme.mode == HedgeMode::dynamic) {
+      terms["target_beta"] = programme.target_beta;
+      terms["band"] = programme.band;
+      terms["rebalance_every_days"] = programme.rebalance_every_days;
     } else {
       terms["ratio"] = h.ratio;
     }
-    terms["beta_estimate"] = h.beta_estimate;
+    terms["beta_estimate"] = programme.beta_estimate;
     terms["fee_bps"] = h.fee_bps;
     terms["slippage_bps"] = h.slippage_bps;
     // Per-regime terms by regime name (one value given = every regime).
@@ -391,7 +389,7 @@ std::vector<double> optimiser_ratio_grid(const BookConfig& book) {
 
 ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, const PortfolioSetup& portfolio,
                          const BookConfig& book, const ScenarioExtras& extras, std::optional<PnlHistogram>* histogram) {
-  if (extras.optimize && book.hedge.instrument == HedgeInstrument::none)
+  if (extras.optimize && !book.hedge.hedged())
     throw InputError(book_location(book, "hedge.instrument") + ": the optimiser needs a hedge instrument, not 'none'");
   BookConfig pass_book = book;
   if (extras.optimize) pass_book.risk.hedge_ratio_grid.step /= 2.0;  // the grid with its midpoints
@@ -440,7 +438,7 @@ std::vector<double> band_targets(const Model& model, const PortfolioSetup& portf
 
 std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const PortfolioSetup& portfolio,
                                  const BookConfig& book) {
-  if (book.hedge.instrument == HedgeInstrument::none)
+  if (!book.hedge.hedged())
     throw InputError(book_location(book, "hedge.instrument") + ": the band sweep needs a hedge instrument, not 'none'");
   // Every (target, band) pair, target-major; up to kMaxBandsPerPass pairs ride one pass over the
   // base market: the book's hedge made dynamic at each pair, on the same paths
@@ -676,7 +674,7 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
 
   // One collateral for every scenario and the bands: a desk posts one amount; stresses test it.
   std::uint64_t simulated_paths = 0;
-  const bool sizing = !book.margin.collateral && book.hedge.instrument != HedgeInstrument::none;
+  const bool sizing = !book.margin.collateral && book.hedge.hedged();
   if (sizing) say("collateral: auto: simulating the base scenario for its collateral shortfalls");
   report.collateral = choose_collateral(backend, model, inputs, book);
   if (sizing) {

@@ -157,7 +157,13 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
 SimulationTables build_simulation_tables(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book,
                                          const ScenarioShocks& shocks) {
   const SimulationConfig& simulation = book.simulation;
-  const HedgeConfig& hc = book.hedge;
+  // One leg for now (the path code's legs come next): the book's first leg, or none.
+  HedgeLegConfig hc;
+  hc.instrument = HedgeInstrument::none;
+  if (book.hedge.hedged()) hc = book.hedge.legs.front();
+  if (book.hedge.legs.size() > 1)
+    throw InputError(book_field(book, "hedge.legs") + ": a hedge of several legs is not simulated yet");
+  const HedgeConfig& programme = book.hedge;
   const int n = model.num_assets();
   const int k_count = model.num_regimes();
   const double dt = 1.0 / simulation.steps_per_day;
@@ -267,14 +273,14 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
     case HedgeInstrument::option: h.kind = HedgeKind::option; break;
     default: h.kind = HedgeKind::none; break;
   }
-  if (h.kind == HedgeKind::option && hc.ratio < 0.0)
+  if (h.kind == HedgeKind::option && hc.ratio < 0.0 && book.hedge.legs.size() == 1)
     throw InputError(book_field(book, "hedge.ratio") + ": options are bought; the ratio must be >= 0");
   h.benchmark = benchmark;
-  h.dynamic = hc.mode == HedgeMode::dynamic;
+  h.dynamic = programme.mode == HedgeMode::dynamic;
   h.ratio = hc.ratio;
-  h.target_beta = hc.target_beta;
-  h.band = hc.band;
-  h.rebalance_every_days = hc.rebalance_every_days;
+  h.target_beta = programme.target_beta;
+  h.band = programme.band;
+  h.rebalance_every_days = programme.rebalance_every_days;
   h.cost_rate = (hc.fee_bps + hc.slippage_bps) * 1e-4;
   h.expiry_days = hc.future.expiry_days;
   h.roll_days_before = hc.future.roll_days_before;

@@ -40,6 +40,9 @@ struct PortfolioView {
   double initial_value = 0.0;        ///< V0 = sum holdings x spot
 };
 
+/// The most legs (instruments) a hedge may have: the capacity of the path code's per-leg arrays.
+inline constexpr int kMaxHedgeLegs = 4;
+
 enum class HedgeKind : int { none = 0, perpetual = 1, future = 2, option = 3 };
 
 /// The hedge programme and its margin account. Rates are decimals; "cost" = fee + slippage.

@@ -56,11 +56,11 @@ TEST(BookConfig, ParsesTheSpecExample) {
   ASSERT_EQ(b.holdings.size(), 2u);
   EXPECT_EQ(b.holdings[1].first, "SOL");
   EXPECT_DOUBLE_EQ(b.holdings[1].second, 6000);
-  EXPECT_EQ(b.hedge.instrument, HedgeInstrument::perpetual);
-  EXPECT_EQ(b.hedge.funding_rate_8h, (std::vector<double>{0.0001, -0.0003}));
-  EXPECT_EQ(b.hedge.future.annual_basis, (std::vector<double>{0.06, -0.02}));
-  EXPECT_FALSE(b.hedge.option.is_call);
-  EXPECT_DOUBLE_EQ(b.hedge.option.implied_vol_premium, 1.1);
+  EXPECT_EQ(b.hedge.legs.at(0).instrument, HedgeInstrument::perpetual);
+  EXPECT_EQ(b.hedge.legs.at(0).funding_rate_8h, (std::vector<double>{0.0001, -0.0003}));
+  EXPECT_EQ(b.hedge.legs.at(0).future.annual_basis, (std::vector<double>{0.06, -0.02}));
+  EXPECT_FALSE(b.hedge.legs.at(0).option.is_call);
+  EXPECT_DOUBLE_EQ(b.hedge.legs.at(0).option.implied_vol_premium, 1.1);
   EXPECT_EQ(b.margin.on_call, MarginAction::liquidate);
   EXPECT_EQ(b.simulation.paths, 1000000u);
   EXPECT_EQ(b.risk.levels[1].key, "0.99");
@@ -101,7 +101,7 @@ TEST(BookConfig, RejectsBadValuesNamingTheField) {
 
 TEST(BookConfig, DefaultsApplyWhenSectionsAreAbsent) {
   const BookConfig b = parse_book("model: m.json\nportfolio:\n  holdings: {ETH: 1}\n", "book.yaml");
-  EXPECT_EQ(b.hedge.instrument, HedgeInstrument::none);
+  EXPECT_FALSE(b.hedge.hedged());
   EXPECT_EQ(b.risk.levels.size(), 2u);
   EXPECT_EQ(b.simulation.horizon_days, 30);
   EXPECT_EQ(b.simulation.drift, DriftRule::martingale);

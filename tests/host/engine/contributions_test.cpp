@@ -19,6 +19,7 @@
 #include "report/tables_csv.hpp"
 #include "stats/euler_contributions.hpp"
 #include "stats/risk_statistics.hpp"
+#include "hedged_test_book.hpp"
 
 namespace betahedge {
 namespace {
@@ -49,11 +50,11 @@ Model gaussian_model() {
 BookConfig gaussian_book() {
   BookConfig b;
   b.holdings = {{"A", 200.0}, {"B", 300.0}};
-  b.hedge.instrument = HedgeInstrument::perpetual;
-  b.hedge.ratio = 0.5;
-  b.hedge.fee_bps = 0;
-  b.hedge.slippage_bps = 0;
-  b.hedge.funding_rate_8h = {0.0};
+  test::hedge_leg(b).instrument = HedgeInstrument::perpetual;
+  test::hedge_leg(b).ratio = 0.5;
+  test::hedge_leg(b).fee_bps = 0;
+  test::hedge_leg(b).slippage_bps = 0;
+  test::hedge_leg(b).funding_rate_8h = {0.0};
   b.margin.collateral = 1e12;
   b.simulation.horizon_days = 1;
   b.simulation.drift = DriftRule::zero;
@@ -159,8 +160,8 @@ TEST(Contributions, SumToTheHedgedFiguresWithCallsCostsAndTheGridRidingAlong) {
   book.risk.horizons_days = {1, 5, 10};
   book.hedge.mode = HedgeMode::dynamic;
   book.hedge.band = 0.02;
-  book.hedge.fee_bps = 3;
-  book.hedge.funding_rate_8h = {0.0002};
+  test::hedge_leg(book).fee_bps = 3;
+  test::hedge_leg(book).funding_rate_8h = {0.0002};
   book.margin.collateral = 60.0;  // calls on many paths
   book.margin.on_call = MarginAction::top_up;
   StressScenario crash;
@@ -198,13 +199,13 @@ TEST(Contributions, StandaloneEsIsTheEsOfABookOfThatComponentAlone) {
   for (const auto& [symbol, units] : book.holdings) {
     BookConfig alone = book;
     alone.holdings = {{symbol, units}};
-    alone.hedge.instrument = HedgeInstrument::none;
+    alone.hedge.legs.clear();
     const ScenarioRun own = run_base(model, alone);
     EXPECT_EQ(component(run, symbol).standalone_es, own.result.unhedged.tails[0].es) << symbol;
   }
   BookConfig short_benchmark = book;
   short_benchmark.holdings = {{"M", -80.0}};
-  short_benchmark.hedge.instrument = HedgeInstrument::none;
+  short_benchmark.hedge.legs.clear();
   const double es = run_base(model, short_benchmark).result.unhedged.tails[0].es;
   EXPECT_NEAR(component(run, "hedge").standalone_es, es, 1e-9 * es);
 }
@@ -334,7 +335,7 @@ TEST(Contributions, SummaryAndCsvCarryEveryComponent) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
   EXPECT_NE(csv.find("base,0.99,hedge,"), std::string::npos);
 
-  book.hedge.instrument = HedgeInstrument::none;
+  book.hedge.legs.clear();
   const RiskReport unhedged = run_risk_job(model, book, {}, [](const std::string&) {});
   const nlohmann::json u = summary_to_json(unhedged)["scenarios"][0]["contributions"];
   EXPECT_EQ(u["es"]["hedge"].get<double>(), 0.0);

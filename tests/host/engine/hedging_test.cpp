@@ -13,6 +13,7 @@
 #include "engine/simulation_setup.hpp"
 #include "engine/synthetic_model.hpp"
 #include "model/model_json.hpp"
+#include "hedged_test_book.hpp"
 
 namespace betahedge {
 namespace {
@@ -35,8 +36,8 @@ Model two_gbm_model(double mu_m, double vol_m, double mu_a, double vol_a, double
 BookConfig static_perpetual_book(std::vector<std::pair<std::string, double>> holdings, double ratio) {
   BookConfig b;
   b.holdings = std::move(holdings);
-  b.hedge.instrument = HedgeInstrument::perpetual;
-  b.hedge.ratio = ratio;
+  test::hedge_leg(b).instrument = HedgeInstrument::perpetual;
+  test::hedge_leg(b).ratio = ratio;
   b.margin.collateral = 1e12;  // no calls unless a test wants them
   b.simulation.paths = 200000;
   b.simulation.horizon_days = 30;
@@ -114,7 +115,7 @@ TEST(Hedging, FundingMatchesHandComputation) {
   for (int steps_per_day : {1, 2, 4, 5}) {
     for (double rate : {0.0001, -0.0003}) {
       BookConfig book = static_perpetual_book({{"M", 10.0}}, 1.0);
-      book.hedge.funding_rate_8h = {rate};
+      test::hedge_leg(book).funding_rate_8h = {rate};
       book.simulation.paths = 200;
       book.simulation.steps_per_day = steps_per_day;
       const HedgeRun r = run(model, book);
@@ -135,7 +136,7 @@ TEST(Hedging, FundingFollowsTheRegimeAndItsMultiplier) {
   model.initial_probabilities = {1.0, 0.0};
   validate_model(model, "test");
   BookConfig book = static_perpetual_book({{"M", 10.0}}, 1.0);
-  book.hedge.funding_rate_8h = {0.0005, 0.0002};
+  test::hedge_leg(book).funding_rate_8h = {0.0005, 0.0002};
   book.simulation.paths = 50;
   const PortfolioSetup portfolio = make_portfolio(model, book);
   const SimulationTables tables = build_simulation_tables(model, portfolio, book, ScenarioShocks{{}, 3.0});
@@ -182,8 +183,8 @@ TEST(Hedging, CollateralForCallProbabilityAgreesWithReruns) {
   Model model = two_gbm_model(0.0005, 0.04, 0.0, 0.05, 0.6);
   for (MarginAction action : {MarginAction::liquidate, MarginAction::top_up}) {
     BookConfig book = static_perpetual_book({{"A", 40.0}, {"M", 5.0}}, 0.9);
-    book.hedge.fee_bps = 3;
-    book.hedge.funding_rate_8h = {0.0002};
+    test::hedge_leg(book).fee_bps = 3;
+    test::hedge_leg(book).funding_rate_8h = {0.0002};
     book.margin.collateral = 100.0;
     book.margin.on_call = action;
     book.risk.max_call_probability = 0.02;
@@ -213,12 +214,12 @@ TEST(Hedging, DynamicHedgeWithZeroBandHoldsTargetBetaEveryStep) {
   for (HedgeInstrument instrument : {HedgeInstrument::perpetual, HedgeInstrument::future, HedgeInstrument::option}) {
     BookConfig book;
     book.holdings = {{"A1", 40.0}, {"A2", 60.0}};
-    book.hedge.instrument = instrument;
+    test::hedge_leg(book).instrument = instrument;
     book.hedge.mode = HedgeMode::dynamic;
     book.hedge.target_beta = 0.5;
     book.hedge.band = 0.0;
-    book.hedge.future = {10, {0.08}, 2, 0.0};
-    book.hedge.option = {false, 1.0, 7, 1.2, 0.0};
+    test::hedge_leg(book).future = {10, {0.08}, 2, 0.0};
+    test::hedge_leg(book).option = {false, 1.0, 7, 1.2, 0.0};
     book.hedge.target_beta = instrument == HedgeInstrument::option ? 0.6 : 0.5;  // puts only lower beta
     book.margin.collateral = 1e12;
     const PortfolioSetup portfolio = make_portfolio(model, book);
@@ -242,14 +243,14 @@ TEST(Hedging, CostsScaleLinearlyWithFee) {
   const Model model = make_synthetic_model(3, 2);
   BookConfig book;
   book.holdings = {{"A1", 40.0}, {"A2", 60.0}};
-  book.hedge.instrument = HedgeInstrument::perpetual;
+  test::hedge_leg(book).instrument = HedgeInstrument::perpetual;
   book.hedge.mode = HedgeMode::dynamic;
   book.hedge.band = 0.02;
   book.margin.collateral = 1e12;
   book.simulation.paths = 5000;
-  book.hedge.fee_bps = 2;
+  test::hedge_leg(book).fee_bps = 2;
   const HedgeRun two = run(model, book);
-  book.hedge.fee_bps = 4;
+  test::hedge_leg(book).fee_bps = 4;
   const HedgeRun four = run(model, book);
   double total = 0;
   for (std::size_t i = 0; i < two.costs.size(); ++i) {
@@ -267,9 +268,9 @@ TEST(Hedging, CostsScaleLinearlyWithFee) {
 TEST(Hedging, FutureBasisDecayAndRollCostsMatchHandComputation) {
   Model model = two_gbm_model(0.0, 1e-9, 0.0, 1e-9, 0.0);
   BookConfig book = static_perpetual_book({{"M", 10.0}}, 1.0);
-  book.hedge.instrument = HedgeInstrument::future;
+  test::hedge_leg(book).instrument = HedgeInstrument::future;
   const double b = 0.12, cost = 3e-4, v0 = 1000.0;
-  book.hedge.future = {10, {b}, 2, 3.0};
+  test::hedge_leg(book).future = {10, {b}, 2, 3.0};
   book.simulation.paths = 100;
   const HedgeRun r = run(model, book);
   const double q = std::exp(-8.0 * b / 365.0), q_last = std::exp(-6.0 * b / 365.0);
@@ -288,8 +289,8 @@ TEST(Hedging, PutHedgeIsFairlyPricedAndSettlesAtPayoff) {
   const double sigma = 0.03;
   Model model = two_gbm_model(-0.5 * sigma * sigma, sigma, 0.0, 0.04, 0.5);
   BookConfig book = static_perpetual_book({{"M", 10.0}}, 1.0);
-  book.hedge.instrument = HedgeInstrument::option;
-  book.hedge.option = {false, 0.95, 30, 1.0, 0.0};
+  test::hedge_leg(book).instrument = HedgeInstrument::option;
+  test::hedge_leg(book).option = {false, 0.95, 30, 1.0, 0.0};
   book.simulation.paths = 200000;
   const HedgeRun held = run(model, book);
   const double premium = black_scholes_price(
@@ -306,7 +307,7 @@ TEST(Hedging, PutHedgeIsFairlyPricedAndSettlesAtPayoff) {
   }
   EXPECT_NEAR(mean, 0.0, 4.0 * std::sqrt((mean_sq - mean * mean) / n));
 
-  book.hedge.option.tenor_days = 7;  // rolled 4 times within the horizon, still fair
+  test::hedge_leg(book).option.tenor_days = 7;  // rolled 4 times within the horizon, still fair
   const HedgeRun rolled = run(model, book);
   EXPECT_NEAR(rolled.result.hedged.mean - rolled.result.unhedged.mean, 0.0,
               4.0 * std::hypot(rolled.result.hedged.mean_se, rolled.result.unhedged.mean_se) * 3);

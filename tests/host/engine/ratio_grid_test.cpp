@@ -180,7 +180,7 @@ BookConfig static_book(const Model& model, HedgeInstrument instrument, MarginAct
   BookConfig book = test::hedged_test_book(model, instrument, HedgeMode::static_ratio);
   book.margin.on_call = on_call;
   book.risk.hedge_ratio_grid = grid;
-  book.hedge.ratio = grid.to;
+  test::hedge_leg(book).ratio = grid.to;
   return book;
 }
 
@@ -209,7 +209,7 @@ void expect_grid_matches_reference_with_and_without_calls(const Model& model, Bo
                               r.rider_grid(RatioGridColumns::unhedged(r.count), p)))
             << "path " << p;
     }
-    if (book.hedge.mode == HedgeMode::static_ratio) expect_book_hedge_matches_its_column(r, book.hedge.ratio);
+    if (book.hedge.mode == HedgeMode::static_ratio) expect_book_hedge_matches_its_column(r, test::hedge_leg(book).ratio);
   }
   book.margin.collateral = 1e9;
   {
@@ -273,7 +273,7 @@ TEST(RatioGridRider, CallLiquidateAndTopUp) {
   for (MarginAction on_call : {MarginAction::liquidate, MarginAction::top_up}) {
     SCOPED_TRACE(on_call == MarginAction::top_up ? "top_up" : "liquidate");
     BookConfig book = static_book(m, HedgeInstrument::option, on_call, {-1.0, 3.0, 0.25});
-    book.hedge.option.is_call = true;
+    test::hedge_leg(book).option.is_call = true;
     expect_grid_matches_reference_with_and_without_calls(m, book);
   }
 }
@@ -322,7 +322,7 @@ TEST(RatioGridRider, TopUpThatSellsTheWholeBook) {
   book.margin.collateral = collateral_calling(m, book, 2.0, 0.5);
   for (double ratio : {10.0, 1.0}) {
     SCOPED_TRACE("the book's ratio " + std::to_string(ratio));
-    book.hedge.ratio = ratio;
+    test::hedge_leg(book).ratio = ratio;
     const Runs r = run_programs(m, book, kPaths);
     expect_rider_matches_reference(r);
     expect_book_hedge_matches_its_column(r, ratio);

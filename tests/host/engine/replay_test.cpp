@@ -12,6 +12,7 @@
 #include "engine/simulation_setup.hpp"
 #include "market/prices_csv.hpp"
 #include "model/model_json.hpp"
+#include "hedged_test_book.hpp"
 #include "test_support.hpp"
 
 namespace betahedge {
@@ -47,7 +48,7 @@ BookConfig replay_book(std::vector<std::pair<std::string, double>> holdings, con
   BookConfig b;
   b.source = "book.yaml";
   b.holdings = std::move(holdings);
-  b.hedge.instrument = HedgeInstrument::perpetual;
+  test::hedge_leg(b).instrument = HedgeInstrument::perpetual;
   b.margin.collateral = 1e9;
   StressScenario s;
   s.name = "window";
@@ -74,10 +75,10 @@ TEST(Replay, StaticPerpetualWithFundingIsTheHandComputation) {
   const Model model = two_asset_model();
   BookConfig book = replay_book({{"A", 100.0}}, "2024-01-02", "2024-01-05");
   const double ratio = 0.8, f = 0.0001, c = 5e-4;
-  book.hedge.ratio = ratio;
-  book.hedge.funding_rate_8h = {f};
-  book.hedge.fee_bps = 2;
-  book.hedge.slippage_bps = 3;
+  test::hedge_leg(book).ratio = ratio;
+  test::hedge_leg(book).funding_rate_8h = {f};
+  test::hedge_leg(book).fee_bps = 2;
+  test::hedge_leg(book).slippage_bps = 3;
   const ReplayRun r = replay(model, book, table(kPrices));
   const std::vector<double> pm{210, 190, 205, 220}, pa{10.5, 9.8, 10.2, 11};
   ASSERT_EQ(r.days, 3);
@@ -122,7 +123,7 @@ TEST(Replay, DynamicHedgeRebalancesAsTheHandComputationDoes) {
   book.hedge.band = 0.05;
   book.hedge.beta_estimate = "1.5";
   book.hedge.beta_estimate_value = 1.5;
-  book.hedge.fee_bps = 5;
+  test::hedge_leg(book).fee_bps = 5;
   // A and M move apart on days 2 and 5 only: beyond the band there, within it elsewhere.
   const std::string prices =
       "date,M,A\n"
@@ -164,7 +165,7 @@ TEST(Replay, MarginCallOnACrashDayLiquidatesThere) {
   // benchmark's 20% crash on day 2 takes the hedge account below maintenance.
   const Model model = two_asset_model();
   BookConfig book = replay_book({{"A", -100.0}}, "2024-01-01", "2024-01-04");
-  book.hedge.ratio = 1.0;
+  test::hedge_leg(book).ratio = 1.0;
   book.margin.collateral = 600.0;
   book.margin.maintenance_rate = 0.05;
   const std::string prices =
@@ -226,8 +227,8 @@ TEST(Replay, RegimesAreTheForwardFilterArgmaxFromTheModelsInitialProbabilities) 
   const std::string prices =
       "date,M,A\n2024-01-01,100,50\n2024-01-02,101,50.5\n2024-01-03,120,61\n2024-01-04,100,50\n";
   BookConfig book = replay_book({{"A", 100.0}}, "2024-01-01", "2024-01-04");
-  book.hedge.ratio = 1.0;
-  book.hedge.funding_rate_8h = {0.0, 0.001};
+  test::hedge_leg(book).ratio = 1.0;
+  test::hedge_leg(book).funding_rate_8h = {0.0, 0.001};
   const ReplayInput in = prepare_replay(model, book, 0, table(prices));
   const ReplayRun r = run_replay(model, make_portfolio(model, book), book, in);
   ASSERT_EQ(r.regime_names.size(), 4u);

@@ -11,6 +11,7 @@
 #include "engine/synthetic_model.hpp"
 #include "model/model_json.hpp"
 #include "report/summary_json.hpp"
+#include "hedged_test_book.hpp"
 
 namespace betahedge {
 namespace {
@@ -40,9 +41,9 @@ std::vector<double> column(const std::vector<double>& all, const BookConfig& boo
 BookConfig grid_book(double collateral) {
   BookConfig b;
   b.holdings = {{"A", 100.0}};
-  b.hedge.instrument = HedgeInstrument::perpetual;
-  b.hedge.fee_bps = 2;
-  b.hedge.funding_rate_8h = {0.0001};
+  test::hedge_leg(b).instrument = HedgeInstrument::perpetual;
+  test::hedge_leg(b).fee_bps = 2;
+  test::hedge_leg(b).funding_rate_8h = {0.0001};
   b.margin.collateral = collateral;
   b.risk.hedge_ratio_grid = {0.0, 1.5, 0.1};
   b.risk.max_call_probability = 0.02;
@@ -73,7 +74,7 @@ TEST(RiskJob, GridEqualsSeparateRunsPathByPath) {
     int called_somewhere = 0;
     for (int r : {0, 3, 8, 15}) {
       BookConfig single = book;
-      single.hedge.ratio = hedge_ratio_grid(book.risk.hedge_ratio_grid)[r];
+      test::hedge_leg(single).ratio = hedge_ratio_grid(book.risk.hedge_ratio_grid)[r];
       const std::vector<double> all = collect_outcomes(*backend, build_simulation_tables(model, portfolio, single),
                                                        PathProgram::outcomes, book.simulation.paths);
       const std::vector<double> pnl = column(all, book, static_cast<int>(OutcomeField::pnl_hedged));
@@ -113,8 +114,8 @@ TEST(RiskJob, GridCallsFollowTheUnitShortfall) {
 TEST(RiskJob, MinVarianceIsTheClosedFormWithAmpleCollateral) {
   const Model model = two_gbm_model();
   BookConfig book = grid_book(1e12);
-  book.hedge.fee_bps = 0;
-  book.hedge.funding_rate_8h = {0.0};
+  test::hedge_leg(book).fee_bps = 0;
+  test::hedge_leg(book).funding_rate_8h = {0.0};
   book.simulation.paths = 200000;
   book.simulation.drift = DriftRule::model;  // the closed form below has the model's log drifts
   const double t = 30, s_m = 0.03, s_a = 0.045, rho = 0.7;
@@ -137,7 +138,7 @@ TEST(RiskJob, RefinedOptimaHoldUpWhenRerun) {
   const Model model = make_synthetic_model(3, 2);
   BookConfig book;
   book.holdings = {{"A1", 40.0}, {"A2", 60.0}};
-  book.hedge.instrument = HedgeInstrument::perpetual;
+  test::hedge_leg(book).instrument = HedgeInstrument::perpetual;
   book.margin.collateral = 1500.0;
   book.risk.hedge_ratio_grid = {0.0, 1.5, 0.1};
   book.risk.max_call_probability = 0.02;
@@ -148,7 +149,7 @@ TEST(RiskJob, RefinedOptimaHoldUpWhenRerun) {
 
   auto rerun = [&](double ratio) {
     BookConfig single = book;
-    single.hedge.ratio = ratio;
+    test::hedge_leg(single).ratio = ratio;
     return evaluate_scenario("r", *backend, build_simulation_tables(model, portfolio, single), single);
   };
   for (std::size_t l = 0; l < book.risk.levels.size(); ++l) {
@@ -171,10 +172,10 @@ TEST(RiskJob, RefinedOptimaHoldUpWhenRerun) {
 BookConfig band_book(double collateral) {
   BookConfig book;
   book.holdings = {{"A1", 40.0}, {"A2", 60.0}};
-  book.hedge.instrument = HedgeInstrument::perpetual;
+  test::hedge_leg(book).instrument = HedgeInstrument::perpetual;
   book.hedge.mode = HedgeMode::dynamic;
   book.hedge.target_beta = 0.3;
-  book.hedge.fee_bps = 2;
+  test::hedge_leg(book).fee_bps = 2;
   book.margin.collateral = collateral;
   return book;
 }
@@ -182,7 +183,7 @@ BookConfig band_book(double collateral) {
 TEST(RiskJob, BandSweepTradesOffCostAgainstTracking) {
   const Model model = make_synthetic_model(3, 2);
   BookConfig book = band_book(1e9);
-  book.hedge.slippage_bps = 5;
+  test::hedge_leg(book).slippage_bps = 5;
   book.risk.band_grid = {0.01, 0.05, 0.1, 0.2, 0.4};
   book.risk.tracking_tolerance = 0.025;
   book.simulation.paths = 20000;
@@ -269,7 +270,7 @@ TEST(RiskJob, AStaticBooksBandSweepKeepsItsStartBeta) {
   const Model model = make_synthetic_model(3, 2);
   BookConfig book = band_book(1e9);
   book.hedge.mode = HedgeMode::static_ratio;
-  book.hedge.ratio = 0.2;
+  test::hedge_leg(book).ratio = 0.2;
   book.risk.band_grid = {0.02, 0.1};
   book.simulation.paths = 4000;
   auto backend = make_cpu_backend(1);
@@ -316,7 +317,7 @@ nlohmann::json figures_of(const RiskReport& report) {
 TEST(RiskJob, AStaticBookIsTrackedAgainstItsStartBeta) {
   const Model model = two_gbm_model();
   BookConfig book = grid_book(1e6);
-  book.hedge.ratio = 0.5;
+  test::hedge_leg(book).ratio = 0.5;
   book.simulation.horizon_days = 5;
   book.simulation.paths = 4096;
   const RiskReport report = cpu_job(model, book, JobStages{});
@@ -373,8 +374,8 @@ TEST(RiskJob, AutoCollateralForABoughtPutCoversItsPremia) {
   const Model model = two_gbm_model();
   BookConfig book = grid_book(0.0);
   book.margin.collateral.reset();
-  book.hedge.instrument = HedgeInstrument::option;
-  book.hedge.option = {false, 0.95, 7, 1.1, 0.0};  // rolled every 7 days: premia vary by path
+  test::hedge_leg(book).instrument = HedgeInstrument::option;
+  test::hedge_leg(book).option = {false, 0.95, 7, 1.1, 0.0};  // rolled every 7 days: premia vary by path
   const RiskReport report = cpu_job(model, book, {});
   const MarginResult& base = report.scenarios.front().result.margin;
   const double n = static_cast<double>(book.simulation.paths);
@@ -392,7 +393,7 @@ TEST(RiskJob, AFixedCollateralStaysExactAndNoHedgeNeedsNone) {
 
   BookConfig unhedged = grid_book(0.0);
   unhedged.margin.collateral.reset();
-  unhedged.hedge.instrument = HedgeInstrument::none;
+  unhedged.hedge.legs.clear();
   const RiskReport none = cpu_job(model, unhedged, {});
   EXPECT_EQ(none.collateral.amount, 0.0);
   EXPECT_EQ(none.collateral.rule, "auto: no hedge instrument, no collateral");
@@ -685,7 +686,7 @@ TEST(RiskJob, TheSummaryDescribesTheBookAndTheHedge) {
   const Model model = two_gbm_model();
   BookConfig book = grid_book(1e6);
   book.holdings = {{"A", 100.0}, {"M", -10.0}};
-  book.hedge.ratio = 0.75;
+  test::hedge_leg(book).ratio = 0.75;
   book.simulation.paths = 4096;
   nlohmann::json s = summary_to_json(cpu_job(model, book, JobStages{}));
   const nlohmann::json& holdings = s["portfolio"]["holdings"];

@@ -61,10 +61,10 @@ constexpr std::size_t kMaxSymbolChars = 256;
 HedgeLegConfig parse_leg_instrument(const Fields& f, const std::string& field, bool in_legs_list) {
   HedgeLegConfig leg;
   leg.field = field;
+  if (in_legs_list && !f.has("instrument")) f.fail("instrument", "is missing (perpetual | future | put | call)");
   const std::string instrument = in_legs_list ? f.choice("instrument", "", {"perpetual", "future", "put", "call"})
                                               : f.choice("instrument", "none", {"perpetual", "future", "put", "call",
                                                                                 "option", "none"});
-  if (in_legs_list && !f.has("instrument")) f.fail("instrument", "is missing (perpetual | future | put | call)");
   leg.instrument = instrument == "perpetual" ? HedgeInstrument::perpetual
                    : instrument == "future"  ? HedgeInstrument::future
                    : instrument == "none"    ? HedgeInstrument::none

@@ -3,12 +3,25 @@
 /// its share batch by batch and reduces it (host/stats), then every rank receives the merged
 /// reduction of all ranks' paths, the same bytes on every rank.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "betahedge/path_backend.hpp"
 #include "stats/outcome_reduction.hpp"
 
 namespace betahedge {
+
+/// A reduction of a pass's batches beside its OutcomeReductions (the hedge-vector optimiser's
+/// moments and rows): fed every batch of this rank's share, then, with several ranks, replaced by
+/// the merge of every rank's state (the same bytes on every rank).
+class BatchReducer {
+ public:
+  virtual ~BatchReducer() = default;
+  virtual void add(const OutcomeBatch& batch) = 0;
+  virtual std::string encode() const = 0;
+  /// Becomes the merge of these states, one per rank in rank order (its own among them).
+  virtual void merge_ranks(const std::vector<std::string>& states) = 0;
+};
 
 /// This rank's share of path ids [0, paths): contiguous, cut on reduction-block boundaries,
 /// the blocks dealt as evenly as they go.
@@ -29,5 +42,10 @@ OutcomeReduction run_path_pass(PathBackend& backend, const SimulationTables& tab
 std::vector<OutcomeReduction> run_path_pass(PathBackend& backend, const SimulationTables& tables,
                                             PathProgram program, const std::vector<ReductionPlan>& plans,
                                             std::uint64_t batch_size);
+
+/// The same, also feeding every batch to each of `reducers` (and merging them across ranks).
+std::vector<OutcomeReduction> run_path_pass(PathBackend& backend, const SimulationTables& tables,
+                                            PathProgram program, const std::vector<ReductionPlan>& plans,
+                                            std::uint64_t batch_size, const std::vector<BatchReducer*>& reducers);
 
 }  // namespace betahedge

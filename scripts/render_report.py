@@ -8,7 +8,13 @@ Reads, from OUT_DIR, the files `betahedge run` writes (SPEC sections 4 to 6):
                             history replays, kind "replay", after the Monte Carlo ones, with
                             their daily paths: the "History replays" section when there are any)
     model.json              asset and regime names
-    hedge_ratio_curve.csv   scenario,ratio,mean,stdev,var_<a>,es_<a>...,call_probability
+    hedge_ratio_curve.csv   scenario,ratio,mean,stdev,var_<a>,es_<a>...,call_probability (a one-leg
+                            hedge only: absent, and an error when present, for several legs)
+    hedge_surface.csv       scenario,ratio_0,ratio_1,es_<a>... (a hedge of two legs or more, in place
+                            of the curve): ES of a static hedge at each point of a grid of the first
+                            two legs' ratios, the other legs held at their min-ES ratios, no margin
+                            action; the base scenario's rows must form a full grid (at least 2 x 2).
+                            The hedge-ratio section draws it for the base scenario at the highest level
     bands.csv               target_beta,band,mean_abs_deviation,mean_rebalances,mean_costs,var_<a>,es_<a>...,
                             call_probability,on_frontier,recommended (one row per target x band pair)
     pnl_distribution.csv    bin_lo,bin_hi,unhedged_density,hedged_density (base scenario)
@@ -17,11 +23,39 @@ Reads, from OUT_DIR, the files `betahedge run` writes (SPEC sections 4 to 6):
 and writes OUT_DIR/report.html: inline CSS, every chart a base64 PNG data URI, no script and
 no external reference. The file appears complete or not at all (temporary name, then rename).
 
+A hedge of several legs (issue 13) adds to summary.json, and all of it is absent for one leg
+(which renders as before):
+    legs                                    ["BTC-perpetual", "ETH-perpetual"]: two or more distinct names
+    hedge.legs[i]                           name (= legs[i]), instrument, benchmark, account ("cross" or a
+                                            leg name), optional ratio (static) or weight (dynamic), fee_bps,
+                                            slippage_bps, funding_rate_8h {regime: rate}, future {..},
+                                            option {..} (numbers, strings, or {regime: number})
+    hedge.margin.mode                       cross | isolated;  hedge.allocation (optional): min_variance | weights
+    scenarios[i].legs[j]                    name (= legs[j]), mean_pnl, stdev_pnl, mean_costs, mean_funding,
+                                            pnl_es_contribution (number or null)
+    scenarios[i].margin.accounts[j]         name, legs [leg names], collateral, call_probability,
+                                            call_probability_se, collateral_for_call_probability {p: x|null};
+                                            every leg in exactly one account
+    scenarios[i].optimal_hedge_vector       legs (= legs), min_variance [n], min_variance_se [n],
+                                            min_es {level: [n]}, margin_constrained [n] | null, optional
+                                            stdev_at_min_variance and es_at_min_es {level: x}; such a
+                                            scenario has no optimal_hedge_ratio (an error if it does)
+    scenarios[i].contributions.<measure>    one key per leg name (no "hedge"), maybe "margin actions"
+Every Monte Carlo scenario then has legs and margin.accounts; optimal_hedge_vector is optional.
+Page one shows the legs (terms and the base scenario's mean P&L, costs, funding), their costs
+and instrument terms, the base scenario's margin accounts and its optimal vector; the scenarios
+section every scenario's legs and accounts and each optimum as a compact vector; the hedge-ratio
+section the ES surface with the optima marked and every scenario's vectors with standard errors.
+
 Every number in a table is printed from its JSON/CSV value by one of the fixed formatters
 below and its cell carries `data-key`, the value's address, so tests can read it back:
     run.paths, portfolio.value, scenarios[<name>].hedged.es.0.99,
     scenarios[<name>].margin.collateral_for_call_probability.0.01,
-    bands[<target_beta>,<band> as in CSV].es_0.99, bands.rule, bands.recommended.band
+    bands[<target_beta>,<band> as in CSV].es_0.99, bands.rule, bands.recommended.band,
+    hedge.legs.0.ratio, scenarios[<name>].legs.1.mean_funding, scenarios[<name>].margin.accounts.0.collateral,
+    scenarios[<name>].optimal_hedge_vector.min_es.0.99.1 (leg 1's ratio),
+    hedge_surface[<scenario>,<ratio_0>,<ratio_1> as in CSV].es_0.99
+A hedge vector in one cell ('0.5200 / 0.3100', the scenarios table) tags each number in a span.
 Money: 2 decimals with thousands separators; probabilities, ratios, betas, effectiveness and
 distances: 4 decimals; counts: 2 decimals; a JSON null prints as an em dash.
 
@@ -360,6 +394,151 @@ def validate_model(model, path, summary):
     return assets, names
 
 
+def number_list(c, obj, key, where, length, nullable=False):
+    """obj[key] as a list of `length` numbers (one per hedge leg, in leg order)."""
+    values = c.get(obj, key, where, kind="list", nullable=nullable)
+    if values is None:
+        return None
+    here = f"{where}.{key}"
+    if len(values) != length:
+        raise InputError(f"{c.path}: {here}: {len(values)} values, expected {length} (one per leg of 'legs')")
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"{c.path}: {here}.{i}: expected a number, got {json.dumps(v)[:40]}")
+    return values
+
+
+def validate_legs(summary, path, levels):
+    """A hedge of several legs (top-level `legs`): checks the hedge's legs, each Monte Carlo
+    scenario's per-leg figures, margin accounts and optimal hedge vector, and returns the leg
+    names in order; None for a one-leg book, whose summary must then carry none of these keys."""
+    c = Checker(path)
+    scenarios = summary["scenarios"]
+    if "legs" not in summary:
+        for s in scenarios:
+            for key in ("legs", "optimal_hedge_vector"):
+                if key in s:
+                    raise InputError(f"{path}: scenarios[{s['name']}].{key}: present, but the summary has no "
+                                     "top-level 'legs' (a hedge of several legs names them there)")
+            if "accounts" in s["margin"]:
+                raise InputError(f"{path}: scenarios[{s['name']}].margin.accounts: present, but the summary has no "
+                                 "top-level 'legs'")
+        if isinstance(summary.get("hedge"), dict) and "legs" in summary["hedge"]:
+            raise InputError(f"{path}: hedge.legs: present, but the summary has no top-level 'legs'")
+        return None
+    legs = c.get(summary, "legs", "", kind="list")
+    if len(legs) < 2 or not all(isinstance(n, str) and n for n in legs) or len(set(legs)) != len(legs):
+        raise InputError(f"{path}: legs: expected two or more distinct leg names, got {json.dumps(legs)[:80]}")
+    n = len(legs)
+
+    hedge = c.get(summary, "hedge", "", kind="object")
+    terms = c.get(hedge, "legs", "hedge", kind="list")
+    if len(terms) != n:
+        raise InputError(f"{path}: hedge.legs: {len(terms)} legs, but 'legs' names {n}")
+    for i, leg in enumerate(terms):
+        where = f"hedge.legs.{i}"
+        name = c.get(leg, "name", where, kind="string")
+        if name != legs[i]:
+            raise InputError(f"{path}: {where}.name: '{name}', but legs[{i}] is '{legs[i]}' (same order expected)")
+        for key in ("instrument", "benchmark", "account"):
+            c.get(leg, key, where, kind="string")
+        if leg["account"] != "cross" and leg["account"] not in legs:
+            raise InputError(f"{path}: {where}.account: '{leg['account']}' is neither 'cross' nor a leg name")
+        for key in ("ratio", "weight", "fee_bps", "slippage_bps"):
+            if key in leg:
+                c.get(leg, key, where)
+        for block in ("funding_rate_8h", "future", "option"):
+            if block in leg:
+                terms_block = c.get(leg, block, where, kind="object")
+                for key, value in terms_block.items():
+                    if not isinstance(value, (str, dict)):
+                        c.get(terms_block, key, f"{where}.{block}")
+                    elif isinstance(value, dict):
+                        for sub in value:
+                            c.get(value, sub, f"{where}.{block}.{key}")
+    margin = c.get(hedge, "margin", "hedge", kind="object")
+    mode = c.get(margin, "mode", "hedge.margin", kind="string")
+    if mode not in ("cross", "isolated"):
+        raise InputError(f"{path}: hedge.margin.mode: '{mode}', expected cross or isolated")
+    if "allocation" in hedge:
+        c.get(hedge, "allocation", "hedge", kind="string")
+
+    for s in scenarios:
+        where = f"scenarios[{s['name']}]"
+        figures = c.get(s, "legs", where, kind="list")
+        if len(figures) != n:
+            raise InputError(f"{path}: {where}.legs: {len(figures)} legs, expected {n} (one per leg of 'legs')")
+        for i, leg in enumerate(figures):
+            lw = f"{where}.legs.{i}"
+            if c.get(leg, "name", lw, kind="string") != legs[i]:
+                raise InputError(f"{path}: {lw}.name: '{leg['name']}', but legs[{i}] is '{legs[i]}'")
+            for key in ("mean_pnl", "stdev_pnl", "mean_costs", "mean_funding"):
+                c.get(leg, key, lw)
+            c.get(leg, "pnl_es_contribution", lw, nullable=True)
+        accounts = c.get(s["margin"], "accounts", f"{where}.margin", kind="list")
+        held = []
+        for i, account in enumerate(accounts):
+            aw = f"{where}.margin.accounts.{i}"
+            c.get(account, "name", aw, kind="string")
+            members = c.get(account, "legs", aw, kind="list")
+            for m in members:
+                if m not in legs:
+                    raise InputError(f"{path}: {aw}.legs: '{m}' is not a leg of 'legs'")
+            held += members
+            for key in ("collateral", "call_probability", "call_probability_se"):
+                c.get(account, key, aw)
+            cfp = c.get(account, "collateral_for_call_probability", aw, kind="object")
+            for p in cfp:
+                c.get(cfp, p, f"{aw}.collateral_for_call_probability", nullable=True)
+        if sorted(held) != sorted(legs):
+            raise InputError(f"{path}: {where}.margin.accounts: the accounts hold {held}; every leg of 'legs' must "
+                             "be in exactly one account")
+        if "optimal_hedge_ratio" in s:
+            raise InputError(f"{path}: {where}.optimal_hedge_ratio: a hedge of {n} legs has an optimal_hedge_vector "
+                             "instead")
+        if "optimal_hedge_vector" in s:
+            vw = f"{where}.optimal_hedge_vector"
+            vec = c.get(s, "optimal_hedge_vector", where, kind="object")
+            if c.get(vec, "legs", vw, kind="list") != legs:
+                raise InputError(f"{path}: {vw}.legs: {json.dumps(vec['legs'])[:80]}, expected the top-level legs "
+                                 f"{json.dumps(legs)[:80]}")
+            number_list(c, vec, "min_variance", vw, n)
+            number_list(c, vec, "min_variance_se", vw, n)
+            min_es = c.get(vec, "min_es", vw, kind="object")
+            for lvl in min_es:
+                number_list(c, min_es, lvl, f"{vw}.min_es", n)
+            number_list(c, vec, "margin_constrained", vw, n, nullable=True)
+            if "stdev_at_min_variance" in vec:
+                c.get(vec, "stdev_at_min_variance", vw)
+            if "es_at_min_es" in vec:
+                at = c.get(vec, "es_at_min_es", vw, kind="object")
+                for lvl in at:
+                    c.get(at, lvl, f"{vw}.es_at_min_es")
+        if "contributions" in s:
+            es = s["contributions"]["es"]
+            missing = [name for name in legs if name not in es]
+            if missing or "hedge" in es:
+                raise InputError(f"{path}: {where}.contributions.es: expected one key per leg ({', '.join(legs)}) "
+                                 f"instead of 'hedge'; " + (f"missing '{missing[0]}'" if missing else "has 'hedge'"))
+    return legs
+
+
+def validate_surface(rows, path, base_name):
+    """hedge_surface.csv: the base scenario's rows must cover a full (ratio_0, ratio_1) grid, each
+    point once, at least 2 x 2."""
+    base = [r for r in rows if r["scenario"] == base_name]
+    if not base:
+        raise InputError(f"{path}: no rows for the base scenario '{base_name}'")
+    points = [(r["ratio_0"], r["ratio_1"]) for r in base]
+    if len(set(points)) != len(points):
+        raise InputError(f"{path}: scenario '{base_name}': a (ratio_0, ratio_1) point appears twice")
+    xs, ys = sorted(set(p[0] for p in points)), sorted(set(p[1] for p in points))
+    if len(xs) < 2 or len(ys) < 2 or len(points) != len(xs) * len(ys):
+        raise InputError(f"{path}: scenario '{base_name}': {len(points)} points do not form a full grid of "
+                         f"{len(xs)} ratio_0 x {len(ys)} ratio_1 values (at least 2 x 2)")
+    return base
+
+
 def load_inputs(out_dir):
     if not os.path.isdir(out_dir):
         raise InputError(f"{out_dir}: not a directory")
@@ -370,9 +549,22 @@ def load_inputs(out_dir):
     levels = validate_summary(summary, os.path.join(out_dir, "summary.json"))
     model = load_json(out_dir, "model.json")
     assets, regime_names = validate_model(model, os.path.join(out_dir, "model.json"), summary)
+    legs = validate_legs(summary, os.path.join(out_dir, "summary.json"), levels)
     risk_columns = [f"{m}_{lvl}" for lvl in levels for m in ("var", "es")]
-    curve = load_csv(out_dir, "hedge_ratio_curve.csv",
-                     ["ratio", "mean", "stdev"] + risk_columns + ["call_probability"], text_columns=["scenario"])
+    # A hedge of several legs has no one-ratio curve: its ES surface over the first two legs' ratios
+    # takes the curve's place.
+    curve, surface = None, None
+    if legs is None:
+        curve = load_csv(out_dir, "hedge_ratio_curve.csv",
+                         ["ratio", "mean", "stdev"] + risk_columns + ["call_probability"], text_columns=["scenario"])
+    else:
+        if os.path.exists(os.path.join(out_dir, "hedge_ratio_curve.csv")):
+            raise InputError(f"{os.path.join(out_dir, 'hedge_ratio_curve.csv')}: present, but the hedge has "
+                             f"{len(legs)} legs (its ratios are the ES surface of hedge_surface.csv)")
+        surface_path = os.path.join(out_dir, "hedge_surface.csv")
+        surface = load_csv(out_dir, "hedge_surface.csv", ["ratio_0", "ratio_1"] + [f"es_{lvl}" for lvl in levels],
+                           text_columns=["scenario"])
+        validate_surface(surface, surface_path, summary["scenarios"][0]["name"])
     bands = load_csv(out_dir, "bands.csv",
                      ["target_beta", "band", "mean_abs_deviation", "mean_rebalances", "mean_costs"] + risk_columns
                      + ["call_probability", "on_frontier", "recommended"])
@@ -405,7 +597,7 @@ def load_inputs(out_dir):
                                  f"not an ISO date: '{row['date']}'") from None
     return {"summary": summary, "levels": levels, "model": model, "assets": assets,
             "regime_names": regime_names, "curve": curve, "bands": bands, "pnl": pnl, "regimes": regimes,
-            "replays": replays}
+            "replays": replays, "legs": legs, "surface": surface}
 
 
 # ----------------------------------------------------------------------------- HTML pieces
@@ -429,6 +621,15 @@ def td_se(key, value):
 
 def td_na():
     return f'<td class="na">{EM_DASH}</td>'
+
+
+def td_vector(key, values, fmt=fmt_prob):
+    """A hedge vector in one cell, '0.5200 / 0.3100' in leg order; each number a span tagged
+    <key>.<leg index>. A null vector is one em dash tagged <key>."""
+    if values is None:
+        return f'<td class="num na" data-key="{esc(key)}">{EM_DASH}</td>'
+    spans = " / ".join(f'<span data-key="{esc(f"{key}.{i}")}">{esc(fmt(v))}</span>' for i, v in enumerate(values))
+    return f'<td class="num vec">{spans}</td>'
 
 
 def figure_html(fig, alt, caption=None, css_class="fig"):
@@ -556,11 +757,14 @@ def section_committee(d):
     # The hedge's terms and its margin account.
     hedge = s.get("hedge")
     if hedge:
-        rows = [("Instrument", td("hedge.instrument", hedge["instrument"], fmt_text))]
+        rows = []
+        if d["legs"] is None or "instrument" in hedge:  # several legs: each leg names its instrument
+            rows.append(("Instrument", td("hedge.instrument", hedge["instrument"], fmt_text)))
         for label, key, fmt in (("Benchmark", "benchmark", fmt_text), ("Mode", "mode", fmt_text),
                                 ("Hedge ratio (short notional / value)", "ratio", fmt_prob),
                                 ("Target beta", "target_beta", fmt_prob), ("Band", "band", fmt_prob),
                                 ("Beta check every (days)", "rebalance_every_days", fmt_int),
+                                ("Beta trade split across legs", "allocation", fmt_text),
                                 ("Beta estimate", "beta_estimate", fmt_text),
                                 ("Fee (bps)", "fee_bps", fmt_count), ("Slippage (bps)", "slippage_bps", fmt_count)):
             if key in hedge:
@@ -581,7 +785,8 @@ def section_committee(d):
             if key in opt:
                 rows.append((label, td(f"hedge.option.{key}", opt[key], fmt)))
         mg = hedge.get("margin") or {}
-        for label, key, fmt in (("Initial margin rate", "initial_rate", fmt_prob),
+        for label, key, fmt in (("Margin accounts", "mode", fmt_text),
+                                ("Initial margin rate", "initial_rate", fmt_prob),
                                 ("Maintenance margin rate", "maintenance_rate", fmt_prob),
                                 ("On a margin call", "on_call", fmt_text)):
             if key in mg:
@@ -593,6 +798,8 @@ def section_committee(d):
         parts.append("<h3>The hedge</h3><table class=\"kv\"><tbody>"
                      + "".join(f'<tr><th class="left">{label}</th>{cell}</tr>' for label, cell in rows)
                      + "</tbody></table>")
+        if d["legs"] is not None:
+            parts.append(legs_tables(d))
 
     # Tomorrow's regimes: what the first simulated day is drawn from.
     tomorrow = tomorrow_probabilities(model)
@@ -650,8 +857,11 @@ def section_committee(d):
     for p in sorted(cfp, key=float, reverse=True):
         rec.append((f"Collateral for call probability \u2264 {esc(p)}",
                     td(f"{bk}.margin.collateral_for_call_probability.{p}", cfp[p], fmt_money)))
-    if rec:
-        parts.append("<h3>Recommendations</h3><table class=\"kv\"><tbody>"
+    vector = base.get("optimal_hedge_vector")
+    if rec or vector:
+        parts.append("<h3>Recommendations</h3>"
+                     + (hedge_vector_table([base], d["legs"], levels, per_scenario=False) if vector else "")
+                     + "<table class=\"kv\"><tbody>"
                      + "".join(f'<tr><th class="left">{label}</th>{cell}</tr>' for label, cell in rec)
                      + "</tbody></table>"
                      '<p class="note">Ratios are static hedges (short notional / value), on the base scenario\'s '
@@ -761,7 +971,7 @@ def section_scenarios(d):
                     'horizon.</p>'
                     f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
 
-    contributions = contributions_tables(scen)
+    contributions = contributions_tables(scen, d["legs"])
 
     # Hedge effectiveness and margin.
     cfp_keys = []
@@ -799,7 +1009,7 @@ def section_scenarios(d):
     # Optimal hedge ratios and what the stress applied.
     es_levels = []
     for sc in scen:
-        for lvl in (sc.get("optimal_hedge_ratio") or {}).get("min_es", {}):
+        for lvl in (sc.get("optimal_hedge_ratio") or sc.get("optimal_hedge_vector") or {}).get("min_es", {}):
             if lvl not in es_levels:
                 es_levels.append(lvl)
     es_levels.sort(key=float)
@@ -812,9 +1022,16 @@ def section_scenarios(d):
     for sc in scen:
         k = f"scenarios[{sc['name']}]"
         ohr = sc.get("optimal_hedge_ratio")
+        vec = sc.get("optimal_hedge_vector")
         ap = sc["applied"]
         cells = [f'<td class="name">{esc(sc["name"])}</td>']
-        if ohr is None:
+        if vec is not None:  # several legs: each optimum a vector, printed in leg order
+            cells.append(td_vector(f"{k}.optimal_hedge_vector.min_variance", vec["min_variance"]))
+            for lvl in es_levels:
+                cells.append(td_vector(f"{k}.optimal_hedge_vector.min_es.{lvl}", vec["min_es"][lvl])
+                             if lvl in vec["min_es"] else td_na())
+            cells.append(td_vector(f"{k}.optimal_hedge_vector.margin_constrained", vec["margin_constrained"]))
+        elif ohr is None:
             cells += [td_na() for _ in range(len(es_levels) + 2)]
         else:
             cells.append(td(f"{k}.optimal_hedge_ratio.min_variance", ohr["min_variance"], fmt_prob))
@@ -863,18 +1080,23 @@ def section_scenarios(d):
             'variance only; ES reduction = 1 \u2212 hedged ES / unhedged ES, what the hedge does to the tail '
             '(negative: the hedge adds to it). '
             '\u00b1 columns are one standard error.</p>'
-            f"{margin}"
+            f"{margin}{scenario_legs_tables(d)}"
             '<h3>Optimal hedge ratios and applied stress</h3>'
             '<p class="note">Ratios are static hedges, short hedge notional / portfolio value held from t0, '
             'whatever the book\'s own mode, on common random numbers. With collateral auto, sized for the '
             'book\'s own hedge, the margin-constrained ratio reflects that sizing. '
-            'Repair distance is the Frobenius distance to the nearest correlation matrix.</p>'
+            'Repair distance is the Frobenius distance to the nearest correlation matrix.'
+            + (f' With several legs each optimum is a vector of ratios, one per leg in the order '
+               f'{esc(" / ".join(d["legs"]))}; the hedge-ratio section has them in full, with standard errors.'
+               if d["legs"] is not None else "")
+            + '</p>'
             f"{ratios}{shock_note}"
             f"<h3>Beta tracking</h3>{beta}</section>")
 
 
-def contributions_tables(scen):
-    """Euler contributions: the first scenario's in full, then the ES part of every scenario side by side."""
+def contributions_tables(scen, legs=None):
+    """Euler contributions: the first scenario's in full, then the ES part of every scenario side by side.
+    With several legs (`legs`, their names) each leg is a component in place of the one hedge."""
     with_c = [sc for sc in scen if "contributions" in sc]
     if not with_c:
         return ""
@@ -912,12 +1134,200 @@ def contributions_tables(scen):
                              if name in es else td_na())
             body.append("<tr>" + "".join(cells) + "</tr>")
         across = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+    if legs is None:
+        parts = ('each asset\'s P&amp;L on the original holdings and the hedge leg (everything the hedge programme '
+                 'did: hedge P&amp;L, funding, costs, margin actions, top-up sales)')
+        per_unit = "the hedge: per unit of its signed notional"
+    else:
+        parts = ('each asset\'s P&amp;L on the original holdings and each hedge leg (its P&amp;L, funding and '
+                 'costs), with margin actions, when the book has any, as a component of their own')
+        per_unit = "a hedge leg: per unit of its signed notional"
     return ('<h3>Risk contributions</h3><p class="note">Euler allocation of the hedged loss at the highest level: '
-            'each asset\'s P&amp;L on the original holdings and the hedge leg (everything the hedge programme did: '
-            'hedge P&amp;L, funding, costs, margin actions, top-up sales). The ES parts sum to the hedged ES, the '
+            f'{parts}. The ES parts sum to the hedged ES, the '
             'VaR parts to the hedged VaR; standalone ES is the component\'s own loss alone; marginal ES is the ES '
-            f'part per unit of currency held at t0 (the hedge: per unit of its signed notional). In full for '
+            f'part per unit of currency held at t0 ({per_unit}). In full for '
             f'{esc(first["name"])}, then the ES parts of every scenario.</p>{full}{across}')
+
+
+# Labels and formats of a leg's instrument terms (hedge.legs[i].funding_rate_8h / future / option);
+# a term not named here prints under its key, as a number of six significant digits.
+LEG_TERMS = {
+    "expiry_days": ("Expiry (days)", fmt_int), "roll_days_before": ("Roll days before", fmt_int),
+    "roll_cost_bps": ("Roll cost (bps)", fmt_count), "kind": ("Option kind", fmt_text),
+    "strike": ("Strike (x spot)", fmt_prob), "tenor_days": ("Tenor (days)", fmt_int),
+    "implied_vol_premium": ("Implied vol premium", fmt_prob), "rate": ("Rate", fmt_prob),
+}
+
+
+def leg_terms_rows(i, leg):
+    """(label, cell) of leg i's costs and instrument terms, tagged hedge.legs.<i>.<term>."""
+    k = f"hedge.legs.{i}"
+    rows = []
+    for label, key in (("Fee (bps)", "fee_bps"), ("Slippage (bps)", "slippage_bps")):
+        if key in leg:
+            rows.append((label, td(f"{k}.{key}", leg[key], fmt_count)))
+    for regime, rate in (leg.get("funding_rate_8h") or {}).items():
+        rows.append((f"Funding per 8 h, {esc(regime)} (paid by longs)", td(f"{k}.funding_rate_8h.{regime}", rate,
+                                                                         fmt_small)))
+    for block in ("future", "option"):
+        for key, value in (leg.get(block) or {}).items():
+            if isinstance(value, dict):  # per regime: the future's annual basis
+                for regime, v in value.items():
+                    name = "Annual basis" if key == "annual_basis" else esc(key)
+                    rows.append((f"{name}, {esc(regime)}", td(f"{k}.{block}.{key}.{regime}", v, fmt_small)))
+            else:
+                label, fmt = LEG_TERMS.get(key, (esc(key), fmt_small if not isinstance(value, str) else fmt_text))
+                rows.append((label, td(f"{k}.{block}.{key}", value, fmt)))
+    return rows
+
+
+def accounts_table(scen, per_scenario=True):
+    """The margin accounts (one for cross margin, one per leg when isolated) of each scenario in scen;
+    per_scenario adds a scenario column."""
+    cfp_keys = []
+    for sc in scen:
+        for a in sc["margin"]["accounts"]:
+            for p in a["collateral_for_call_probability"]:
+                if p not in cfp_keys:
+                    cfp_keys.append(p)
+    head = (('<tr><th class="left">Scenario</th>' if per_scenario else "<tr>")
+            + '<th class="left">Account</th><th class="left">Legs</th><th>Collateral</th>'
+            '<th colspan="2">Call probability</th>'
+            + "".join(f"<th>Collateral for call prob. \u2264 {esc(p)}</th>" for p in cfp_keys) + "</tr>")
+    body = []
+    for sc in scen:
+        k = f"scenarios[{sc['name']}].margin.accounts"
+        accounts = sc["margin"]["accounts"]
+        for i, a in enumerate(accounts):
+            cfp = a["collateral_for_call_probability"]
+            name = ""
+            if per_scenario and i == 0:
+                name = f'<td class="name" rowspan="{len(accounts)}">{esc(sc["name"])}</td>'
+            body.append("<tr>" + name + "".join(
+                [td(f"{k}.{i}.name", a["name"], fmt_text),
+                 f'<td class="txt">{esc(", ".join(a["legs"]))}</td>',
+                 td(f"{k}.{i}.collateral", a["collateral"], fmt_money),
+                 td(f"{k}.{i}.call_probability", a["call_probability"], fmt_probability),
+                 td_se(f"{k}.{i}.call_probability_se", a["call_probability_se"])]
+                + [td(f"{k}.{i}.collateral_for_call_probability.{p}", cfp[p], fmt_money) if p in cfp else td_na()
+                   for p in cfp_keys]) + "</tr>")
+    return f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def legs_tables(d):
+    """Page one, a hedge of several legs: each leg's terms and the base scenario's figures for it,
+    its costs and instrument terms, and the base scenario's margin accounts."""
+    s = d["summary"]
+    base = s["scenarios"][0]
+    bk = f"scenarios[{base['name']}]"
+    terms = s["hedge"]["legs"]
+    static = s["hedge"].get("mode") != "dynamic"
+    head = ('<tr><th class="left">Leg</th><th>Instrument</th><th>Underlying</th>'
+            f'<th>{"Hedge ratio" if static else "Allocation weight"}</th><th>Account</th>'
+            f'<th>Mean P&amp;L</th><th>Mean costs</th><th>Mean funding</th></tr>')
+    body, extra = [], []
+    for i, leg in enumerate(terms):
+        k = f"hedge.legs.{i}"
+        figures = base["legs"][i]
+        # A static leg holds a ratio; a dynamic one a weight (none under allocation min_variance).
+        share = next((key for key in ("ratio", "weight") if key in leg), None)
+        body.append("<tr>" + "".join([
+            td(f"{k}.name", leg["name"], fmt_text).replace('class="txt"', 'class="txt name"'),
+            td(f"{k}.instrument", leg["instrument"], fmt_text),
+            td(f"{k}.benchmark", leg["benchmark"], fmt_text),
+            td(f"{k}.{share}", leg[share], fmt_prob) if share else td_na(),
+            td(f"{k}.account", leg["account"], fmt_text),
+            td(f"{bk}.legs.{i}.mean_pnl", figures["mean_pnl"], fmt_money),
+            td(f"{bk}.legs.{i}.mean_costs", figures["mean_costs"], fmt_money),
+            td(f"{bk}.legs.{i}.mean_funding", figures["mean_funding"], fmt_money)]) + "</tr>")
+        rows = leg_terms_rows(i, leg)
+        for j, (label, cell) in enumerate(rows):
+            name = f'<td class="name" rowspan="{len(rows)}">{esc(leg["name"])}</td>' if j == 0 else ""
+            extra.append(f'<tr>{name}<th class="left">{label}</th>{cell}</tr>')
+    legs = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+    terms_table = (f'<table class="kv"><thead><tr><th class="left">Leg</th><th class="left">Term</th><th></th></tr>'
+                   f'</thead><tbody>{"".join(extra)}</tbody></table>' if extra else "")
+    mode = s["hedge"]["margin"]["mode"]
+    return ("<h3>Hedge legs</h3>"
+            f"{legs}"
+            f'<p class="note">Mean P&amp;L, costs and funding over the horizon in the {esc(base["name"])} scenario; '
+            'a leg\'s P&amp;L includes its costs and funding. '
+            + ("Ratios: short notional of the leg / portfolio value." if static else
+               f"Weights: the leg's share of each beta trade (hedge.allocation "
+               f"{esc(s['hedge'].get('allocation', 'weights'))}).")
+            + "</p>"
+            + (f"<h3>Leg costs and terms</h3>{terms_table}" if terms_table else "")
+            + f"<h3>Margin accounts ({esc(mode)})</h3>{accounts_table([base], per_scenario=False)}"
+            + '<p class="note">'
+            + ("One account holds every leg: their P&amp;L nets before a margin call is tested."
+               if mode == "cross" else "Each leg has an account of its own, called on its own P&amp;L.")
+            + " Collateral is the account's starting amount; the call probability is the share of paths on "
+              "which the account met a margin call over the horizon, \u00b1 one standard error.</p>")
+
+
+def scenario_legs_tables(d):
+    """Scenarios section, several legs: every scenario's per-leg figures and margin accounts."""
+    if d["legs"] is None:
+        return ""
+    scen = d["summary"]["scenarios"]
+    levels = [sc["contributions"]["level"] for sc in scen if "contributions" in sc]
+    label = f" {level_label(levels[0])}" if levels and len(set(levels)) == 1 else ""
+    head = ('<tr><th class="left">Scenario</th><th class="left">Leg</th><th>Mean P&amp;L</th><th>Stdev P&amp;L</th>'
+            f'<th>Mean costs</th><th>Mean funding</th><th>ES contribution{label}</th></tr>')
+    body = []
+    for sc in scen:
+        k = f"scenarios[{sc['name']}].legs"
+        for i, leg in enumerate(sc["legs"]):
+            body.append("<tr>" + "".join([
+                f'<td class="name" rowspan="{len(sc["legs"])}">{esc(sc["name"])}</td>' if i == 0 else "",
+                td(f"{k}.{i}.name", leg["name"], fmt_text),
+                td(f"{k}.{i}.mean_pnl", leg["mean_pnl"], fmt_money),
+                td(f"{k}.{i}.stdev_pnl", leg["stdev_pnl"], fmt_money),
+                td(f"{k}.{i}.mean_costs", leg["mean_costs"], fmt_money),
+                td(f"{k}.{i}.mean_funding", leg["mean_funding"], fmt_money),
+                td(f"{k}.{i}.pnl_es_contribution", leg["pnl_es_contribution"], fmt_money)]) + "</tr>")
+    legs = f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+    accounts = accounts_table(scen)
+    return ("<h3>Hedge legs</h3>"
+            '<p class="note">Each leg\'s P&amp;L over the horizon, its costs and funding inside it; the ES '
+            "contribution is the leg's Euler part of the hedged ES (the risk contributions above).</p>"
+            f"{legs}<h3>Margin accounts ({esc(d['summary']['hedge']['margin']['mode'])})</h3>{accounts}")
+
+
+def hedge_vector_table(scen, legs, levels, per_scenario=True):
+    """The optimal hedge vectors (optimal_hedge_vector) of the scenarios that have one: a column per
+    leg; rows minimum variance with its standard errors, minimum ES per level, margin-constrained;
+    the last column the stdev or ES the optimum reaches. per_scenario adds a scenario column."""
+    head = (('<tr><th class="left">Scenario</th>' if per_scenario else "<tr>") + '<th class="left">Optimum</th>'
+            + "".join(f"<th>{esc(name)}</th>" for name in legs) + "<th>Stdev or ES at the optimum</th></tr>")
+    body = []
+    for sc in scen:
+        vec = sc.get("optimal_hedge_vector")
+        if vec is None:
+            continue
+        k = f"scenarios[{sc['name']}].optimal_hedge_vector"
+        at_es = vec.get("es_at_min_es") or {}
+        rows = [("Minimum variance",
+                 [td(f"{k}.min_variance.{i}", v, fmt_prob) for i, v in enumerate(vec["min_variance"])],
+                 td(f"{k}.stdev_at_min_variance", vec["stdev_at_min_variance"], fmt_money)
+                 if "stdev_at_min_variance" in vec else "<td></td>"),
+                ("\u2003standard error", [td_se(f"{k}.min_variance_se.{i}", v)
+                                          for i, v in enumerate(vec["min_variance_se"])], "<td></td>")]
+        for lvl in sorted(vec["min_es"], key=float):
+            rows.append((f"Minimum ES {level_label(lvl)}",
+                         [td(f"{k}.min_es.{lvl}.{i}", v, fmt_prob) for i, v in enumerate(vec["min_es"][lvl])],
+                         td(f"{k}.es_at_min_es.{lvl}", at_es[lvl], fmt_money) if lvl in at_es else "<td></td>"))
+        mc = vec["margin_constrained"]
+        rows.append(("Margin-constrained",
+                     [td(f"{k}.margin_constrained.{i}", v, fmt_prob) for i, v in enumerate(mc)] if mc is not None
+                     else [f'<td class="num na" colspan="{len(legs)}" data-key="{esc(k)}.margin_constrained">'
+                           f'{EM_DASH}</td>'], "<td></td>"))
+        for j, (label, cells, at) in enumerate(rows):
+            name = ""
+            if per_scenario:
+                name = f'<td class="name" rowspan="{len(rows)}">{esc(sc["name"])}</td>' if j == 0 else ""
+            body.append(f'<tr>{name}<th class="left">{label}</th>{"".join(cells)}{at}</tr>')
+    return f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def section_replays(d):
@@ -1038,6 +1448,8 @@ def scenario_colors(names):
 
 
 def section_hedge_curve(d):
+    if d["curve"] is None:  # several legs: the ES surface stands in for the curve
+        return section_hedge_surface(d)
     curve, levels = d["curve"], d["levels"]
     top = max(levels, key=float)
     summary_names = [s["name"] for s in d["summary"]["scenarios"]]
@@ -1088,6 +1500,108 @@ def section_hedge_curve(d):
                           "From hedge_ratio_curve.csv; vertical lines mark the optimal ratios of the base scenario "
                           "(summary.json optimal_hedge_ratio).")
             + "</section>")
+
+
+def surface_key(r):
+    """A hedge_surface.csv row's data-key prefix: hedge_surface[<scenario>,<ratio_0>,<ratio_1>] as the file
+    spells them."""
+    return f"hedge_surface[{r['scenario']},{r[('raw', 'ratio_0')]},{r[('raw', 'ratio_1')]}]"
+
+
+def section_hedge_surface(d):
+    """Several legs: in place of the one-ratio curve, the base scenario's ES at the highest level over
+    the first two legs' ratios (hedge_surface.csv), a heatmap with contour lines, the optimal
+    vectors marked; then every scenario's optimal hedge vector in full."""
+    legs, levels = d["legs"], d["levels"]
+    top = max(levels, key=float)
+    base = d["summary"]["scenarios"][0]
+    rows = [r for r in d["surface"] if r["scenario"] == base["name"]]
+    xs = sorted(set(r["ratio_0"] for r in rows))
+    ys = sorted(set(r["ratio_1"] for r in rows))
+    es = np.empty((len(ys), len(xs)))
+    for r in rows:
+        es[ys.index(r["ratio_1"]), xs.index(r["ratio_0"])] = r[f"es_{top}"]
+    lowest = min(rows, key=lambda r: r[f"es_{top}"])
+
+    def edges(v):  # cell edges halfway between grid points, so each cell is centred on its ratio
+        v = np.asarray(v)
+        mid = (v[1:] + v[:-1]) / 2
+        return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+    fig, ax = plt.subplots(figsize=(8.4, 6.4))
+    mesh = ax.pcolormesh(edges(xs), edges(ys), es, cmap="viridis_r", shading="flat")
+    bar = fig.colorbar(mesh, ax=ax, format=FuncFormatter(compact_money))
+    bar.set_label(f"ES {level_label(top)} (loss, base currency)")
+    # Contours at set steps above the grid's lowest ES, dense near the bottom of the bowl where the
+    # choice between nearby vectors is made.
+    floor = float(es.min())
+    steps = [f for f in (1.02, 1.05, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5, 3.0) if floor * f < float(es.max())]
+    if floor > 0 and steps:
+        contours = ax.contour(xs, ys, es, levels=[floor * f for f in steps], colors="white", linewidths=0.8,
+                              alpha=0.9)
+        ax.clabel(contours, fmt=lambda v: f"+{(v / floor - 1) * 100:.0f}%", fontsize=7, colors="white")
+    vec = base.get("optimal_hedge_vector")
+    marks = []  # (label, field of optimal_hedge_vector, vector, marker, colour)
+    if vec is not None:
+        marks.append(("min variance", "min_variance", vec["min_variance"], "o", "#d9d9d9"))
+        if top in vec["min_es"]:
+            marks.append((f"min ES {level_label(top)}", f"min_es.{top}", vec["min_es"][top], "*", "#ffb000"))
+        if vec["margin_constrained"] is not None:
+            marks.append(("margin-constrained", "margin_constrained", vec["margin_constrained"], "s", "#5ec26a"))
+    # The optima often lie close together: each label sits at its own height (the highest mark's
+    # highest), on the side of the mark away from the nearer edge, joined to its mark.
+    by_height = sorted(range(len(marks)), key=lambda j: -marks[j][2][1])
+    offsets = {}
+    for rank, j in enumerate(by_height):
+        x = marks[j][2][0]
+        offsets[j] = (45 if x <= (xs[0] + xs[-1]) / 2 else -45, 40 - 40 * rank)
+    for j, (label, _, v, marker, color) in enumerate(marks):
+        offset = offsets[j]
+        text = f"{label} ({fmt_prob(v[0])}, {fmt_prob(v[1])})"
+        ax.scatter([v[0]], [v[1]], marker=marker, s=220 if marker == "*" else 90, color=color, edgecolor="black",
+                   linewidth=1.0, zorder=4, label=text)
+        ax.annotate(label, (v[0], v[1]), textcoords="offset points", xytext=offset, fontsize=9, color="black",
+                    ha="left" if offset[0] > 0 else "right", va="center",
+                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.85, "edgecolor": "none"},
+                    arrowprops={"arrowstyle": "-", "color": "black", "linewidth": 0.8}, zorder=5)
+    ax.set_xlabel(f"{legs[0]} hedge ratio (short notional / portfolio value)")
+    ax.set_ylabel(f"{legs[1]} hedge ratio (short notional / portfolio value)")
+    ax.set_title(f"ES {level_label(top)} over the ratios of {legs[0]} and {legs[1]}, scenario {base['name']}")
+    if marks:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(marks), fontsize=9, frameon=False)
+    fig.tight_layout()
+
+    # The caption names what is marked and the grid's lowest point, each number tagged.
+    k = f"scenarios[{base['name']}].optimal_hedge_vector"
+    marked = [f'{esc(label)} (<span data-key="{esc(k)}.{field}.0">{esc(fmt_prob(v[0]))}</span>, '
+              f'<span data-key="{esc(k)}.{field}.1">{esc(fmt_prob(v[1]))}</span>)'
+              for label, field, v, _, _ in marks]
+    sk = surface_key(lowest)
+    others = legs[2:]
+    held = (f"The other legs ({esc(', '.join(others))}) are held at their min-ES ratios."
+            if others else "The hedge has these two legs only (with more, the others are held at their min-ES "
+                           "ratios).")
+    caption = (f"From hedge_surface.csv, scenario {esc(base['name'])}: ES {level_label(top)} of a static hedge held "
+               f"from t0 at each pair of ratios of {esc(legs[0])} and {esc(legs[1])}, on common random numbers. "
+               f"{held} Margin calls are not in the surface: each point is a static hedge without margin action. "
+               f"Contours: ES above the grid's lowest, in percent. "
+               + (f"Marked (summary.json optimal_hedge_vector, first two legs): {'; '.join(marked)}. " if marked
+                  else "")
+               + f'Lowest ES on the grid: <span data-key="{esc(sk)}.es_{top}">{esc(fmt_money(lowest[f"es_{top}"]))}'
+               f'</span> at (<span data-key="{esc(sk)}.ratio_0">{esc(fmt_prob(lowest["ratio_0"]))}</span>, '
+               f'<span data-key="{esc(sk)}.ratio_1">{esc(fmt_prob(lowest["ratio_1"]))}</span>).')
+    vectors = ""
+    if any("optimal_hedge_vector" in sc for sc in d["summary"]["scenarios"]):
+        vectors = ("<h3>Optimal hedge vectors</h3>"
+                   '<p class="note">One ratio per leg (short notional of the leg / portfolio value), static hedges '
+                   "held from t0, on common random numbers; \u00b1 is one standard error; the last column is the "
+                   "hedged P&amp;L's standard deviation at the minimum-variance vector and the ES each minimum-ES "
+                   "vector reaches.</p>"
+                   + hedge_vector_table(d["summary"]["scenarios"], legs, levels))
+    return ('<section id="hedge-ratio"><h2>Hedge ratios: expected shortfall surface</h2>'
+            + figure_html(fig, f"Expected shortfall {level_label(top)} over the hedge ratios of {legs[0]} and "
+                               f"{legs[1]}, base scenario", caption)
+            + vectors + "</section>")
 
 
 def band_key(r):

@@ -27,6 +27,18 @@ the stress, null margin_constrained and mean_first_call_day) still render, with 
 the error paths: no summary.json, a bands.csv column missing, a non-number in
 pnl_distribution.csv each exit non-zero with one `error:` line naming the file, leaving no
 report.html (or the earlier one untouched) and no temporary file.
+Then tests/report/fixture_legs (written by make_fixture_legs.py from closed forms: two scenarios,
+a hedge of two legs, BTC-perpetual and ETH-perpetual, in one cross-margin account, a 21 x 21
+hedge_surface.csv and no hedge_ratio_curve.csv), read back through Chromium with the same checks,
+and more: every leg's terms and figures, every margin account and every optimal-vector entry
+tagged; the legs and accounts on page one and in the scenarios section; each optimum one compact
+cell of tagged numbers ('0.2783 / 0.8849') in the scenarios table and in full, with standard
+errors, in the hedge-ratio section; that section's one chart the ES surface (a coloured heatmap,
+its caption saying the other legs sit at their min-ES ratios and margin calls are not in it),
+with the grid's lowest point as found here from the CSV. Variants: a dynamic hedge split by
+weights in isolated accounts with a null margin-constrained vector, and a third leg. Error paths:
+a vector of the wrong length, an account set missing a leg, an optimal ratio beside a vector, a
+hedge_surface.csv missing a column or a grid point or the file, a one-ratio curve beside legs.
 Fails, with a message, when Chromium is not installed (scripts/install-deps.sh installs it).
 """
 import base64
@@ -65,8 +77,11 @@ class Page(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.cells = []            # [key or None, text, tag] per td/th
+        self.cell_sections = []    # the section id of each of cells
         self.rows = []             # [classes, [cell indexes]] per tr
         self.imgs = []
+        self.img_alts = []         # (section id, alt) per img
+        self.vectors = []          # [[span keys], td cell index] per table cell holding tagged spans (a hedge vector)
         self.refs = []             # (tag, attribute, value) of every src / href
         self.forbidden = []        # tags that load or run something
         self.section_ids = []
@@ -76,6 +91,7 @@ class Page(HTMLParser):
         self.style = ""
         self._cell = None
         self._inline = None
+        self._span = None          # a tagged span inside a table cell: its own cell, its text not the td's
         self._in = None
 
     def handle_starttag(self, tag, attrs):
@@ -87,6 +103,7 @@ class Page(HTMLParser):
             self.forbidden.append(tag)
         if tag == "img":
             self.imgs.append(a.get("src", ""))
+            self.img_alts.append((self.section_ids[-1] if self.section_ids else None, a.get("alt", "")))
         if tag == "section":
             self.section_ids.append(a.get("id"))
         if tag == "div" and a.get("id") == "warnings":
@@ -99,19 +116,33 @@ class Page(HTMLParser):
         if tag in ("td", "th"):
             self._cell = len(self.cells)
             self.cells.append([a.get("data-key"), "", tag])
+            self.cell_sections.append(self.section_ids[-1] if self.section_ids else None)
             if self.rows:
                 self.rows[-1][1].append(self._cell)
+        elif tag == "span" and a.get("data-key") is not None and self._inline is None and self._span is None \
+                and self._cell is not None and self.cells[self._cell][2] == "td":
+            # Several tagged numbers in one cell (a hedge vector, '0.5200 / 0.3100'): each checked as a cell.
+            if not self.vectors or self.vectors[-1][1] != self._cell:
+                self.vectors.append([[], self._cell])
+            self.vectors[-1][0].append(a.get("data-key"))
+            self._span = len(self.cells)
+            self.cells.append([a.get("data-key"), "", "span"])
+            self.cell_sections.append(self.section_ids[-1] if self.section_ids else None)
         elif tag in ("span", "b") and a.get("data-key") is not None and self._cell is None:
             # A tagged value in running text (the recommended pair, the band rule): checked as a cell.
             self._cell = len(self.cells)
             self._inline = tag
             self.cells.append([a.get("data-key"), "", tag])
+            self.cell_sections.append(self.section_ids[-1] if self.section_ids else None)
         if tag in ("h2", "style"):
             self._in = tag
             if tag == "h2":
                 self.h2.append("")
 
     def handle_endtag(self, tag):
+        if tag == "span" and self._span is not None:
+            self._span = None
+            return
         if tag in ("td", "th") or tag == self._inline:
             self._cell = None
             self._inline = None
@@ -119,7 +150,9 @@ class Page(HTMLParser):
             self._in = None
 
     def handle_data(self, data):
-        if self._cell is not None:
+        if self._span is not None:
+            self.cells[self._span][1] += data
+        elif self._cell is not None:
             self.cells[self._cell][1] += data
         if self._in == "h2":
             self.h2[-1] += data
@@ -145,12 +178,15 @@ def read_bands(path):
 
 
 MODEL = {}  # the run's model.json, for the model: and tomorrow: data-keys
+SURFACE = []  # the run's hedge_surface.csv rows (a hedge of several legs), for the hedge_surface[..] data-keys
 
 
 def load_model(out_dir):
-    global MODEL
+    global MODEL, SURFACE
     with open(os.path.join(out_dir, "model.json")) as f:
         MODEL = json.load(f)
+    path = os.path.join(out_dir, "hedge_surface.csv")
+    SURFACE = read_bands(path) if os.path.exists(path) else []
 
 
 def resolve(key, summary, bands, model=None):
@@ -166,6 +202,13 @@ def resolve(key, summary, bands, model=None):
         return sum(p0[i] * trans[i][j] for i in range(len(p0)))
     if key.startswith("model:"):
         summary, key = MODEL, key[len("model:"):]
+    m = re.fullmatch(r"hedge_surface\[([^\],]+),([^\],]+),([^\]]+)\]\.(.+)", key)
+    if m:
+        rows = [r for r in SURFACE if (r["scenario"], r["ratio_0"], r["ratio_1"]) == m.group(1, 2, 3)]
+        check(len(rows) == 1, f"data-key {key}: no single hedge_surface.csv row at scenario {m.group(1)}, "
+                              f"ratios {m.group(2)}, {m.group(3)}")
+        check(m.group(4) in rows[0], f"data-key {key}: hedge_surface.csv has no column {m.group(4)}")
+        return float(rows[0][m.group(4)])
     m = re.fullmatch(r"bands\[([^\],]+),([^\]]+)\]\.(.+)", key)
     if m:
         rows = [r for r in bands if (r["target_beta"], r["band"]) == (m.group(1), m.group(2))]
@@ -202,10 +245,13 @@ def kind_of(key):
         return "percent"
     if re.search(r"(call|liquidation)_probability$", key):
         return "probability"
-    if re.search(r"(\.contributions\.(es|var|standalone_es)\.[^.]+|\.(var|es)\.[0-9.]+|\.(var|es)_[0-9.]+|\.mean_costs|\.collateral|\.pnl|\.min_equity|\.costs|"
+    if re.search(r"(\.(mean_pnl|stdev_pnl|mean_funding|pnl_es_contribution|stdev_at_min_variance)|"
+                 r"es_at_min_es\.[0-9.]+|"
+                 r"\.contributions\.(es|var|standalone_es)\.[^.]+|\.(var|es)\.[0-9.]+|\.(var|es)_[0-9.]+|\.mean_costs|\.collateral|\.pnl|\.min_equity|\.costs|"
                  r"collateral_for_call_probability\.[0-9.]+|^portfolio\.value)$", key):
         return "money"
-    if re.search(r"(\.contributions\.marginal_es\.[^.]+|hedge_effectiveness(_se)?|probability(_se)?|min_variance|min_es\.[0-9.]+|margin_constrained|"
+    if re.search(r"(\.(min_variance|min_variance_se|margin_constrained)\.\d+|\.legs\.\d+\.(ratio|weight)|\.ratio_\d+|"
+                 r"\.contributions\.marginal_es\.[^.]+|hedge_effectiveness(_se)?|probability(_se)?|min_variance|min_es\.[0-9.]+|margin_constrained|"
                  r"repair_distance|funding_multiplier|\.band|\.target_beta|mean_abs_deviation|beta\.target|beta\.start|"
                  r"^portfolio\.beta)$", key):
         return "four_decimals"
@@ -294,6 +340,8 @@ def expected_keys(summary, bands, levels):
         keys += [f"model:betas.{h['asset']}.{e}" for e in ("ols", "ewma", "kalman")
                  if e in MODEL.get("betas", {}).get(h["asset"], {})]
     for name, value in summary.get("hedge", {}).items():
+        if name == "legs":  # several legs: legs_keys
+            continue
         if isinstance(value, dict):
             keys += [f"hedge.{name}.{k}" for k, v in value.items() if not isinstance(v, dict)]
         else:
@@ -305,6 +353,53 @@ def expected_keys(summary, bands, levels):
         k = f"scenarios[{base['name']}].horizons.{days}"
         keys += [f"{p}{k}.{side}.{m}.{top}" for p in ("", "pct_nav:") for side in ("unhedged", "hedged")
                  for m in ("var", "es")]
+    if "legs" in summary:
+        keys += legs_keys(summary, levels)
+    return keys
+
+
+def legs_keys(summary, levels):
+    """A hedge of several legs: each leg's terms, each scenario's per-leg figures, margin accounts
+    and optimal hedge vector, and the ES surface's lowest point."""
+    keys = []
+    for i, leg in enumerate(summary["hedge"]["legs"]):
+        k = f"hedge.legs.{i}"
+        for name, value in leg.items():
+            if isinstance(value, dict):
+                for term, v in value.items():
+                    if isinstance(v, dict):
+                        keys += [f"{k}.{name}.{term}.{regime}" for regime in v]
+                    else:
+                        keys.append(f"{k}.{name}.{term}")
+            else:
+                keys.append(f"{k}.{name}")
+    for s in monte_carlo(summary):
+        k = f"scenarios[{s['name']}]"
+        keys += [f"{k}.legs.{i}.{f}" for i in range(len(s["legs"]))
+                 for f in ("name", "mean_pnl", "stdev_pnl", "mean_costs", "mean_funding", "pnl_es_contribution")]
+        for i, a in enumerate(s["margin"]["accounts"]):
+            keys += [f"{k}.margin.accounts.{i}.{f}" for f in ("name", "collateral", "call_probability",
+                                                              "call_probability_se")]
+            keys += [f"{k}.margin.accounts.{i}.collateral_for_call_probability.{p}"
+                     for p in a["collateral_for_call_probability"]]
+        vec = s.get("optimal_hedge_vector")
+        if vec is not None:
+            v = f"{k}.optimal_hedge_vector"
+            n = len(vec["legs"])
+            keys += [f"{v}.{f}.{i}" for f in ("min_variance", "min_variance_se") for i in range(n)]
+            keys += [f"{v}.min_es.{lvl}.{i}" for lvl in vec["min_es"] for i in range(n)]
+            keys += ([f"{v}.margin_constrained.{i}" for i in range(n)] if vec["margin_constrained"] is not None
+                     else [f"{v}.margin_constrained"])
+            if "stdev_at_min_variance" in vec:
+                keys.append(f"{v}.stdev_at_min_variance")
+            keys += [f"{v}.es_at_min_es.{lvl}" for lvl in vec.get("es_at_min_es", {})]
+    # The lowest ES at the highest level on the base scenario's grid, found here from the CSV.
+    top = max(levels, key=float)
+    base = [r for r in SURFACE if r["scenario"] == summary["scenarios"][0]["name"]]
+    check(base, "hedge_surface.csv has no rows of the base scenario")
+    low = min(base, key=lambda r: float(r[f"es_{top}"]))
+    row = f"hedge_surface[{low['scenario']},{low['ratio_0']},{low['ratio_1']}]"
+    keys += [f"{row}.es_{top}", f"{row}.ratio_0", f"{row}.ratio_1"]
     return keys
 
 
@@ -392,6 +487,102 @@ def check_report(page, raw, summary, bands, expect_regimes):
     check(not page.forbidden, f"tags that load or run something: {sorted(set(page.forbidden))}")
     check("url(" not in page.style and "@import" not in page.style, "CSS refers to an outside resource")
     check(not re.search(r"(https?|ftp|file):", raw), "report mentions an http(s)/ftp/file URL")
+    if "legs" in summary:
+        check_legs(page, raw, summary, levels)
+    else:
+        check(not page.vectors and "optimal_hedge_vector" not in raw and 'id="hedge-ratio"><h2>Hedge ratio</h2>' in raw,
+              "a one-leg report shows hedge vectors or no one-ratio curve")
+
+
+def check_legs(page, raw, summary, levels):
+    """A hedge of several legs: the legs and margin-account tables on page one and in the scenarios
+    section, each optimum a vector (compact in the scenarios table, in full in the hedge-ratio
+    section), and the ES surface in place of the one-ratio curve."""
+    legs = summary["legs"]
+    base = summary["scenarios"][0]
+    bk = f"scenarios[{base['name']}]"
+    where = {}
+    for (key, _, _), section in zip(page.cells, page.cell_sections):
+        if key:
+            where.setdefault(key, set()).add(section)
+    headers = {" ".join(text.split()) for _, text, tag in page.cells if tag == "th"}
+    for h in ("Leg", "Instrument", "Underlying", "Account", "Mean P&L", "Mean costs", "Mean funding", "Legs",
+              "Collateral", "Call probability", "Stdev P&L"):
+        check(h in headers, f"no table header '{h}' (the legs and margin-account tables)")
+    check(("Hedge ratio" if summary["hedge"].get("mode") != "dynamic" else "Allocation weight") in headers,
+          "the legs table's ratio or weight column is not named for the hedge's mode")
+    page_one = [f"hedge.legs.{i}.{f}" for i in range(len(legs)) for f in ("name", "instrument", "benchmark", "account")]
+    page_one += [f"{bk}.legs.{i}.{f}" for i in range(len(legs)) for f in ("mean_pnl", "mean_costs", "mean_funding")]
+    page_one += [f"{bk}.margin.accounts.{i}.{f}" for i in range(len(base["margin"]["accounts"]))
+                 for f in ("name", "collateral", "call_probability", "call_probability_se")]
+    if "optimal_hedge_vector" in base:
+        page_one += [f"{bk}.optimal_hedge_vector.min_variance.{i}" for i in range(len(legs))]
+    for key in page_one:
+        check("summary" in where.get(key, ()), f"{key} is not on page one (the committee summary)")
+    for s in monte_carlo(summary):
+        k = f"scenarios[{s['name']}]"
+        for key in [f"{k}.legs.{i}.mean_pnl" for i in range(len(legs))] + [f"{k}.margin.accounts.0.collateral"]:
+            check("scenarios" in where.get(key, ()), f"{key} is not in the scenarios section")
+        vec = s.get("optimal_hedge_vector")
+        if vec is None:
+            check(not any(key.startswith(f"{k}.optimal_hedge_vector") for key in where),
+                  f"scenario {s['name']} has no optimal_hedge_vector, but one is printed")
+            continue
+        # The scenarios table: each optimum one cell of tagged numbers in leg order, '/' between them.
+        fields = ["min_variance"] + [f"min_es.{lvl}" for lvl in vec["min_es"]]
+        if vec["margin_constrained"] is not None:
+            fields.append("margin_constrained")
+        else:
+            check("scenarios" in where.get(f"{k}.optimal_hedge_vector.margin_constrained", ()),
+                  f"scenario {s['name']}: the null margin-constrained vector is not shown as a dash")
+        for field in fields:
+            want = [f"{k}.optimal_hedge_vector.{field}.{i}" for i in range(len(legs))]
+            found = [cell for keys, cell in page.vectors if keys == want]
+            check(len(found) == 1 and page.cell_sections[found[0]] == "scenarios",
+                  f"scenario {s['name']}: no single compact cell of {field} in the scenarios table")
+        # In full, with standard errors, in the hedge-ratio section.
+        for key in ([f"{k}.optimal_hedge_vector.min_variance_se.{i}" for i in range(len(legs))]
+                    + [f"{k}.optimal_hedge_vector.min_es.{lvl}.{i}"
+                       for lvl in vec["min_es"] for i in range(len(legs))]):
+            check("hedge-ratio" in where.get(key, ()), f"{key} is not in the hedge-ratio section's vector table")
+    for keys, cell in page.vectors:
+        text = page.cells[cell][1]
+        check(not re.search(r"\d", text) and text.count("/") == len(keys) - 1,
+              f"a vector cell {keys[0]}... shows '{text}' around its tagged numbers (expected only '/')")
+
+    # The ES surface in place of the curve: one chart there, the optima marked and named.
+    top = max(levels, key=float)
+    label = f"{float(top) * 100:g}%"
+    charts = [alt for section, alt in page.img_alts if section == "hedge-ratio"]
+    check(charts == [f"Expected shortfall {label} over the hedge ratios of {legs[0]} and {legs[1]}, base scenario"],
+          f"hedge-ratio section charts {charts}, expected the ES surface alone")
+    src = [src for src, (section, _) in zip(page.imgs, page.img_alts) if section == "hedge-ratio"][0]
+    import io
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.image
+    pixels = matplotlib.image.imread(io.BytesIO(base64.b64decode(src.split(",", 1)[1])), format="png")
+    # The middle of the chart is the plot area: a heatmap fills it with colour (not white or grey),
+    # in many shades.
+    h, w = pixels.shape[:2]
+    middle = pixels[int(0.3 * h):int(0.6 * h), int(0.25 * w):int(0.6 * w), :3]
+    coloured = (middle.max(axis=2) - middle.min(axis=2)) > 0.1
+    shades = len({tuple(p) for p in (middle[coloured] * 255).astype(int)})
+    check(h > 400 and w > 600 and coloured.mean() > 0.5 and shades > 30,
+          f"the ES surface chart ({h} x {w}) is {coloured.mean():.0%} coloured in {shades} shades in its middle: "
+          "not a heatmap")
+    for phrase in ("Margin calls are not in the surface", "held at their min-ES ratios",
+                   f"ES {label} of a static hedge"):
+        check(phrase in raw, f"the ES surface's caption does not say '{phrase}'")
+    if len(legs) > 2:
+        check(f"The other legs ({', '.join(legs[2:])}) are held at their min-ES ratios" in raw,
+              "the ES surface's caption does not name the legs held at their min-ES ratios")
+    vec = base.get("optimal_hedge_vector")
+    if vec is not None:
+        v = f"{bk}.optimal_hedge_vector"
+        for key in [f"{v}.min_variance.0", f"{v}.min_variance.1", f"{v}.min_es.{top}.0", f"{v}.min_es.{top}.1"]:
+            check("hedge-ratio" in where.get(key, ()), f"{key}: not named among the surface's marks")
+    check("hedge_ratio_curve.csv" not in raw, "a report of several legs mentions the one-ratio curve")
 
 
 def run_render(script, out_dir):
@@ -559,7 +750,187 @@ def main(source_dir):
         with open(os.path.join(broken, "report.html"), "w") as f:
             f.write(earlier)
         check_error(script, broken, "pnl_distribution.csv", earlier)
+
+        check_legs_fixture(script, os.path.join(source_dir, "tests", "report", "fixture_legs"), binary, work)
     print("report.rendered_numbers_match_summary: OK")
+
+
+def edited_copy(fixture, out, edit):
+    """fixture copied to out with edit(summary) applied to its summary.json; the edited summary."""
+    shutil.copytree(fixture, out)
+    with open(os.path.join(fixture, "summary.json")) as f:
+        summary = json.load(f)
+    edit(summary)
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f)
+    return summary
+
+
+def isolated_dynamic(s):
+    """The two legs as a dynamic hedge split by weights, each leg in an isolated account, and no
+    margin-constrained vector for the stress."""
+    s["hedge"].update(mode="dynamic", target_beta=0.0, band=0.05, rebalance_every_days=1, allocation="weights")
+    s["hedge"]["margin"]["mode"] = "isolated"
+    for leg, weight in zip(s["hedge"]["legs"], (0.7, 0.3)):
+        del leg["ratio"]
+        leg.update(weight=weight, account=leg["name"])
+    for sc in s["scenarios"]:
+        if sc.get("kind") == "replay":
+            continue
+        cross = sc["margin"]["accounts"][0]
+        sc["margin"]["accounts"] = [
+            {"name": name, "legs": [name], "collateral": cross["collateral"] * share,
+             "call_probability": cross["call_probability"] * factor,
+             "call_probability_se": cross["call_probability_se"] * factor,
+             "collateral_for_call_probability": {p: v * share
+                                                 for p, v in cross["collateral_for_call_probability"].items()}}
+            for name, share, factor in zip(s["legs"], (0.4, 0.6), (1.5, 0.75))]
+    s["scenarios"][1]["optimal_hedge_vector"]["margin_constrained"] = None
+    s["warnings"] = [f"scenario {s['scenarios'][1]['name']}: no vector of the hedge ratio grid keeps the call "
+                     "probability <= 0.01; margin_constrained is null"]
+
+
+def three_legs(s):
+    """A third leg, SOL-perpetual, beside the two (the surface stays over the first two)."""
+    name = "SOL-perpetual"
+    s["legs"].append(name)
+    leg = json.loads(json.dumps(s["hedge"]["legs"][1]))
+    leg.update(name=name, benchmark="SOL", ratio=0.15)
+    s["hedge"]["legs"].append(leg)
+    for sc in s["scenarios"]:
+        if sc.get("kind") == "replay":
+            continue
+        figures = json.loads(json.dumps(sc["legs"][1]))
+        figures.update(name=name, mean_pnl=812.5, stdev_pnl=60312.25, mean_costs=232.12, mean_funding=1044.62,
+                       pnl_es_contribution=None)
+        sc["legs"].append(figures)
+        sc["margin"]["accounts"][0]["legs"].append(name)
+        vec = sc["optimal_hedge_vector"]
+        vec["legs"].append(name)
+        for key, value in (("min_variance", 0.0412), ("min_variance_se", 0.0031)):
+            vec[key].append(value)
+        for lvl in vec["min_es"]:
+            vec["min_es"][lvl].append(0.075)
+        vec["margin_constrained"].append(0.03)
+        for measure in ("es", "var", "standalone_es", "marginal_es"):
+            sc["contributions"][measure][name] = 0.0
+
+
+def check_legs_fixture_consistent(summary, surface):
+    """fixture_legs agrees with itself as an engine's output does: legs sum to the hedged mean, Euler
+    parts to the hedged ES, accounts to the collateral; the min-ES vectors are the surface's lowest
+    points and reach its ES there."""
+    for s in monte_carlo(summary):
+        name = s["name"]
+        legs_mean = sum(leg["mean_pnl"] for leg in s["legs"])
+        check(abs(s["hedged"]["mean"] - s["unhedged"]["mean"] - legs_mean) < 1e-6,
+              f"fixture_legs {name}: the legs' mean P&L does not make up the hedge's")
+        c = s["contributions"]
+        check(abs(sum(c["es"].values()) - s["hedged"]["es"][c["level"]]) < 1e-6,
+              f"fixture_legs {name}: ES parts do not sum to the hedged ES")
+        check(all(leg["pnl_es_contribution"] == c["es"][leg["name"]] for leg in s["legs"]),
+              f"fixture_legs {name}: a leg's ES contribution is not its Euler part")
+        check(sum(a["collateral"] for a in s["margin"]["accounts"]) == s["margin"]["collateral"],
+              f"fixture_legs {name}: the accounts' collateral does not add up")
+        rows = [r for r in surface if r["scenario"] == name]
+        vec = s["optimal_hedge_vector"]
+        for lvl, at in vec["es_at_min_es"].items():
+            low = min(rows, key=lambda r: float(r[f"es_{lvl}"]))
+            check([float(low["ratio_0"]), float(low["ratio_1"])] == vec["min_es"][lvl]
+                  and abs(float(low[f"es_{lvl}"]) - at) < 1e-6,
+                  f"fixture_legs {name}: min_es {lvl} is not the surface's lowest point")
+
+
+def check_legs_fixture(script, fixture, binary, work):
+    """tests/report/fixture_legs (two legs, cross margin): rendered and read back through Chromium
+    like the one-leg fixture; then an isolated, dynamic variant and a three-leg one; then the error
+    paths of the new inputs."""
+    out = os.path.join(work, "legs")
+    shutil.copytree(fixture, out)
+    r = run_render(script, out)
+    check(r.returncode == 0, f"render_report.py on fixture_legs exited {r.returncode}: {r.stderr.strip()}")
+    check(sorted(os.listdir(out)) == sorted(os.listdir(fixture) + ["report.html"]),
+          f"unexpected files in the output directory: {sorted(os.listdir(out))}")
+    check("hedge_ratio_curve.csv" not in os.listdir(out), "fixture_legs has a one-ratio curve")
+    report = os.path.join(out, "report.html")
+    with open(report, encoding="utf-8") as f:
+        raw = f.read()
+    with open(os.path.join(out, "summary.json")) as f:
+        summary = json.load(f)
+    check(len(summary["legs"]) == 2 and summary["hedge"]["margin"]["mode"] == "cross"
+          and len(monte_carlo(summary)) == 2 and not replays_of(summary),
+          "fixture_legs: two scenarios, two legs, cross margin")
+    load_model(out)
+    check(len([r for r in SURFACE if r["scenario"] == "base"]) == 21 * 21, "fixture_legs: a 21 x 21 surface for base")
+    check_legs_fixture_consistent(summary, SURFACE)
+    bands = read_bands(os.path.join(out, "bands.csv"))
+    url = "file://" + report
+    page = parse(chromium(binary, ["--dump-dom", url], work))
+    check(len([c for c in page.cells if c[0]]) == len([c for c in parse(raw).cells if c[0]]),
+          "fixture_legs: chromium's DOM and the file disagree on the tagged cells")
+    check_report(page, raw, summary, bands, expect_regimes=True)
+    shot = os.path.join(work, "legs.png")
+    chromium(binary, ["--window-size=1280,2400", f"--screenshot={shot}", url], work)
+    check_screenshot(shot)
+
+    for name, edit in (("legs-isolated-dynamic", isolated_dynamic), ("legs-three", three_legs)):
+        variant = os.path.join(work, name)
+        edited = edited_copy(fixture, variant, edit)
+        r = run_render(script, variant)
+        check(r.returncode == 0, f"render_report.py on {name} exited {r.returncode}: {r.stderr.strip()}")
+        with open(os.path.join(variant, "report.html"), encoding="utf-8") as f:
+            raw = f.read()
+        load_model(variant)
+        check_report(parse(raw), raw, edited, bands, expect_regimes=True)
+    load_model(out)
+
+    # Error paths: one error line naming the file and what is wrong, no report.
+    def wrong_length(s):
+        s["scenarios"][0]["optimal_hedge_vector"]["min_variance"].append(0.5)
+    broken = os.path.join(work, "legs-bad-vector")
+    edited_copy(fixture, broken, wrong_length)
+    check_error(script, broken, "summary.json: scenarios[base].optimal_hedge_vector.min_variance: 3 values, expected 2",
+                None)
+
+    def leg_without_account(s):
+        s["scenarios"][1]["margin"]["accounts"][0]["legs"].pop()
+    broken = os.path.join(work, "legs-bad-accounts")
+    edited_copy(fixture, broken, leg_without_account)
+    check_error(script, broken, "summary.json: scenarios[corr-to-one].margin.accounts", None)
+
+    def ratio_and_vector(s):
+        s["scenarios"][0]["optimal_hedge_ratio"] = {"min_variance": 0.5, "min_es": {}, "margin_constrained": None}
+    broken = os.path.join(work, "legs-ratio-and-vector")
+    edited_copy(fixture, broken, ratio_and_vector)
+    check_error(script, broken, "summary.json: scenarios[base].optimal_hedge_ratio", None)
+
+    broken = os.path.join(work, "legs-bad-surface")
+    shutil.copytree(fixture, broken)
+    with open(os.path.join(broken, "hedge_surface.csv")) as f:
+        rows = list(csv.reader(f))
+    drop = rows[0].index("es_0.99")
+    with open(os.path.join(broken, "hedge_surface.csv"), "w", newline="") as f:
+        csv.writer(f).writerows([c for i, c in enumerate(row) if i != drop] for row in rows)
+    check_error(script, broken, "hedge_surface.csv: line 1: missing column 'es_0.99'", None)
+
+    broken = os.path.join(work, "legs-surface-hole")
+    shutil.copytree(fixture, broken)
+    with open(os.path.join(broken, "hedge_surface.csv")) as f:
+        lines = f.read().splitlines()
+    with open(os.path.join(broken, "hedge_surface.csv"), "w") as f:
+        f.write("\n".join(lines[:50] + lines[51:]) + "\n")
+    check_error(script, broken, "hedge_surface.csv: scenario 'base': 440 points do not form a full grid", None)
+
+    broken = os.path.join(work, "legs-with-curve")
+    shutil.copytree(fixture, broken)
+    shutil.copyfile(os.path.join(os.path.dirname(fixture), "fixture", "hedge_ratio_curve.csv"),
+                    os.path.join(broken, "hedge_ratio_curve.csv"))
+    check_error(script, broken, "hedge_ratio_curve.csv: present, but the hedge has 2 legs", None)
+
+    broken = os.path.join(work, "legs-no-surface")
+    shutil.copytree(fixture, broken)
+    os.remove(os.path.join(broken, "hedge_surface.csv"))
+    check_error(script, broken, "hedge_surface.csv: file not found", None)
 
 
 def check_run(run_dir):

@@ -17,16 +17,21 @@ namespace {
 /// 8-asset kernel spilled 44 bytes at 128 registers). At 166 registers (8 assets) three
 /// 128-thread blocks fit an SM: 12 warps, 18.75% occupancy; benchmarks/RESULTS.md has the
 /// table and why 128-thread blocks.
-template <int kCapacity, PathProgram kProgram>
+///
+/// kLegs: the hedge's legs at most. A book of one leg (or none) runs the kLegs = 1 kernel, whose
+/// per-leg state is what a one-instrument hedge always kept; a book of several legs the
+/// kMaxHedgeLegs kernel.
+template <int kCapacity, PathProgram kProgram, int kLegs>
 __global__ void __launch_bounds__(kPathBlockSize, 1)
     per_path_kernel(SimulationView view, std::uint64_t first_path, std::uint64_t count, OutcomeColumns out) {
   const std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   CurandPhiloxGenerator gen(view.seed, first_path + i);
-  run_path_program<kProgram, kCapacity>(view, gen, out, i);
+  run_path_program<kProgram, kCapacity, kLegs>(view, gen, out, i);
 }
 
-/// Launches per_path_kernel at the capacity for the model's asset count and checks the launch.
+/// Launches per_path_kernel at the capacity for the model's asset count and the legs of the
+/// hedge, and checks the launch.
 template <PathProgram kProgram>
 void launch_per_path(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                      const OutcomeColumns& out, cudaStream_t stream) {
@@ -34,7 +39,12 @@ void launch_per_path(const SimulationView& view, std::uint64_t first_path, std::
   const auto blocks = static_cast<unsigned>((count + kPathBlockSize - 1) / kPathBlockSize);
   with_path_capacity(view.market.num_assets, [&](auto capacity) {
     constexpr int kCapacity = decltype(capacity)::value;
-    per_path_kernel<kCapacity, kProgram><<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
+    // The ratio grid varies one leg's ratio: the host runs it for one-leg books only.
+    if (kProgram == PathProgram::outcomes_with_ratio_grid || view.hedge.num_legs <= 1)
+      per_path_kernel<kCapacity, kProgram, 1><<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
+    else if constexpr (kProgram != PathProgram::outcomes_with_ratio_grid)
+      per_path_kernel<kCapacity, kProgram, kMaxHedgeLegs>
+          <<<blocks, kPathBlockSize, 0, stream>>>(view, first_path, count, out);
   });
   BH_CUDA_CHECK_LAUNCH();
 }

@@ -51,23 +51,30 @@ inline void run_path_range(const SimulationView& view, std::uint64_t batch_first
                            std::uint64_t last, const OutcomeColumns& out, FillDrawBlock fill) {
   DrawBlock block{};  // zeroed once per range: the compiler cannot see that fill writes it before any read
   const int expected_words = expected_words_per_path(view.market);
-  const auto run = [&](const SimulationView& v) {
+  const auto run = [&]<int kLegs>(const SimulationView& v) {
     for (std::uint64_t path_id = first; path_id < last; ++path_id) {
       PhiloxBlockStream gen(v.seed, path_id, expected_words, block, fill);
-      run_path_program<kProgram, kCapacity>(v, gen, out, path_id - batch_first);
+      run_path_program<kProgram, kCapacity, kLegs>(v, gen, out, path_id - batch_first);
     }
   };
-  // The common case, a perpetual hedge on daily steps of a gaussian model, with those three
-  // facts constants the compiler sees: the tests of the instrument, the step loop and the
-  // chi-square draw fold away. Same code, same numbers; one more copy of it in the binary.
-  if (view.hedge.kind == HedgeKind::perpetual && view.market.steps_per_day == 1 && !view.market.student_t) {
+  // The common case, a hedge of one perpetual on daily steps of a gaussian model, with those
+  // facts constants the compiler sees: the loops over legs and accounts, the tests of the
+  // instrument, the step loop and the chi-square draw fold away. Same code, same numbers; one
+  // more copy of it in the binary. Every other book runs the general copy, legs and all.
+  const HedgeView& h = view.hedge;
+  if (h.num_legs == 1 && h.legs[0].kind == HedgeKind::perpetual && view.market.steps_per_day == 1 &&
+      !view.market.student_t) {
     SimulationView daily_perpetual = view;
-    daily_perpetual.hedge.kind = HedgeKind::perpetual;
+    daily_perpetual.hedge.num_legs = 1;
+    daily_perpetual.hedge.num_accounts = 1;
+    daily_perpetual.hedge.legs[0].kind = HedgeKind::perpetual;
     daily_perpetual.market.steps_per_day = 1;
     daily_perpetual.market.student_t = false;
-    run(daily_perpetual);
+    run.template operator()<1>(daily_perpetual);
+  } else if constexpr (kProgram == PathProgram::outcomes_with_ratio_grid) {
+    run.template operator()<1>(view);  // the ratio grid varies one leg's ratio: one-leg books only
   } else {
-    run(view);
+    run.template operator()<kMaxHedgeLegs>(view);
   }
 }
 

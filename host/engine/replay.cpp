@@ -26,9 +26,9 @@ struct ReplayRecorder {
   template <class Book>
   void on_day_end(int day, const Book& book, const double (&log_price)[kCapacity]) const {
     const double value = mark_portfolio<kCapacity>(*v, log_price).value;
-    const PathOutcome so_far = book.finish(value, v->portfolio.initial_value, v->hedge.kind != HedgeKind::none);
+    const PathOutcome so_far = book.finish(v->hedge, value, v->portfolio.initial_value);
     days->push_back({input->dates[day], day, input->regimes[day], so_far.pnl_unhedged, so_far.pnl_hedged,
-                     v->hedge.collateral + book.real.pnl});
+                     book.total_equity(v->hedge)});
   }
 };
 
@@ -143,16 +143,19 @@ ReplayRun run_replay(const Model& model, const PortfolioSetup& portfolio, const 
   run.days = input.days();
   run.steps_per_day = v.market.steps_per_day;
   run.funding_multiplier = input.funding_multiplier;
-  run.collateral = v.hedge.collateral;
+  run.collateral = total_collateral(v.hedge);
   for (int regime : input.regimes) run.regime_names.push_back(model.regimes[regime].name);
   with_path_capacity(n, [&](auto capacity) {
     constexpr int kCapacity = decltype(capacity)::value;
     // Day 0: the hedge just opened (its costs paid), nothing moved yet.
     double zero[kCapacity] = {};
     HedgeBook<> opened;
-    if (v.hedge.kind != HedgeKind::none)
-      opened.open(v.hedge, v.market.spot[v.hedge.benchmark], input.regimes[0], mark_portfolio<kCapacity>(v, zero));
-    run.path.push_back({input.dates[0], 0, input.regimes[0], 0.0, opened.real.pnl, v.hedge.collateral + opened.real.pnl});
+    LegPrices<kMaxHedgeLegs> spot{};
+    for (int l = 0; l < v.hedge.num_legs; ++l) spot.s[l] = v.market.spot[v.hedge.legs[l].benchmark];
+    if (v.hedge.num_legs > 0)
+      opened.open(v.hedge, programme_of(v.hedge), spot, input.regimes[0], mark_portfolio<kCapacity>(v, zero));
+    run.path.push_back(
+        {input.dates[0], 0, input.regimes[0], 0.0, opened.hedge_pnl(v.hedge), opened.total_equity(v.hedge)});
     HistoricalMarket replayed = market;
     const ReplayRecorder<kCapacity> recorder{&v, &input, &run.path};
     run.outcome = simulate_market_path<kCapacity>(v, replayed, recorder);

@@ -57,7 +57,7 @@ struct ReplayDay {
   int regime = 0;
   double pnl_unhedged = 0.0;  ///< original holdings' value - V0
   double pnl_hedged = 0.0;    ///< the book with its hedge account so far, every cost inside
-  double equity = 0.0;        ///< hedge account: collateral + hedge P&L so far
+  double equity = 0.0;        ///< hedge accounts together: collateral + hedge P&L so far
 };
 
 /// A replay's outcome (a ScenarioRun's counterpart for one deterministic path).

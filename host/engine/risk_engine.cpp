@@ -104,7 +104,7 @@ ScenarioResult scenario_result(const std::string& name, const OutcomeReduction& 
 
   const HedgeView& hedge = tables.scalars.hedge;
   MarginResult& m = r.margin;
-  m.collateral = hedge.collateral;
+  m.collateral = total_collateral(hedge);
   const double calls = reduced.sum(OutcomeSum::paths_called).value();
   m.call_probability = calls / n;
   m.call_probability_se = std::sqrt(m.call_probability * (1.0 - m.call_probability) / n);

@@ -17,6 +17,12 @@ namespace {
 
 ScenarioShocks shocks_of(const AppliedScenario& s) { return {s.shock_log_return, s.funding_multiplier}; }
 
+/// Whether the book's hedge has an account per leg (isolated margin of several legs), whose
+/// collateral is a list rather than margin.collateral's one amount.
+bool isolated_accounts(const BookConfig& book) {
+  return book.margin.mode == MarginMode::isolated && book.hedge.legs.size() > 1;
+}
+
 /// The vertex of the parabola through (x[i-1], y[i-1]), (x[i], y[i]), (x[i+1], y[i+1]), kept
 /// between the neighbours; x[i] itself at either end of the curve or when it is not convex.
 double parabolic_minimum(const std::vector<double>& x, const std::vector<double>& y, int i) {
@@ -60,7 +66,7 @@ Optimization optimization_from(const OutcomeReduction& reduced, const std::vecto
   const TailSample shortfall = reduced.unit_shortfalls();
   const std::uint64_t allowed = allowed_calls(paths, book.risk.max_call_probability);
   const double q = allowed < paths ? shortfall.at(paths - allowed - 1) : 0.0;
-  const double collateral = tables.scalars.hedge.collateral;
+  const double collateral = tables.scalars.hedge.collateral[0];  // the grid's books have one leg, one account
   const double largest_feasible = q > 0.0 ? collateral / q : std::numeric_limits<double>::infinity();
 
   // Where no path meets a call up to the grid ratio above r*, the hedge is linear there and the
@@ -201,6 +207,14 @@ CollateralChoice choose_collateral(PathBackend& backend, const Model& model, con
                                    const BookConfig& book) {
   if (book.margin.collateral) return {*book.margin.collateral, "fixed"};
   if (!book.hedge.hedged()) return {0.0, "auto: no hedge instrument, no collateral"};
+  if (isolated_accounts(book)) {
+    // One account per leg: the job keeps margin.collateral's list, or each account's opening margin.
+    double total = 0.0;
+    for (double c : book.margin.leg_collateral) total += c;
+    if (!book.margin.leg_collateral.empty()) return {total, "fixed"};
+    return {opening_margin(model, inputs.portfolio, book),
+            "auto: each account (isolated margin) posts the initial margin of its leg at t0"};
+  }
   // The shadow account never meets a call, so the collateral this pass starts with does not
   // change the shortfalls it reports.
   BookConfig sizing = book;
@@ -391,13 +405,16 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
                          const BookConfig& book, const ScenarioExtras& extras, std::optional<PnlHistogram>* histogram) {
   if (extras.optimize && !book.hedge.hedged())
     throw InputError(book_location(book, "hedge.instrument") + ": the optimiser needs a hedge instrument, not 'none'");
+  // The ratio grid varies one leg's ratio: a hedge of several legs runs without it (job_warnings
+  // says so), and its optimiser is a vector of ratios, not this grid.
+  const bool optimize = extras.optimize && book.hedge.legs.size() == 1;
   BookConfig pass_book = book;
-  if (extras.optimize) pass_book.risk.hedge_ratio_grid.step /= 2.0;  // the grid with its midpoints
+  if (optimize) pass_book.risk.hedge_ratio_grid.step /= 2.0;  // the grid with its midpoints
   SimulationTables tables = build_simulation_tables(scenario.model, portfolio, pass_book, shocks_of(scenario));
   tables.scalars.asset_pnl.record = extras.contributions;
   ReductionPlan plan = scenario_plan(book);
-  const PathProgram program = extras.optimize ? PathProgram::outcomes_with_ratio_grid : PathProgram::outcomes;
-  if (extras.optimize) plan.grid_count = tables.scalars.hedge.num_grid_ratios;
+  const PathProgram program = optimize ? PathProgram::outcomes_with_ratio_grid : PathProgram::outcomes;
+  if (optimize) plan.grid_count = tables.scalars.hedge.num_grid_ratios;
   if (extras.contributions) {
     plan.contribution_level = contribution_level(book);
     plan.asset_pnl_column = asset_pnl_first_column(program, tables);
@@ -425,7 +442,7 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
     run.horizons.push_back({days[k], scenario_result(scenario.name, reductions[1 + k], tables, book)});
   run.horizons.push_back({days.back(), run.result});
   run.applied = applied_to_json(scenario);
-  if (extras.optimize) run.optimization = optimization_from(reduced, optimiser_ratio_grid(book), tables, book);
+  if (optimize) run.optimization = optimization_from(reduced, optimiser_ratio_grid(book), tables, book);
   if (extras.histogram && histogram) *histogram = histogram_from(reduced);
   if (extras.contributions) run.contributions = contributions_from(reduced, tables, scenario.model);
   return run;
@@ -453,8 +470,13 @@ std::vector<BandRow> sweep_bands(PathBackend& backend, const Model& model, const
   dynamic_book.hedge.mode = HedgeMode::dynamic;
   // One collateral for every pair: the book's, or, unset, what the book made dynamic posts at its
   // own target (a pair at another target run on its own would post its own initial margin).
-  if (!dynamic_book.margin.collateral)
-    dynamic_book.margin.collateral = build_simulation_tables(model, portfolio, dynamic_book).scalars.hedge.collateral;
+  if (!dynamic_book.margin.collateral && dynamic_book.margin.leg_collateral.empty()) {
+    const HedgeView& posted = build_simulation_tables(model, portfolio, dynamic_book).scalars.hedge;
+    if (isolated_accounts(book))
+      dynamic_book.margin.leg_collateral.assign(posted.collateral, posted.collateral + posted.num_accounts);
+    else
+      dynamic_book.margin.collateral = posted.collateral[0];
+  }
   std::vector<BandRow> rows;
   for (std::size_t first = 0; first < pairs.size(); first += kMaxBandsPerPass) {
     const std::size_t last = std::min(pairs.size(), first + kMaxBandsPerPass);
@@ -687,11 +709,12 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
     say("collateral: fixed, " + money(report.collateral.amount));
   }
   BookConfig job_book = book;
-  job_book.margin.collateral = report.collateral.amount;
+  if (!isolated_accounts(book)) job_book.margin.collateral = report.collateral.amount;
 
   for (const AppliedScenario& scenario : inputs.scenarios) {
     const ScenarioExtras extras{stages.optimize, stages.histogram && report.scenarios.empty()};
-    say("scenario " + scenario.name + (extras.optimize ? ": simulating, the ratio grid on the same paths" : ": simulating"));
+    const bool grid = extras.optimize && book.hedge.legs.size() == 1;
+    say("scenario " + scenario.name + (grid ? ": simulating, the ratio grid on the same paths" : ": simulating"));
     ScenarioRun run = run_scenario(backend, scenario, portfolio, job_book, extras, &report.histogram);
     simulated_paths += book.simulation.paths;
     report.peak_tail_values = std::max(report.peak_tail_values, run.result.peak_tail_values);
@@ -719,6 +742,9 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
     simulated_paths += book.simulation.paths * ((pairs + kMaxBandsPerPass - 1) / kMaxBandsPerPass);
   }
   report.warnings = job_warnings(report, job_book, model);
+  if (stages.optimize && book.hedge.legs.size() > 1)
+    report.warnings.push_back("hedge.legs: the hedge-ratio optimiser varies the ratio of a one-leg hedge; this hedge "
+                              "of " + std::to_string(book.hedge.legs.size()) + " legs was simulated without it");
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report.run = {book.simulation.paths, steps, book.simulation.horizon_days, book.simulation.seed, backend.name(),
                 backend.device_name(), ranks::count(), elapsed,

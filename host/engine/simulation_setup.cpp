@@ -37,13 +37,18 @@ std::vector<double> per_regime(const std::vector<double>& values, int num_regime
   return values;
 }
 
+/// The betas hedge.beta_estimate names, of every asset held and every leg's underlying (what the
+/// hedge programme believes; the other assets' are not read).
 std::vector<double> estimated_asset_betas(const Model& model, const BookConfig& book, int benchmark) {
   const std::string& how = book.hedge.beta_estimate;
   if (book.hedge.beta_estimate_value) return std::vector<double>(model.num_assets(), *book.hedge.beta_estimate_value);
   if (how == "model") return model_asset_betas(model, benchmark);
   std::vector<double> betas(model.num_assets(), 0.0);
   betas[benchmark] = 1.0;
-  for (const auto& [symbol, units] : book.holdings) {
+  std::vector<std::string> symbols;
+  for (const auto& [symbol, units] : book.holdings) symbols.push_back(symbol);
+  for (const HedgeLegConfig& leg : book.hedge.legs) symbols.push_back(model.assets[leg_underlying_index(model, book, leg)]);
+  for (const std::string& symbol : symbols) {
     const int i = model.asset_index(symbol);
     if (i == benchmark) continue;
     auto it = model.betas.find(symbol);
@@ -72,6 +77,102 @@ double step_log_drift(const Regime& r, int i, double dt, DriftRule rule) {
   }
 }
 
+/// Each leg's believed beta to the reference benchmark: exactly 1 for the reference itself (so a
+/// hedge on the reference adds units x delta x S / V to the book's beta, as it always did), else
+/// the asset beta the portfolio believes of its underlying.
+std::vector<double> leg_betas(int reference, const std::vector<int>& underlying, const std::vector<double>& asset_beta) {
+  std::vector<double> out;
+  for (int i : underlying) out.push_back(i == reference ? 1.0 : asset_beta[i]);
+  return out;
+}
+
+/// The covariance of one day's log returns, the regimes mixed by today's probabilities (as
+/// model_asset_betas mixes them).
+Eigen::MatrixXd mixed_covariance(const Model& model) {
+  const int n = model.num_assets();
+  Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(n, n);
+  for (int k = 0; k < model.num_regimes(); ++k)
+    cov += model.initial_probabilities[k] * regime_covariance(model.regimes[k]);
+  return cov;
+}
+
+/// The dynamic programme's shares of the beta exposure, one per leg (LegView::weight): 1 for a
+/// single leg; hedge.weights as given (allocation: weights); or, allocation: min_variance, the
+/// split of the t0 trade that leaves the book's one-day P&L the least variance. With F the legs'
+/// underlyings' log returns, P the positions h_i S_i, Sigma the mixed covariance and beta the
+/// legs' betas, the exposures x (currency in each underlying) with beta'x = c = (target - beta_p)
+/// V minimise Var(P'R + x'F) at x = Sigma_FF^-1 (lambda beta - Sigma_FP), lambda = (c + beta'
+/// Sigma_FF^-1 Sigma_FP) / (beta' Sigma_FF^-1 beta); weight_l = beta_l x_l / c. With c ~ 0
+/// (|c| < 1e-12 |V|) the limit direction: weight_l proportional to beta_l (Sigma_FF^-1 beta)_l.
+std::vector<double> allocation_weights(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book,
+                                       const std::vector<int>& underlying, const std::vector<double>& beta) {
+  const std::vector<HedgeLegConfig>& legs = book.hedge.legs;
+  const int count = static_cast<int>(legs.size());
+  if (count <= 1) return std::vector<double>(count, 1.0);
+  std::vector<double> weights;
+  if (book.hedge.allocation == HedgeAllocation::weights) {
+    for (const HedgeLegConfig& leg : legs) weights.push_back(leg.weight);
+    return weights;
+  }
+  for (int i = 0; i < count; ++i)
+    for (int j = i + 1; j < count; ++j)
+      if (underlying[i] == underlying[j])
+        throw InputError(book_field(book, "hedge.allocation") + ": min_variance splits the trade by the legs' " +
+                         "underlyings' covariance, and hedge.legs[" + std::to_string(i) + "] and hedge.legs[" +
+                         std::to_string(j) + "] are both on " + model.assets[underlying[i]] +
+                         " (a singular covariance): use allocation: weights");
+  const Eigen::MatrixXd cov = mixed_covariance(model);
+  Eigen::MatrixXd cov_ff(count, count);
+  Eigen::VectorXd cov_fp = Eigen::VectorXd::Zero(count), b(count);
+  for (int l = 0; l < count; ++l) {
+    b(l) = beta[l];
+    for (int j = 0; j < count; ++j) cov_ff(l, j) = cov(underlying[l], underlying[j]);
+    for (int i = 0; i < model.num_assets(); ++i)
+      cov_fp(l) += cov(underlying[l], i) * portfolio.holdings[i] * model.spot[i];
+  }
+  const Eigen::LDLT<Eigen::MatrixXd> solver(cov_ff);
+  const Eigen::VectorXd direction = solver.solve(b);  // Sigma_FF^-1 beta
+  const Eigen::VectorXd hedge = solver.solve(cov_fp);  // Sigma_FF^-1 Sigma_FP
+  const double curvature = b.dot(direction);
+  if (solver.info() != Eigen::Success || !(curvature > 0.0))
+    throw InputError(book_field(book, "hedge.allocation") +
+                     ": min_variance finds no split: the legs' underlyings have no beta to the reference benchmark, "
+                     "or their covariance is singular; use allocation: weights");
+  const double c = (book.hedge.target_beta - portfolio.beta) * portfolio.value;
+  for (int l = 0; l < count; ++l) {
+    if (std::abs(c) < 1e-12 * std::abs(portfolio.value)) {
+      weights.push_back(beta[l] * direction(l) / curvature);
+    } else {
+      const double lambda = (c + b.dot(hedge)) / curvature;
+      weights.push_back(beta[l] * (lambda * direction(l) - hedge(l)) / c);
+    }
+  }
+  return weights;
+}
+
+/// What opening the legs at t0 takes, per account: a linear leg's or a written option's initial
+/// margin (initial_rate x its notional), a bought option's cash (premium plus costs); the largest
+/// over the regimes a path may start in.
+std::vector<double> account_opening_margins(const SimulationView& v, double beta_portfolio) {
+  const HedgeView& h = v.hedge;
+  std::vector<double> largest(static_cast<std::size_t>(h.num_accounts), 0.0);
+  for (int k = 0; k < v.market.num_regimes; ++k) {
+    std::vector<double> opening(largest.size(), 0.0);
+    for (int l = 0; l < h.num_legs; ++l) {
+      const LegView& leg = h.legs[l];
+      const double s = v.market.spot[leg.benchmark];
+      HedgeState st;
+      AccountTotals account;
+      open_hedge(leg, programme_of(h), st, account, s, k, v.portfolio.initial_value, beta_portfolio);
+      const bool bought_option = leg.kind == HedgeKind::option && st.units >= 0.0;
+      opening[leg.account] +=
+          bought_option ? st.units * st.price + st.costs : margin_requirement(leg, st, s, h.initial_rate);
+    }
+    for (std::size_t a = 0; a < largest.size(); ++a) largest[a] = std::max(largest[a], opening[a]);
+  }
+  return largest;
+}
+
 }  // namespace
 
 int hedge_benchmark_index(const Model& model, const BookConfig& book) {
@@ -79,6 +180,14 @@ int hedge_benchmark_index(const Model& model, const BookConfig& book) {
   const int m = model.asset_index(symbol);
   if (m < 0) throw InputError(book_field(book, "hedge.benchmark") + ": '" + symbol + "' is not in the model");
   return m;
+}
+
+int leg_underlying_index(const Model& model, const BookConfig& book, const HedgeLegConfig& leg) {
+  if (leg.benchmark.empty()) return hedge_benchmark_index(model, book);
+  const int i = model.asset_index(leg.benchmark);
+  if (i < 0)
+    throw InputError(book_field(book, leg.field + ".benchmark") + ": '" + leg.benchmark + "' " + not_in_model(model, book));
+  return i;
 }
 
 std::vector<double> hedge_ratio_grid(const HedgeRatioGrid& g) {
@@ -157,17 +266,17 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
 SimulationTables build_simulation_tables(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book,
                                          const ScenarioShocks& shocks) {
   const SimulationConfig& simulation = book.simulation;
-  // One leg for now (the path code's legs come next): the book's first leg, or none.
-  HedgeLegConfig hc;
-  hc.instrument = HedgeInstrument::none;
-  if (book.hedge.hedged()) hc = book.hedge.legs.front();
-  if (book.hedge.legs.size() > 1)
-    throw InputError(book_field(book, "hedge.legs") + ": a hedge of several legs is not simulated yet");
   const HedgeConfig& programme = book.hedge;
+  const std::vector<HedgeLegConfig>& legs = programme.legs;  // none: no hedge
+  const std::size_t num_legs = legs.size();
+  if (num_legs > static_cast<std::size_t>(kMaxHedgeLegs))
+    throw std::logic_error("simulation tables: more legs than the path code's capacity");
   const int n = model.num_assets();
   const int k_count = model.num_regimes();
   const double dt = 1.0 / simulation.steps_per_day;
-  const int benchmark = hedge_benchmark_index(model, book);
+  const int reference = hedge_benchmark_index(model, book);  // what betas are measured against
+  std::vector<int> underlying;
+  for (const HedgeLegConfig& leg : legs) underlying.push_back(leg_underlying_index(model, book, leg));
   SimulationTables t;
   // Every table is appended below and filled through the returned pointer while later tables
   // are appended, so the buffer must never reallocate: reserve its exact final size.
@@ -182,8 +291,8 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   // The horizons reported before the simulated one, recorded on the way (HorizonView).
   std::vector<int> horizons = report_horizons(book);
   horizons.pop_back();
-  t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk + grid.size() + 2 * bands +
-                 horizons.size());
+  t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk * num_legs + grid.size() +
+                 2 * bands + horizons.size());
   auto append = [&t](std::size_t& offset, std::size_t count) {
     if (t.data.size() + count > t.data.capacity()) throw std::logic_error("simulation tables: reserve too small");
     offset = t.data.size();
@@ -229,7 +338,7 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   double* holdings = append(t.offsets.holdings, lanes);
   double* asset_beta = append(t.offsets.asset_beta, lanes);
   const std::vector<double> betas =
-      portfolio.asset_beta.empty() ? model_asset_betas(model, benchmark) : portfolio.asset_beta;
+      portfolio.asset_beta.empty() ? model_asset_betas(model, reference) : portfolio.asset_beta;
   for (int i = 0; i < n; ++i) {
     spot[i] = model.spot[i];
     holdings[i] = portfolio.holdings[i];
@@ -237,15 +346,22 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
     if (!shocks.initial_log_jump.empty()) initial_shock[i] = shocks.initial_log_jump[i];
   }
 
-  const std::vector<double> funding = per_regime(hc.funding_rate_8h, k_count, 0.0, book, "hedge.funding_rate_8h");
-  const std::vector<double> basis = per_regime(hc.future.annual_basis, k_count, 0.0, book, "hedge.future.annual_basis");
-  double* funding_rate = append(t.offsets.funding_rate, k_count);
-  double* annual_basis = append(t.offsets.annual_basis, k_count);
-  double* implied_vol = append(t.offsets.implied_vol, k_count);
-  for (int k = 0; k < k_count; ++k) {
-    funding_rate[k] = funding[k] * shocks.funding_multiplier;
-    annual_basis[k] = basis[k];
-    implied_vol[k] = model.regimes[k].vol[benchmark] * std::sqrt(kDaysPerYear) * hc.option.implied_vol_premium;
+  // Per leg, per regime: funding (scaled by the scenario), basis, and the implied vol of the
+  // leg's own underlying.
+  double* funding_rate = append(t.offsets.funding_rate, nk * num_legs);
+  double* annual_basis = append(t.offsets.annual_basis, nk * num_legs);
+  double* implied_vol = append(t.offsets.implied_vol, nk * num_legs);
+  for (std::size_t l = 0; l < num_legs; ++l) {
+    const HedgeLegConfig& leg = legs[l];
+    const std::vector<double> funding = per_regime(leg.funding_rate_8h, k_count, 0.0, book, leg.field + ".funding_rate_8h");
+    const std::vector<double> basis =
+        per_regime(leg.future.annual_basis, k_count, 0.0, book, leg.field + ".future.annual_basis");
+    for (int k = 0; k < k_count; ++k) {
+      funding_rate[l * nk + k] = funding[k] * shocks.funding_multiplier;
+      annual_basis[l * nk + k] = basis[k];
+      implied_vol[l * nk + k] =
+          model.regimes[k].vol[underlying[l]] * std::sqrt(kDaysPerYear) * leg.option.implied_vol_premium;
+    }
   }
 
   double* grid_ratios = append(t.offsets.grid_ratios, grid.size());
@@ -267,68 +383,86 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   t.scalars.seed = simulation.seed;
 
   HedgeView& h = t.scalars.hedge;
-  switch (hc.instrument) {
-    case HedgeInstrument::perpetual: h.kind = HedgeKind::perpetual; break;
-    case HedgeInstrument::future: h.kind = HedgeKind::future; break;
-    case HedgeInstrument::option: h.kind = HedgeKind::option; break;
-    default: h.kind = HedgeKind::none; break;
+  const bool isolated = book.margin.mode == MarginMode::isolated && num_legs > 1;
+  h.num_legs = static_cast<int>(num_legs);
+  h.num_accounts = isolated ? static_cast<int>(num_legs) : 1;
+  const std::vector<double> beta_of_leg = leg_betas(reference, underlying, betas);
+  const std::vector<double> weights = allocation_weights(model, portfolio, book, underlying, beta_of_leg);
+  for (std::size_t l = 0; l < num_legs; ++l) {
+    const HedgeLegConfig& hc = legs[l];
+    LegView& leg = h.legs[l];
+    leg.kind = hc.instrument == HedgeInstrument::future   ? HedgeKind::future
+               : hc.instrument == HedgeInstrument::option ? HedgeKind::option
+                                                           : HedgeKind::perpetual;
+    // The one-instrument form keeps its rule; a leg of hedge.legs may write an option (a collar).
+    if (leg.kind == HedgeKind::option && hc.ratio < 0.0 && hc.field == "hedge")
+      throw InputError(book_field(book, "hedge.ratio") + ": options are bought; the ratio must be >= 0");
+    leg.benchmark = underlying[l];
+    leg.account = isolated ? static_cast<int>(l) : 0;
+    leg.beta = beta_of_leg[l];
+    leg.ratio = hc.ratio;
+    leg.weight = weights[l];
+    leg.cost_rate = (hc.fee_bps + hc.slippage_bps) * 1e-4;
+    leg.expiry_days = hc.future.expiry_days;
+    leg.roll_days_before = hc.future.roll_days_before;
+    leg.roll_cost_rate = hc.future.roll_cost_bps * 1e-4;
+    leg.option_is_call = hc.option.is_call;
+    leg.strike_fraction = hc.option.strike;
+    leg.tenor_days = hc.option.tenor_days;
+    leg.option_rate = hc.option.rate;
   }
-  if (h.kind == HedgeKind::option && hc.ratio < 0.0 && book.hedge.legs.size() == 1)
-    throw InputError(book_field(book, "hedge.ratio") + ": options are bought; the ratio must be >= 0");
-  h.benchmark = benchmark;
   h.dynamic = programme.mode == HedgeMode::dynamic;
-  h.ratio = hc.ratio;
   h.target_beta = programme.target_beta;
   h.band = programme.band;
   h.rebalance_every_days = programme.rebalance_every_days;
-  h.cost_rate = (hc.fee_bps + hc.slippage_bps) * 1e-4;
-  h.expiry_days = hc.future.expiry_days;
-  h.roll_days_before = hc.future.roll_days_before;
-  h.roll_cost_rate = hc.future.roll_cost_bps * 1e-4;
-  h.option_is_call = hc.option.is_call;
-  h.strike_fraction = hc.option.strike;
-  h.tenor_days = hc.option.tenor_days;
-  h.option_rate = hc.option.rate;
   h.initial_rate = book.margin.initial_rate;
   h.maintenance_rate = book.margin.maintenance_rate;
   h.top_up = book.margin.on_call == MarginAction::top_up;
   h.num_grid_ratios = static_cast<int>(grid.size());
   h.num_sweep_bands = static_cast<int>(bands);
-  if (book.margin.collateral) {
-    h.collateral = *book.margin.collateral;
-  } else if (h.kind != HedgeKind::none) {
-    // No collateral given: post the initial margin of the t0 hedge (linear), or the cash that
-    // buys it, premium plus costs (bought options carry no margin requirement); the largest
+  if (isolated && !book.margin.leg_collateral.empty()) {
+    for (std::size_t a = 0; a < num_legs; ++a) h.collateral[a] = book.margin.leg_collateral.at(a);
+  } else if (book.margin.collateral) {
+    if (isolated)
+      throw InputError(book_field(book, "margin.collateral") +
+                       ": isolated margin has one account per leg: give [one amount per leg] or auto");
+    h.collateral[0] = *book.margin.collateral;
+  } else if (num_legs > 0) {
+    // No collateral given: each account posts what opening its legs at t0 takes, the largest
     // over the regimes a path may start in, since futures and options are priced per regime.
-    const SimulationView v = t.view(t.data.data());
-    for (int k = 0; k < k_count; ++k) {
-      HedgeState st;
-      open_hedge(v.hedge, st, model.spot[benchmark], k, portfolio.value, portfolio.beta);
-      h.collateral = std::max(h.collateral, h.kind == HedgeKind::option ? st.units * st.price + st.costs
-                                                                         : margin_requirement(v.hedge, st, h.initial_rate));
-    }
+    const std::vector<double> opening = account_opening_margins(t.view(t.data.data()), portfolio.beta);
+    std::copy(opening.begin(), opening.end(), h.collateral);
   }
   // A static hedge has no target of its own: its beta is tracked against where it starts, the
   // target summary.json reports, and the band sweep of a static book keeps that beta too.
   // (hedge.target_beta, which only a dynamic hedge reads, defaults to 0: measured against it, a
   // static book's tracking error was its start beta.)
-  if (!h.dynamic && h.kind != HedgeKind::none) h.target_beta = start_beta(t);
+  if (!h.dynamic && num_legs > 0) h.target_beta = start_beta(t);
   std::fill_n(t.data.data() + t.offsets.sweep_targets, bands, h.target_beta);
   return t;
 }
 
 double opening_margin(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book) {
   BookConfig unset = book;
-  unset.margin.collateral.reset();  // the tables then post the opening margin (build_simulation_tables)
-  return build_simulation_tables(model, portfolio, unset).scalars.hedge.collateral;
+  // The tables then post each account's opening margin (build_simulation_tables).
+  unset.margin.collateral.reset();
+  unset.margin.leg_collateral.clear();
+  const HedgeView& h = build_simulation_tables(model, portfolio, unset).scalars.hedge;
+  return total_collateral(h);
+}
+
+double total_collateral(const HedgeView& h) {
+  double total = 0.0;
+  for (int a = 0; a < h.num_accounts; ++a) total += h.collateral[a];
+  return total;
 }
 
 namespace {
 
 /// The hedge as it opens at t0 in the most likely initial regime, with the portfolio's value and beta then.
 struct StartHedge {
-  HedgeState state;
-  double s = 0.0;
+  std::vector<HedgeState> legs;
+  std::vector<double> s;  ///< [leg]: the underlying's spot
   int regime = 0;
   double value = 0.0;
   double beta_portfolio = 0.0;
@@ -341,15 +475,21 @@ StartHedge open_start_hedge(const SimulationView& v) {
     beta_value += v.portfolio.holdings[i] * v.market.spot[i] * v.portfolio.asset_beta[i];
   start.value = v.portfolio.initial_value;
   start.beta_portfolio = beta_value / start.value;
-  if (v.hedge.kind == HedgeKind::none) return start;
+  if (v.hedge.num_legs == 0) return start;
   double previous = 0.0, best = -1.0;
   for (int k = 0; k < v.market.num_regimes; ++k) {
     const double p = v.market.initial_cdf[k] - previous;
     previous = v.market.initial_cdf[k];
     if (p > best) best = p, start.regime = k;
   }
-  start.s = v.market.spot[v.hedge.benchmark];
-  open_hedge(v.hedge, start.state, start.s, start.regime, start.value, start.beta_portfolio);
+  for (int l = 0; l < v.hedge.num_legs; ++l) {
+    const LegView& leg = v.hedge.legs[l];
+    HedgeState st;
+    AccountTotals account;
+    start.s.push_back(v.market.spot[leg.benchmark]);
+    open_hedge(leg, programme_of(v.hedge), st, account, start.s.back(), start.regime, start.value, start.beta_portfolio);
+    start.legs.push_back(st);
+  }
   return start;
 }
 
@@ -359,15 +499,25 @@ StartHedge open_start_hedge(const SimulationView& v) {
 double start_beta(const SimulationTables& tables) {
   const SimulationView v = tables.view(tables.data.data());
   const StartHedge start = open_start_hedge(v);
-  if (v.hedge.kind == HedgeKind::none) return start.beta_portfolio;
-  return start.beta_portfolio + hedge_beta(v.hedge, start.state, start.s, start.regime, start.value);
+  double beta = start.beta_portfolio;
+  for (int l = 0; l < v.hedge.num_legs; ++l)
+    beta += hedge_beta(v.hedge.legs[l], start.legs[l], start.s[l], start.regime, start.value);
+  return beta;
+}
+
+std::vector<double> start_leg_notionals(const SimulationTables& tables) {
+  const SimulationView v = tables.view(tables.data.data());
+  const StartHedge start = open_start_hedge(v);
+  std::vector<double> notionals;
+  for (int l = 0; l < v.hedge.num_legs; ++l)
+    notionals.push_back(start.legs[l].units * notional_per_unit(v.hedge.legs[l], start.legs[l], start.s[l]));
+  return notionals;
 }
 
 double start_hedge_notional(const SimulationTables& tables) {
-  const SimulationView v = tables.view(tables.data.data());
-  if (v.hedge.kind == HedgeKind::none) return 0.0;
-  const StartHedge start = open_start_hedge(v);
-  return start.state.units * notional_per_unit(v.hedge, start.state, start.s);
+  double total = 0.0;
+  for (double notional : start_leg_notionals(tables)) total += notional;
+  return total;
 }
 
 }  // namespace betahedge

@@ -42,6 +42,10 @@ BookConfig resolve_holdings(const Model& model, const BookConfig& book);
 /// InputError naming hedge.benchmark when the model lacks it.
 int hedge_benchmark_index(const Model& model, const BookConfig& book);
 
+/// The model's index of a leg's underlying (its benchmark, or the book's). Throws InputError
+/// naming LEG.benchmark (hedge.legs[i].benchmark, or hedge.benchmark) when the model lacks it.
+int leg_underlying_index(const Model& model, const BookConfig& book, const HedgeLegConfig& leg);
+
 /// Matches the book's holdings (resolve_holdings) to the model's assets and resolves
 /// hedge.beta_estimate into per-asset betas. Throws InputError naming the book's field.
 PortfolioSetup make_portfolio(const Model& model, const BookConfig& book);
@@ -59,7 +63,18 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
 
 /// The flat tables the path code reads: drifts and Cholesky shock factors per regime (scaled
 /// to steps of 1/steps_per_day days), cumulative transition rows, spot, holdings, betas, the
-/// hedge programme and its margin account. Throws InputError naming the book's field.
+/// hedge's legs, their programme and margin accounts. Throws InputError naming the book's field.
+///
+/// The legs (LegView): each leg's underlying (an unknown symbol: hedge.legs[i].benchmark), its
+/// beta to the reference benchmark (exactly 1 for the reference itself, else the portfolio's
+/// asset beta of it), its per-regime funding (x the scenario's funding_multiplier), basis and
+/// implied vol (its own underlying's regime vol x its premium), its costs and terms, and its
+/// share of a dynamic trade (hedge.allocation: the weights as given; min_variance: the split of
+/// the t0 trade that leaves the book's one-day P&L the least variance under the model's
+/// covariance mixed by today's regime probabilities; two legs on one underlying: InputError
+/// naming hedge.allocation). The accounts: one under cross margin, one per leg under isolated;
+/// each posts margin.collateral (isolated: its entry), or, unset (auto), what opening its legs
+/// takes (opening_margin's rule, per account).
 ///
 /// The log drift per step dt = 1/steps_per_day of asset i in regime k, by simulation.drift:
 ///   model:      mean_k,i dt (the calibrated means);
@@ -76,18 +91,25 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
 SimulationTables build_simulation_tables(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book,
                                          const ScenarioShocks& shocks = {});
 
-/// Portfolio-plus-hedge beta at t0, in the most likely initial regime.
+/// Portfolio-plus-hedge beta at t0 (the portfolio's and every leg's), in the most likely
+/// initial regime.
 double start_beta(const SimulationTables& tables);
 
-/// What opening the book's hedge at t0 takes: the initial margin of a linear hedge
-/// (initial_rate x notional), or the cash that buys an option (premium plus costs); the largest
-/// over the regimes a path may start in. 0 without a hedge instrument. An exchange opens no
-/// position on less, so collateral: auto posts at least this.
+/// What opening the book's hedge at t0 takes, summed over its accounts: per leg, the initial
+/// margin of a linear leg or a written option (initial_rate x notional), or the cash that buys a
+/// bought option (premium plus costs); per account the largest over the regimes a path may
+/// start in. 0 without a hedge instrument. An exchange opens no position on less, so collateral:
+/// auto posts at least this.
 double opening_margin(const Model& model, const PortfolioSetup& portfolio, const BookConfig& book);
 
-/// The hedge's signed notional at t0, in the regime start_beta opens it in: units x
-/// notional_per_unit (a short linear hedge is negative; bought options, units x S); 0 without a
-/// hedge instrument.
+/// The collateral of every account together.
+double total_collateral(const HedgeView& hedge);
+
+/// Each leg's signed notional at t0, in the regime start_beta opens it in: units x
+/// notional_per_unit (a short linear leg is negative; options, units x S); empty without a hedge.
+std::vector<double> start_leg_notionals(const SimulationTables& tables);
+
+/// The legs' notionals at t0 together (start_leg_notionals); 0 without a hedge.
 double start_hedge_notional(const SimulationTables& tables);
 
 }  // namespace betahedge

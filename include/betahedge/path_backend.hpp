@@ -32,12 +32,20 @@ inline int asset_pnl_first_column(PathProgram program, const SimulationTables& t
   return horizon_first_column(program, tables) + kNumOutcomeFields * horizons;
 }
 
-/// Columns per path of `program` for these tables: its own, then kNumOutcomeFields per
-/// intermediate horizon, then one per asset when tables.scalars.asset_pnl.record (neither for
-/// the band sweep).
-inline int program_columns(PathProgram program, const SimulationTables& tables) {
+/// Where the leg detail columns start (LegDetailView): after the per-asset P&L columns.
+inline int leg_detail_first_column(PathProgram program, const SimulationTables& tables) {
   const bool asset_pnl = program != PathProgram::outcomes_with_band_sweep && tables.scalars.asset_pnl.record;
   return asset_pnl_first_column(program, tables) + (asset_pnl ? tables.scalars.market.num_assets : 0);
+}
+
+/// Columns per path of `program` for these tables: its own, then kNumOutcomeFields per
+/// intermediate horizon, then one per asset when tables.scalars.asset_pnl.record, then the leg
+/// detail (LegDetailColumns) when tables.scalars.leg_detail.record (none of those three for the
+/// band sweep).
+inline int program_columns(PathProgram program, const SimulationTables& tables) {
+  const HedgeView& h = tables.scalars.hedge;
+  const bool leg_detail = program != PathProgram::outcomes_with_band_sweep && tables.scalars.leg_detail.record;
+  return leg_detail_first_column(program, tables) + (leg_detail ? LegDetailColumns::total(h.num_legs, h.num_accounts) : 0);
 }
 
 /// Path ids [first, last).

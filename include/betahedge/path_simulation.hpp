@@ -17,6 +17,7 @@
 
 #include "betahedge/band_sweep.hpp"
 #include "betahedge/bh_hd.hpp"
+#include "betahedge/hedge_book.hpp"
 #include "betahedge/hedging.hpp"
 #include "betahedge/lane_math.hpp"
 #include "betahedge/path_types.hpp"
@@ -52,15 +53,18 @@ struct NoPathObserver {
 /// the hooks below; they are called on a hedged book
 /// only. The default rides nothing and compiles to nothing.
 struct NoRider {
-  /// After the hedge opens at t0: benchmark price s, the regime of day 0, the original holdings'
-  /// mark at t0.
-  BH_HD void on_open(double /*s*/, int /*regime*/, const PortfolioMark& /*start*/) {}
-  /// After each step's market move: benchmark price s, the day's regime, the step (0-based);
-  /// portfolio_value() gives the original holdings' value then.
-  template <class PortfolioValue>
-  BH_HD void on_step(double /*s*/, int /*regime*/, int /*global_step*/, const PortfolioValue& /*portfolio_value*/) {}
+  /// After the hedge opens at t0: the legs' underlying prices s, the regime of day 0, the
+  /// original holdings' mark at t0.
+  template <int kLegs>
+  BH_HD void on_open(const LegPrices<kLegs>& /*s*/, int /*regime*/, const PortfolioMark& /*start*/) {}
+  /// After each step's market move: the legs' underlying prices s, the day's regime, the step
+  /// (0-based); portfolio_value() gives the original holdings' value then.
+  template <int kLegs, class PortfolioValue>
+  BH_HD void on_step(const LegPrices<kLegs>& /*s*/, int /*regime*/, int /*global_step*/,
+                     const PortfolioValue& /*portfolio_value*/) {}
   /// At each day's end, after the book's rolls: the original holdings' mark.
-  BH_HD void on_day_end(double /*s*/, int /*regime*/, const PortfolioMark& /*now*/) {}
+  template <int kLegs>
+  BH_HD void on_day_end(const LegPrices<kLegs>& /*s*/, int /*regime*/, const PortfolioMark& /*now*/) {}
   /// At the end: the original holdings' final value.
   BH_HD void on_end(double /*final_value*/) {}
 };
@@ -182,18 +186,18 @@ BH_HD PortfolioMark mark_from_sums(double value, double beta_value) {
 #if !defined(__CUDA_ARCH__)
 /// The host's mark: SIMD lanes over the whole capacity (the per-asset tables are zero beyond the
 /// assets, so those lanes add nothing), then a fixed tree of sums, the same at any SIMD width.
-/// Also gives the benchmark's growth factor exp(log price), which the lanes computed anyway.
+/// Also leaves every asset's growth factor exp(log price) in `growth`, which the lanes computed
+/// anyway and the legs' underlying prices read.
 template <int kCapacity>
-inline PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_price)[kCapacity],
-                                    double& benchmark_growth) {
-  double growth[kCapacity], position[kCapacity], weighted[kCapacity];
+inline PortfolioMark mark_portfolio_lanes(const SimulationView& v, const double (&log_price)[kCapacity],
+                                          double (&growth)[kCapacity]) {
+  double position[kCapacity], weighted[kCapacity];
   BH_LANES
   for (int i = 0; i < kCapacity; ++i) {
     growth[i] = lane_exp(log_price[i]);
     position[i] = asset_position(v, i, growth[i]);
     weighted[i] = position[i] * v.portfolio.asset_beta[i];
   }
-  benchmark_growth = lane_at(growth, v.hedge.benchmark);
   return mark_from_sums(lane_sum<kCapacity>(position), lane_sum<kCapacity>(weighted));
 }
 #endif
@@ -213,8 +217,8 @@ BH_HD PortfolioMark mark_portfolio(const SimulationView& v, const double (&log_p
   }
   return mark_from_sums(value, beta_value);
 #else
-  double benchmark_growth;
-  return mark_portfolio<kCapacity>(v, log_price, benchmark_growth);
+  double growth[kCapacity];
+  return mark_portfolio_lanes<kCapacity>(v, log_price, growth);
 #endif
 }
 
@@ -247,53 +251,62 @@ BH_HD void store_outcome(const OutcomeColumns& c, std::uint64_t index, const Pat
 
 /// Where simulate_path records a path's outcome at the intermediate horizons (v.horizons): block h
 /// at columns first_column + h x kNumOutcomeFields of `out`, row `index`; then, when
-/// v.asset_pnl.record, asset i's P&L at column first_column + kNumOutcomeFields x v.horizons.count + i.
+/// v.asset_pnl.record, asset i's P&L at column first_column + kNumOutcomeFields x v.horizons.count + i;
+/// then, when v.leg_detail.record, the leg detail (LegDetailColumns) after those.
 struct HorizonColumns {
   OutcomeColumns out;
   std::uint64_t index = 0;
   int first_column = 0;
 };
 
-/// One whole path. kCapacity >= num_assets bounds the local arrays so they stay in registers.
+/// One whole path. kCapacity >= num_assets bounds the local arrays so they stay in registers;
+/// kLegs >= num_legs bounds the hedge's (a one-leg book runs at kLegs = 1 or any other, the same bits).
 ///
-/// Per step: market move; hedge marked (with funding); the margin rule on the hedge account.
+/// Per step: market move; every leg marked (with funding); the margin rule on each account.
 /// Per day: contract rolls; every rebalance_every_days the beta check (and, dynamic, a trade
-/// back to target when |beta - target| > band). HedgeBook keeps the hedge's accounts: a real
-/// one, on which margin calls act, and a shadow that never meets a call (collateral quantiles
-/// from one run). The unhedged P&L keeps the original holdings; top-ups sell the real portfolio
-/// pro rata. A rider (NoRider) rides along on the same market path. With `horizons`, the outcome
-/// at the end of each day of v.horizons is recorded there: what a run of that many days returns
-/// (and, when v.asset_pnl.record, each asset's P&L at the end).
+/// of every leg to its share of the target when |beta - target| > band). HedgeBook keeps the
+/// hedge's accounts: real ones, on which margin calls act, and shadows that never meet a call
+/// (collateral quantiles from one run). The unhedged P&L keeps the original holdings; top-ups
+/// sell the real portfolio pro rata. A rider (NoRider) rides along on the same market path. With
+/// `horizons`, the outcome at the end of each day of v.horizons is recorded there: what a run of
+/// that many days returns (and, when v.asset_pnl.record, each asset's P&L at the end, and when
+/// v.leg_detail.record, each leg's and account's share of the hedge).
 ///
 /// The market moves as `market` says (RandomMarket: the model's; HistoricalMarket: a replay).
 /// An observer with on_day_end(day, book, log_price) sees the hedge book and the log prices at
 /// each day's end, after the rolls and the beta check (a replay's daily path).
-template <int kCapacity, class Market, class Observer = NoPathObserver, class Rider = NoRider>
+template <int kCapacity, int kLegs = kMaxHedgeLegs, class Market, class Observer = NoPathObserver,
+          class Rider = NoRider>
 BH_HD PathOutcome simulate_market_path(const SimulationView& v, Market& market, const Observer& observer = Observer{},
                                        Rider&& rider = Rider{}, const HorizonColumns* horizons = nullptr) {
   const MarketView& m = v.market;
   const HedgeView& h = v.hedge;
-  const bool hedged = h.kind != HedgeKind::none;
+  const HedgeProgramme programme = programme_of(h);
+  const bool hedged = h.num_legs > 0;
   const double dt_days = 1.0 / m.steps_per_day;
   double log_price[kCapacity];
   for (int i = 0; i < kCapacity; ++i) log_price[i] = 0.0;
 
   int regime = market.initial_regime(m);
-  const double spot_benchmark = m.spot[h.benchmark];
-  HedgeBook<> book;
+  LegPrices<kLegs> spot_legs{};  // each leg's underlying at t0
+  for (int l = 0; l < kLegs; ++l) {
+    if (l >= h.num_legs) break;
+    spot_legs.s[l] = m.spot[h.legs[l].benchmark];
+  }
+  HedgeBook<true, kLegs> book;
   if (hedged) {
     const PortfolioMark start = mark_portfolio<kCapacity>(v, log_price);
-    book.open(h, spot_benchmark, regime, start);
-    rider.on_open(spot_benchmark, regime, start);
+    book.open(h, programme, spot_legs, regime, start);
+    rider.on_open(spot_legs, regime, start);
   } else {
-    book.watch_from_start(h);
+    book.watch_from_start(h, spot_legs);
   }
   for (int i = 0; i < kCapacity; ++i)
     if (i < m.num_assets) log_price[i] = m.initial_shock[i];
 
   int days_since_check = 0;
   int next_horizon = 0;  // the first of v.horizons not yet recorded
-  double s = spot_benchmark;  // the benchmark's price after the latest step
+  LegPrices<kLegs> s = spot_legs;  // the legs' underlying prices after the latest step
 #if !defined(__CUDA_ARCH__)
   PortfolioMark mark{0.0, 0.0};  // the host's mark after the latest step
 #endif
@@ -305,14 +318,20 @@ BH_HD PathOutcome simulate_market_path(const SimulationView& v, Market& market, 
       if (!hedged) continue;
       const int global_step = (day - 1) * m.steps_per_day + step;
 #if defined(__CUDA_ARCH__)
-      s = spot_benchmark * lane_exp(lane_at(log_price, h.benchmark));
+      for (int l = 0; l < kLegs; ++l) {
+        if (l >= h.num_legs) break;
+        s.s[l] = spot_legs.s[l] * lane_exp(lane_at(log_price, h.legs[l].benchmark));
+      }
       const PortfolioValueOnDemand<kCapacity> portfolio_value{v, log_price};
 #else
-      // The host marks the whole book every step (one SIMD pass of exps) and reads the
-      // benchmark from it: one exp fewer per step, and the day's mark is its last step's.
-      double benchmark_growth;
-      mark = mark_portfolio<kCapacity>(v, log_price, benchmark_growth);
-      s = spot_benchmark * benchmark_growth;
+      // The host marks the whole book every step (one SIMD pass of exps) and reads the legs'
+      // underlyings from it: no exp of their own, and the day's mark is its last step's.
+      double growth[kCapacity];
+      mark = mark_portfolio_lanes<kCapacity>(v, log_price, growth);
+      for (int l = 0; l < kLegs; ++l) {
+        if (l >= h.num_legs) break;
+        s.s[l] = spot_legs.s[l] * lane_at(growth, h.legs[l].benchmark);
+      }
       const MarkedPortfolioValue portfolio_value{mark.value};
 #endif
       rider.on_step(s, regime, global_step, portfolio_value);
@@ -324,13 +343,13 @@ BH_HD PathOutcome simulate_market_path(const SimulationView& v, Market& market, 
 #else
       const PortfolioMark now = mark;
 #endif
-      book.roll(h, s, regime, now);
+      book.roll(h, programme, s, regime, now);
       rider.on_day_end(s, regime, now);
       // Every rebalance_every_days-th day (day % rebalance_every_days == 0), counted rather than
       // divided: an integer division a day was 2% of the CPU backend's time.
       if (++days_since_check >= h.rebalance_every_days) {
         days_since_check = 0;
-        book.check_beta(h, h.band, s, regime, now, day, observer);
+        book.check_beta(h, programme, h.band, s, regime, now, day, observer);
       }
     }
     // An intermediate horizon: the outcome as if the path ended here (finish is the end's own).
@@ -340,50 +359,55 @@ BH_HD PathOutcome simulate_market_path(const SimulationView& v, Market& market, 
                                                           horizons->out.stride,
                                  horizons->out.stride};
       store_outcome(block, horizons->index,
-                    book.finish(mark_portfolio<kCapacity>(v, log_price).value, v.portfolio.initial_value, hedged));
+                    book.finish(h, mark_portfolio<kCapacity>(v, log_price).value, v.portfolio.initial_value));
       ++next_horizon;
     }
     if constexpr (requires { observer.on_day_end(day, book, log_price); }) observer.on_day_end(day, book, log_price);
   }
 
   const double final_value = mark_portfolio<kCapacity>(v, log_price).value;
-  if (horizons != nullptr && v.asset_pnl.record) {
-    // Each asset's P&L as the mark computes its position (the same exp), so a book of that asset
-    // alone reports these very numbers as its unhedged P&L.
+  if (horizons != nullptr && (v.asset_pnl.record || v.leg_detail.record)) {
     double* column = horizons->out.base + (horizons->first_column + kNumOutcomeFields * v.horizons.count) *
                                               horizons->out.stride + horizons->index;
-    for (int i = 0; i < kCapacity; ++i) {
-      if (i >= m.num_assets) break;
-      const double h_i = v.portfolio.holdings[i];
-      column[i * horizons->out.stride] =
-          h_i == 0.0 ? 0.0 : asset_position(v, i, lane_exp(log_price[i])) - h_i * m.spot[i];
+    if (v.asset_pnl.record) {
+      // Each asset's P&L as the mark computes its position (the same exp), so a book of that asset
+      // alone reports these very numbers as its unhedged P&L.
+      for (int i = 0; i < kCapacity; ++i) {
+        if (i >= m.num_assets) break;
+        const double h_i = v.portfolio.holdings[i];
+        column[i * horizons->out.stride] =
+            h_i == 0.0 ? 0.0 : asset_position(v, i, lane_exp(log_price[i])) - h_i * m.spot[i];
+      }
+      column += m.num_assets * horizons->out.stride;
     }
+    if (v.leg_detail.record) book.store_leg_detail(h, column, horizons->out.stride);
   }
   rider.on_end(final_value);
-  return book.finish(final_value, v.portfolio.initial_value, hedged);
+  return book.finish(h, final_value, v.portfolio.initial_value);
 }
 
 /// One path of the model's random market, its draws from `gen` (simulate_market_path with
 /// RandomMarket: the same draws, in the same order, and the same code as before the market
 /// became a policy).
-template <int kCapacity, class Generator, class Observer = NoPathObserver, class Rider = NoRider>
+template <int kCapacity, int kLegs = kMaxHedgeLegs, class Generator, class Observer = NoPathObserver,
+          class Rider = NoRider>
 BH_HD PathOutcome simulate_path(const SimulationView& v, Generator& gen, const Observer& observer = Observer{},
                                 Rider&& rider = Rider{}, const HorizonColumns* horizons = nullptr) {
   RandomMarket<Generator> market(gen);
-  return simulate_market_path<kCapacity>(v, market, observer, static_cast<Rider&&>(rider), horizons);
+  return simulate_market_path<kCapacity, kLegs>(v, market, observer, static_cast<Rider&&>(rider), horizons);
 }
 
 /// simulate_path's outcomes at `index` of `out` (columns 0 to kNumOutcomeFields - 1, the same
-/// bits) and, on the same market path, the static hedge with the book's instrument, costs and
+/// bits) and, on the same market path, the static hedge with the book's one leg, its costs and
 /// margin account at every ratio of h.grid_ratios, whatever the book's own ratio and mode
 /// (columns kNumOutcomeFields + RatioGridColumns(...); RatioGridRider says what each holds).
-/// Needs a hedge instrument (h.kind != none).
-template <int kCapacity, class Generator>
+/// Needs a hedge of one leg (h.num_legs == 1).
+template <int kCapacity, int kLegs = kMaxHedgeLegs, class Generator>
 BH_HD void simulate_path_with_ratio_grid(const SimulationView& v, Generator& gen, const OutcomeColumns& out,
                                          std::uint64_t index) {
   RatioGridRider rider(v, out, index);
   const HorizonColumns horizons{out, index, kNumOutcomeFields + RatioGridColumns::total(v.hedge.num_grid_ratios)};
-  store_outcome(out, index, simulate_path<kCapacity>(v, gen, NoPathObserver{}, rider, &horizons));
+  store_outcome(out, index, simulate_path<kCapacity, kLegs>(v, gen, NoPathObserver{}, rider, &horizons));
 }
 
 /// simulate_path's outcomes at `index` of `out` (columns 0 to kNumOutcomeFields - 1, the same
@@ -392,31 +416,32 @@ BH_HD void simulate_path_with_ratio_grid(const SimulationView& v, Generator& gen
 /// the same bits as simulate_path with hedge.dynamic = true, hedge.target_beta =
 /// sweep_targets[b] and hedge.band = sweep_bands[b] on that path.
 /// Precondition: num_sweep_bands <= kMaxBandsPerPass.
-template <int kCapacity, class Generator>
+template <int kCapacity, int kLegs = kMaxHedgeLegs, class Generator>
 BH_HD void simulate_path_with_band_sweep(const SimulationView& v, Generator& gen, const OutcomeColumns& out,
                                          std::uint64_t index) {
-  BandSweepRider rider(v);
-  store_outcome(out, index, simulate_path<kCapacity>(v, gen, NoPathObserver{}, rider));
+  BandSweepRider<kLegs> rider(v);
+  store_outcome(out, index, simulate_path<kCapacity, kLegs>(v, gen, NoPathObserver{}, rider));
   for (int b = 0; b < v.hedge.num_sweep_bands; ++b)
     store_outcome({out.base + kNumOutcomeFields * (1 + b) * out.stride, out.stride}, index, rider.outcome(b));
 }
 
-/// Calls f(std::integral_constant<int, C>{}) with the capacity C for num_assets (host side of
-/// both backends; the model loader has already bounded num_assets by kMaxAssets).
 /// Path `index` of a batch (its draws from `gen`) under `program`: the one place that maps a
-/// PathProgram to its path function, for the CPU loop and the GPU kernel alike.
-template <PathProgram kProgram, int kCapacity, class Generator>
+/// PathProgram to its path function, for the CPU loop and the GPU kernel alike. kLegs >= the
+/// hedge's legs.
+template <PathProgram kProgram, int kCapacity, int kLegs = kMaxHedgeLegs, class Generator>
 BH_HD void run_path_program(const SimulationView& v, Generator& gen, const OutcomeColumns& out, std::uint64_t index) {
   if constexpr (kProgram == PathProgram::outcomes) {
     const HorizonColumns horizons{out, index, kNumOutcomeFields};
-    store_outcome(out, index, simulate_path<kCapacity>(v, gen, NoPathObserver{}, NoRider{}, &horizons));
+    store_outcome(out, index, simulate_path<kCapacity, kLegs>(v, gen, NoPathObserver{}, NoRider{}, &horizons));
   }
   else if constexpr (kProgram == PathProgram::outcomes_with_ratio_grid)
-    simulate_path_with_ratio_grid<kCapacity>(v, gen, out, index);
+    simulate_path_with_ratio_grid<kCapacity, kLegs>(v, gen, out, index);
   else
-    simulate_path_with_band_sweep<kCapacity>(v, gen, out, index);
+    simulate_path_with_band_sweep<kCapacity, kLegs>(v, gen, out, index);
 }
 
+/// Calls f(std::integral_constant<int, C>{}) with the capacity C for num_assets (host side of
+/// both backends; the model loader has already bounded num_assets by kMaxAssets).
 template <class F>
 void with_path_capacity(int num_assets, F&& f) {
   switch (path_capacity_for(num_assets)) {

@@ -43,33 +43,50 @@ struct PortfolioView {
 /// The most legs (instruments) a hedge may have: the capacity of the path code's per-leg arrays.
 inline constexpr int kMaxHedgeLegs = 4;
 
-enum class HedgeKind : int { none = 0, perpetual = 1, future = 2, option = 3 };
+enum class HedgeKind : int { perpetual = 1, future = 2, option = 3 };
 
-/// The hedge programme and its margin account. Rates are decimals; "cost" = fee + slippage.
-struct HedgeView {
-  HedgeKind kind = HedgeKind::none;
-  int benchmark = 0;                 ///< asset index of the hedge's underlying
-  bool dynamic = false;
-  double ratio = 0.0;                ///< static: hedge notional = ratio x V0 (short for linear, long options)
-  double target_beta = 0.0;          ///< dynamic: portfolio-plus-hedge beta to keep; static: its t0 beta, tracked against
-  double band = 0.0;                 ///< dynamic: rebalance when |beta - target| > band
-  int rebalance_every_days = 1;
-  double cost_rate = 0.0;            ///< (fee_bps + slippage_bps) / 1e4 per unit of traded notional
+/// One hedge instrument (a leg). Rates are decimals; "cost" = fee + slippage.
+struct LegView {
+  HedgeKind kind = HedgeKind::perpetual;
+  int benchmark = 0;    ///< asset index of the leg's underlying
+  /// The leg's margin account: 0 for every leg under cross margin, the leg's own index under
+  /// isolated margin (nothing else: the path code picks between those two).
+  int account = 0;
+  /// The believed beta of the underlying to the reference benchmark the book's betas are measured
+  /// against: exactly 1 when the underlying is the reference, else the portfolio's asset_beta of it.
+  double beta = 1.0;
+  /// static: notional = ratio x V0 at t0, short for a linear leg, bought for an option; negative:
+  /// a long linear leg, a written option.
+  double ratio = 0.0;
+  double weight = 1.0;  ///< dynamic: the leg's share of the beta exposure a trade sets (the weights sum to 1)
+  double cost_rate = 0.0;  ///< (fee_bps + slippage_bps) / 1e4 per unit of traded notional
   const double* funding_rate = nullptr;  ///< [regime]: perpetual funding per 8 hours, paid by longs to shorts
   const double* annual_basis = nullptr;  ///< [regime]: future F = S exp(basis tau), tau in years of 365 days
   int expiry_days = 0;               ///< future: days to expiry of each contract
   int roll_days_before = 0;          ///< future: roll this many days before expiry
   double roll_cost_rate = 0.0;       ///< future: cost per roll per unit of notional
   bool option_is_call = false;
-  double strike_fraction = 1.0;      ///< option strike = fraction x benchmark price at purchase
-  int tenor_days = 30;               ///< option: bought with this tenor, rolled at expiry
+  double strike_fraction = 1.0;      ///< option strike = fraction x underlying price at purchase
+  int tenor_days = 30;               ///< option: bought (or written) with this tenor, rolled at expiry
   double option_rate = 0.0;          ///< option: continuously compounded rate per year
   const double* implied_vol = nullptr;  ///< [regime]: option implied vol per sqrt(year)
-  double collateral = 0.0;           ///< hedge account at t0
-  double initial_rate = 0.0;         ///< top_up restores equity to initial_rate x notional
-  double maintenance_rate = 0.0;     ///< call when equity < maintenance_rate x notional
-  bool top_up = false;               ///< on a call: true = sell portfolio to top up, false = liquidate
-  int num_grid_ratios = 0;           ///< optimiser: static hedge ratios evaluated in one pass
+};
+
+/// The hedge: its legs, their margin accounts, the programme that trades them, and the passes
+/// that ride along (the optimiser's ratio grid, the band sweep). num_legs = 0: no hedge.
+struct HedgeView {
+  int num_legs = 0;
+  LegView legs[kMaxHedgeLegs];
+  int num_accounts = 1;  ///< 1 (cross margin, and a book without a hedge), or num_legs (isolated)
+  double collateral[kMaxHedgeLegs] = {};  ///< [account]: at t0
+  bool dynamic = false;
+  double target_beta = 0.0;          ///< dynamic: portfolio-plus-hedge beta to keep; static: its t0 beta, tracked against
+  double band = 0.0;                 ///< dynamic: rebalance when |beta - target| > band
+  int rebalance_every_days = 1;
+  double initial_rate = 0.0;         ///< top_up restores an account's equity to initial_rate x its legs' notional
+  double maintenance_rate = 0.0;     ///< an account is called when its equity < maintenance_rate x its legs' notional
+  bool top_up = false;               ///< on a call: true = sell portfolio to top up, false = liquidate the account's legs
+  int num_grid_ratios = 0;           ///< optimiser (one-leg books, legs[0]): static hedge ratios evaluated in one pass
   const double* grid_ratios = nullptr;  ///< [num_grid_ratios]
   int num_sweep_bands = 0;           ///< band sweep: dynamic-hedge (target, band) pairs evaluated in one pass
   const double* sweep_bands = nullptr;    ///< [num_sweep_bands]: pair b's band
@@ -95,12 +112,20 @@ struct AssetPnlView {
   bool record = false;
 };
 
+/// Whether simulate_path also records each leg's and each margin account's share of the hedge
+/// over the simulated horizon (LegDetailColumns, after the per-asset P&L columns:
+/// leg_detail_first_column). Programs that do not ask pay nothing for it but the leg totals.
+struct LegDetailView {
+  bool record = false;
+};
+
 struct SimulationView {
   MarketView market;
   PortfolioView portfolio;
   HedgeView hedge;
   HorizonView horizons;
   AssetPnlView asset_pnl;
+  LegDetailView leg_detail;
   std::uint64_t seed = 0;
 };
 
@@ -115,11 +140,13 @@ struct PortfolioMark {
 struct PathOutcome {
   double pnl_unhedged = 0.0;          ///< V_T - V_0 with the original holdings
   double pnl_hedged = 0.0;            ///< portfolio plus hedge account, every cost inside
-  double collateral_shortfall = 0.0;  ///< least starting collateral with no margin call on this path
-  double min_equity = 0.0;            ///< lowest hedge-account equity at any step
-  double first_call_step = -1.0;      ///< step (1-based) of the first margin call, -1 if none
-  double liquidated = 0.0;            ///< 1 if the hedge was liquidated on a call
-  double costs = 0.0;                 ///< fees, slippage and roll costs paid
+  /// least starting collateral with no margin call on this path: of the one account under cross
+  /// margin, of account 0 under isolated margin (each account's: LegDetailColumns)
+  double collateral_shortfall = 0.0;
+  double min_equity = 0.0;            ///< lowest equity of the hedge accounts together at any step
+  double first_call_step = -1.0;      ///< step (1-based) of the first margin call on any account, -1 if none
+  double liquidated = 0.0;            ///< 1 if the legs of an account were liquidated on a call
+  double costs = 0.0;                 ///< fees, slippage and roll costs of every leg, and the top-ups' sale costs
   double rebalances = 0.0;            ///< dynamic-hedge trades after t0
   double beta_deviation = 0.0;        ///< mean |beta - target| over the daily checks, before trading
 };
@@ -145,6 +172,24 @@ struct RatioGridColumns {
   static constexpr int unit_hedge_pnl(int count) { return 2 * count + 1; }
   static constexpr int unit_shortfall(int count) { return 2 * count + 2; }
   static constexpr int total(int count) { return 2 * count + 3; }
+};
+
+/// Column layout of the leg detail of a hedge of `legs` legs and `accounts` margin accounts,
+/// from its first column (leg_detail_first_column):
+///   per leg l: pnl(l) = its marks, funding and costs; costs(l) = its fees, slippage and roll costs;
+///              funding(l) = the perpetual funding it paid (negative: received);
+///   per account a: first_call_step(a) (1-based, -1: none) and collateral_shortfall(a) (its
+///              shadow's: the least collateral with no call on the path, >= 0).
+/// The legs' P&L and the top-ups' cash make the hedged P&L: pnl_hedged = holdings_scale x final
+/// value - V0 + sum_l pnl(l) + the cash the top-ups moved (none without a call, so then
+/// sum_l pnl(l) = pnl_hedged - pnl_unhedged).
+struct LegDetailColumns {
+  static constexpr int pnl(int l) { return 3 * l; }
+  static constexpr int costs(int l) { return 3 * l + 1; }
+  static constexpr int funding(int l) { return 3 * l + 2; }
+  static constexpr int first_call_step(int legs, int a) { return 3 * legs + 2 * a; }
+  static constexpr int collateral_shortfall(int legs, int a) { return 3 * legs + 2 * a + 1; }
+  static constexpr int total(int legs, int accounts) { return 3 * legs + 2 * accounts; }
 };
 
 /// What a pass computes for each path.

@@ -6,7 +6,9 @@
 /// Unit accounts. U+ holds the static hedge at ratio 1 and meets no margin action: its pnl is
 /// X+ = M - K, M its marks and funding, K its costs. U-, the static hedge at ratio -1 (the same
 /// contract, opposite units), would have X- = -M - K = -X+ - 2K: it needs no account of its own.
-/// Req(t) is the maintenance requirement of either (0 for options), N(t) = |units x price|. A
+/// Req(t) is the maintenance requirement of the side's unit account (a linear leg's is the same
+/// on both sides; an option's is 0 bought, U+, and maintenance_rate x |units| x S written, U-),
+/// N(t) = |units x price|. A
 /// static hedge at ratio r != 0 holds a = |r| times the units of U+ (r > 0) or of U- (r < 0, a
 /// long hedge). Marks, funding, the t0 trade, future rolls and option rolls at
 /// static_units(r, V) are linear in the units and every cost is a rate times |units|, so until
@@ -23,8 +25,8 @@
 /// liquidate: the account closes at the call (trade_to 0 at cost_rate a |units| x notional per
 /// unit) and its pnl is frozen.
 ///
-/// top_up (apply_margin_rule): the book is sold pro rata, gross = (a IM - equity) / (1 - cost_rate)
-/// with IM = initial_rate x N (0 for options), holdings_scale *= 1 - gross / (scale V), and equity
+/// top_up (HedgeBook's margin rule): the book is sold pro rata, gross = (a IM - equity) / (1 - cost_rate)
+/// with IM the side's unit requirement at initial_rate, holdings_scale *= 1 - gross / (scale V), and equity
 /// becomes a IM(t1). From then on, equity = a (X(t) - kappa) with kappa = X(t1) - IM(t1), the same
 /// for every ratio called at step t1, and the next call is
 ///   a (X - kappa) < a Req - f (|C| + a N)  <=>  a (D + kappa) > f |C|,
@@ -40,10 +42,14 @@
 ///
 /// Per-ratio state lives in arrays of kMaxGridRatios and is touched only at a ratio's events and
 /// at the end. The rider rolls its own contracts statically, whatever the book's own hedge does.
+///
+/// One leg: the grid varies the ratio of a one-leg book's leg (legs[0], account 0); the host never
+/// runs it for a hedge of several legs.
 #include <cmath>
 #include <cstdint>
 
 #include "betahedge/bh_hd.hpp"
+#include "betahedge/hedge_book.hpp"
 #include "betahedge/hedging.hpp"
 #include "betahedge/lane_math.hpp"
 #include "betahedge/path_types.hpp"
@@ -57,7 +63,7 @@ namespace betahedge {
 ///   P&L with no margin action (hedged(r) = unhedged + r unit_hedge_pnl for a ratio r >= 0 never
 ///   called); unit_shortfall = max over the path of the ratio-1 (requirement - pnl), at least 0
 ///   (ratio r > 0 is called iff C < r x it, up to the forgiveness).
-/// Preconditions: h.kind != none, grid_ratios ascending, num_grid_ratios <= kMaxGridRatios.
+/// Preconditions: h.num_legs == 1, grid_ratios ascending, num_grid_ratios <= kMaxGridRatios.
 class RatioGridRider {
  public:
   BH_HD RatioGridRider(const SimulationView& v, const OutcomeColumns& out, std::uint64_t index)
@@ -72,49 +78,62 @@ class RatioGridRider {
     sides_[1] = {zero_begin - 1, -1, zero_begin, zero_begin, kNone};
   }
 
-  /// After the hedge opens at t0: benchmark price s, the regime of day 0.
+  /// After the hedge opens at t0: the leg's underlying price s, the regime of day 0.
   BH_HD void on_open(double s, int regime) {
-    const HedgeView& h = v_.hedge;
-    start_contract(h, unit_, s, regime);
-    trade_to(h, unit_, static_units(h, 1.0, v_.portfolio.initial_value, s, unit_), s);
-    unit_shortfall_ = margin_requirement(h, unit_, h.maintenance_rate) - unit_.pnl;
+    const LegView& leg = v_.hedge.legs[0];
+    start_contract(leg, unit_, s, regime);
+    trade_to<false>(leg, unit_, unit_account_, static_units(leg, 1.0, v_.portfolio.initial_value, s, unit_), s);
+    unit_shortfall_ = side_requirement(0, s, v_.hedge.maintenance_rate) - unit_account_.pnl;
   }
 
-  /// After a step's market move: benchmark price s; `portfolio_value()` gives the original
-  /// holdings' value, asked for only when a top-up needs it.
+  /// After a step's market move: the leg's underlying price s; `portfolio_value()` gives the
+  /// original holdings' value, asked for only when a top-up needs it.
   template <class PortfolioValue>
   BH_HD void on_step(double s, int regime, int global_step, const PortfolioValue& portfolio_value) {
     const HedgeView& h = v_.hedge;
+    const LegView& leg = h.legs[0];
     const int steps_per_day = v_.market.steps_per_day;
-    advance_contract_clock(h, unit_, 1.0 / steps_per_day);
-    const double price = instrument_price(h, s, regime, unit_.days_to_expiry, unit_.strike);
-    mark_to_price(h, unit_, price, s, regime, global_step, steps_per_day);
-    const double requirement = margin_requirement(h, unit_, h.maintenance_rate);
-    unit_shortfall_ = larger(unit_shortfall_, requirement - unit_.pnl);
+    advance_contract_clock(leg, unit_, 1.0 / steps_per_day);
+    const double price = instrument_price(leg, s, regime, unit_.days_to_expiry, unit_.strike);
+    mark_to_price<false>(leg, unit_, unit_account_, price, s, regime, global_step, steps_per_day);
+    const double requirement[2] = {side_requirement(0, s, h.maintenance_rate),
+                                   side_requirement(1, s, h.maintenance_rate)};
+    unit_shortfall_ = larger(unit_shortfall_, requirement[0] - unit_account_.pnl);
     // D = Req - X - f N of each side.
     const double forgiveness = kMarginForgiveness * fabs(unit_.units * unit_.price);
-    const double shortfall[2] = {requirement - side_pnl(0) - forgiveness, requirement - side_pnl(1) - forgiveness};
+    const double shortfall[2] = {requirement[0] - side_pnl(0) - forgiveness,
+                                 requirement[1] - side_pnl(1) - forgiveness};
     if (!call_due(0, shortfall[0]) && !call_due(1, shortfall[1])) return;
     const double value = h.top_up ? portfolio_value() : 0.0;
     for (int side = 0; side < 2; ++side) meet_calls(side, shortfall[side], s, value);
   }
 
-  /// The hooks as simulate_path calls them, with the original holdings' mark.
-  BH_HD void on_open(double s, int regime, const PortfolioMark& /*start*/) { on_open(s, regime); }
-  BH_HD void on_day_end(double s, int regime, const PortfolioMark& now) { on_day_end(s, regime, now.value); }
+  /// The hooks as simulate_path calls them: the leg's underlying price, the original holdings' mark.
+  template <int kLegs>
+  BH_HD void on_open(const LegPrices<kLegs>& s, int regime, const PortfolioMark& /*start*/) {
+    on_open(s.s[0], regime);
+  }
+  template <int kLegs, class PortfolioValue>
+  BH_HD void on_step(const LegPrices<kLegs>& s, int regime, int global_step, const PortfolioValue& portfolio_value) {
+    on_step(s.s[0], regime, global_step, portfolio_value);
+  }
+  template <int kLegs>
+  BH_HD void on_day_end(const LegPrices<kLegs>& s, int regime, const PortfolioMark& now) {
+    on_day_end(s.s[0], regime, now.value);
+  }
 
-  /// At the end of a day, after the book's rolls: benchmark price s, the original holdings' value.
+  /// At the end of a day, after the book's rolls: the leg's underlying price s, the original
+  /// holdings' value.
   BH_HD void on_day_end(double s, int regime, double portfolio_value) {
-    const HedgeView& h = v_.hedge;
+    const LegView& leg = v_.hedge.legs[0];
     const double days = unit_.days_to_expiry;
-    const bool option_roll = h.kind == HedgeKind::option && days <= kExpiryEpsilonDays;
-    const bool future_roll = h.kind == HedgeKind::future && days <= h.roll_days_before + kExpiryEpsilonDays;
+    const bool option_roll = leg.kind == HedgeKind::option && days <= kExpiryEpsilonDays;
+    const bool future_roll = leg.kind == HedgeKind::future && days <= leg.roll_days_before + kExpiryEpsilonDays;
     if (!option_roll && !future_roll) return;
-    HedgeView static_hedge = h;  // the grid holds static hedges whatever the book's own does
-    static_hedge.dynamic = false;
     const double pnl_before[2] = {side_pnl(0), side_pnl(1)};
-    roll_if_due(static_hedge, unit_, s, regime, portfolio_value, 0.0, 1.0);
-    if (option_roll && h.top_up)
+    // The grid holds static hedges whatever the book's own programme.
+    roll_if_due<false>(leg, HedgeProgramme{false, 0.0}, unit_, unit_account_, s, regime, portfolio_value, 0.0, 1.0);
+    if (option_roll && v_.hedge.top_up)
       for (int side = 0; side < 2; ++side) part_chains(side, pnl_before[side]);
   }
 
@@ -140,7 +159,7 @@ class RatioGridRider {
         if (!called)
           pnl = final_value - value0 + fabs(h.grid_ratios[i]) * x;
         else if (open_[i])
-          pnl = scale_[i] * final_value - value0 + (multiple_[i] * (x - kappa_[i]) - h.collateral);
+          pnl = scale_[i] * final_value - value0 + (multiple_[i] * (x - kappa_[i]) - collateral());
         else
           pnl = scale_[i] * final_value - value0 + pnl_[i];
         column_[RatioGridColumns::pnl(i) * stride_] = pnl;
@@ -148,7 +167,7 @@ class RatioGridRider {
       }
     }
     column_[RatioGridColumns::unhedged(count) * stride_] = unhedged;
-    column_[RatioGridColumns::unit_hedge_pnl(count) * stride_] = unit_.pnl;
+    column_[RatioGridColumns::unit_hedge_pnl(count) * stride_] = unit_account_.pnl;
     column_[RatioGridColumns::unit_shortfall(count) * stride_] = fmax(unit_shortfall_, 0.0);
   }
 
@@ -171,12 +190,19 @@ class RatioGridRider {
 
   /// X+ (side 0) or X- = -X+ - 2K (side 1).
   BH_HD double side_pnl(int side_index) const {
-    return side_index == 0 ? unit_.pnl : -unit_.pnl - 2.0 * unit_.costs;
+    return side_index == 0 ? unit_account_.pnl : -unit_account_.pnl - 2.0 * unit_account_.costs;
   }
 
-  BH_HD double collateral_forgiven() const {
-    return v_.hedge.collateral + kMarginForgiveness * fabs(v_.hedge.collateral);
+  /// The requirement at `rate` of U+ (side 0) or U- (side 1), s the underlying's price.
+  BH_HD double side_requirement(int side_index, double s, double rate) const {
+    HedgeState side = unit_;
+    side.units = side_index == 0 ? unit_.units : -unit_.units;
+    return margin_requirement(v_.hedge.legs[0], side, s, rate);
   }
+
+  BH_HD double collateral() const { return v_.hedge.collateral[0]; }
+
+  BH_HD double collateral_forgiven() const { return collateral() + kMarginForgiveness * fabs(collateral()); }
 
   /// Whether any ratio of the side meets a call at unit shortfall D: the largest uncalled one, or
   /// the largest open member of a chain.
@@ -184,7 +210,7 @@ class RatioGridRider {
     const Side& side = sides_[side_index];
     const double* ratios = v_.hedge.grid_ratios;
     if (side.uncalled > 0 && fabs(ratios[at(side, side.uncalled - 1)]) * shortfall > collateral_forgiven()) return true;
-    const double forgiven = kMarginForgiveness * fabs(v_.hedge.collateral);
+    const double forgiven = kMarginForgiveness * fabs(collateral());
     for (int c = side.first_chain; c != kNone; c = next_[at(side, c)]) {
       const int top = at(side, top_[at(side, c)] - 1);
       if (multiple_[top] * (shortfall + kappa_[top]) > forgiven) return true;
@@ -206,8 +232,8 @@ class RatioGridRider {
     const HedgeView& h = v_.hedge;
     Side& side = sides_[side_index];
     const double x = side_pnl(side_index);
-    const double kappa_now = x - margin_requirement(h, unit_, h.initial_rate);  // kappa of a ratio topped up now
-    const double forgiven = kMarginForgiveness * fabs(h.collateral);
+    const double kappa_now = x - side_requirement(side_index, s, h.initial_rate);  // kappa of a ratio topped up now
+    const double forgiven = kMarginForgiveness * fabs(collateral());
 
     int previous = kNone;
     for (int c = side.first_chain; c != kNone;) {
@@ -221,7 +247,7 @@ class RatioGridRider {
         if (!open_[i]) continue;
         if (!(multiple_[i] * (shortfall + kappa) > forgiven)) break;
         const double equity = multiple_[i] * (x - kappa);
-        if (meet_call(i, s, equity - h.collateral, equity, value)) {
+        if (meet_call(side_index, i, s, equity - collateral(), equity, value)) {
           kappa_[i] = kappa_now;
           if (called_top == kNone) called_top = rank + 1;
         }
@@ -252,7 +278,7 @@ class RatioGridRider {
       multiple_[i] = a;
       scale_[i] = 1.0;
       const double pnl = a * x;
-      if (meet_call(i, s, pnl, h.collateral + pnl, value)) {
+      if (meet_call(side_index, i, s, pnl, collateral() + pnl, value)) {
         kappa_[i] = kappa_now;
         if (called_top == kNone) called_top = rank + 1;
       }
@@ -266,24 +292,26 @@ class RatioGridRider {
     }
   }
 
-  /// apply_margin_rule for ratio i, whose hedge account has `pnl` and `equity` (= collateral +
-  /// pnl) and holds multiple_[i] x the unit's units. True when a top-up leaves it open (its
-  /// equity then multiple_[i] x the unit's initial margin); otherwise its pnl is frozen in pnl_.
-  BH_HD bool meet_call(int i, double s, double pnl, double equity, double value) {
+  /// The margin rule for ratio i of side `side_index`, whose hedge account has `pnl` and `equity`
+  /// (= collateral + pnl) and holds multiple_[i] x the side's unit units. True when a top-up
+  /// leaves it open (its equity then multiple_[i] x the unit's initial margin); otherwise its pnl
+  /// is frozen in pnl_.
+  BH_HD bool meet_call(int side_index, int i, double s, double pnl, double equity, double value) {
     const HedgeView& h = v_.hedge;
+    const LegView& leg = h.legs[0];
     const double a = multiple_[i];
     const double book = scale_[i] * value;
     if (h.top_up && book > 0.0) {
-      const double gross = (a * margin_requirement(h, unit_, h.initial_rate) - equity) / (1.0 - h.cost_rate);
+      const double gross = (a * side_requirement(side_index, s, h.initial_rate) - equity) / (1.0 - leg.cost_rate);
       if (gross < book) {
         scale_[i] = scale_[i] * (1.0 - gross / book);
         open_[i] = true;
         return true;
       }
-      pnl += book * (1.0 - h.cost_rate);  // the whole book sold: the hedge closes too
+      pnl += book * (1.0 - leg.cost_rate);  // the whole book sold: the hedge closes too
       scale_[i] = 0.0;
     }
-    pnl_[i] = pnl - h.cost_rate * fabs(a * unit_.units) * notional_per_unit(h, unit_, s);
+    pnl_[i] = pnl - leg.cost_rate * fabs(a * unit_.units) * notional_per_unit(leg, unit_, s);
     open_[i] = false;
     return false;
   }
@@ -315,7 +343,8 @@ class RatioGridRider {
   const SimulationView& v_;
   double* column_;  ///< the path's first grid column
   std::uint64_t stride_;
-  HedgeState unit_;  ///< U+: ratio 1, no margin action
+  HedgeState unit_;  ///< U+: ratio 1, no margin action (its position)
+  AccountTotals unit_account_;  ///< U+'s account: its pnl and costs are X+ and K
   double unit_shortfall_ = 0.0;
   Side sides_[2];  ///< positive ratios, negative ratios
 

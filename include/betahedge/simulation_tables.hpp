@@ -12,7 +12,9 @@ struct SimulationTables {
   struct Offsets {
     std::size_t drift = 0, shock_factor = 0, dof = 0, transition_cdf = 0, initial_cdf = 0, spot = 0, initial_shock = 0;
     std::size_t holdings = 0, asset_beta = 0;
-    std::size_t funding_rate = 0, annual_basis = 0, implied_vol = 0, grid_ratios = 0, sweep_bands = 0;
+    /// [leg][regime] tables: leg l's row starts num_regimes x l after these.
+    std::size_t funding_rate = 0, annual_basis = 0, implied_vol = 0;
+    std::size_t grid_ratios = 0, sweep_bands = 0;
     std::size_t sweep_targets = 0, horizon_days = 0;
   };
   std::vector<double> data;
@@ -31,9 +33,13 @@ struct SimulationTables {
     v.market.initial_shock = base + offsets.initial_shock;
     v.portfolio.holdings = base + offsets.holdings;
     v.portfolio.asset_beta = base + offsets.asset_beta;
-    v.hedge.funding_rate = base + offsets.funding_rate;
-    v.hedge.annual_basis = base + offsets.annual_basis;
-    v.hedge.implied_vol = base + offsets.implied_vol;
+    const std::size_t regimes = static_cast<std::size_t>(v.market.num_regimes);
+    for (int l = 0; l < v.hedge.num_legs; ++l) {
+      const std::size_t row = regimes * static_cast<std::size_t>(l);
+      v.hedge.legs[l].funding_rate = base + offsets.funding_rate + row;
+      v.hedge.legs[l].annual_basis = base + offsets.annual_basis + row;
+      v.hedge.legs[l].implied_vol = base + offsets.implied_vol + row;
+    }
     v.hedge.grid_ratios = base + offsets.grid_ratios;
     v.hedge.sweep_bands = base + offsets.sweep_bands;
     v.hedge.sweep_targets = base + offsets.sweep_targets;

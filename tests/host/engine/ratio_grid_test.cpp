@@ -73,10 +73,10 @@ Runs run_programs(const Model& model, const BookConfig& book, std::uint64_t path
 
   SimulationView static_view = view;  // the grid holds static hedges whatever the book's mode
   static_view.hedge.dynamic = false;
-  const double nudge = 1e-9 * (std::abs(view.hedge.collateral) + std::abs(r.value0));
+  const double nudge = 1e-9 * (std::abs(view.hedge.collateral[0]) + std::abs(r.value0));
   SimulationView below = static_view, above = static_view;
-  below.hedge.collateral -= nudge;
-  above.hedge.collateral += nudge;
+  below.hedge.collateral[0] -= nudge;
+  above.hedge.collateral[0] += nudge;
   with_path_capacity(view.market.num_assets, [&](auto capacity) {
     constexpr int kCapacity = decltype(capacity)::value;
     for (std::uint64_t p = 0; p < paths; ++p) {
@@ -353,7 +353,7 @@ TEST(RatioGridRider, DynamicBookKeepsItsOutcomesAndAStaticGrid) {
 // no simulated path finds. Here the rider is fed prices by hand: a short perpetual on a book of
 // the benchmark, ratios 1 and 2 topped up together at step 0 (a chain), then a price at which
 // a (D + kappa) = 1.5e-12 C for ratio 2 and 0.75e-12 C for ratio 1: only ratio 2 is called; at
-// step 2 both are. Against each ratio's own account under margin_call_due and apply_margin_rule.
+// step 2 both are. Against each ratio's own account under the margin rule (apply_one_leg_margin_rule).
 TEST(RatioGridRider, ChainSplitsWhereOnlyTheForgivenessSparesItsSmallerMembers) {
   const double funding[1] = {0.0};
   const double ratios[] = {-1.0, 0.0, 1.0, 2.0};
@@ -366,10 +366,12 @@ TEST(RatioGridRider, ChainSplitsWhereOnlyTheForgivenessSparesItsSmallerMembers) 
   v.market.steps_per_day = 1;
   v.portfolio.initial_value = holdings * s0;
   HedgeView& h = v.hedge;
-  h.kind = HedgeKind::perpetual;
-  h.funding_rate = funding;
-  h.cost_rate = 7e-4;
-  h.collateral = collateral;
+  h.num_legs = 1;
+  LegView& leg = h.legs[0];
+  leg.kind = HedgeKind::perpetual;
+  leg.funding_rate = funding;
+  leg.cost_rate = 7e-4;
+  h.collateral[0] = collateral;
   h.initial_rate = im;
   h.maintenance_rate = mm;
   h.top_up = true;
@@ -392,22 +394,23 @@ TEST(RatioGridRider, ChainSplitsWhereOnlyTheForgivenessSparesItsSmallerMembers) 
 
   for (int r = 0; r < count; ++r) {
     HedgeState account;
-    start_contract(h, account, s0, 0);
-    trade_to(h, account, static_units(h, ratios[r], v.portfolio.initial_value, s0, account), s0);
+    AccountTotals totals;
+    start_contract(leg, account, s0, 0);
+    trade_to(leg, account, totals, static_units(leg, ratios[r], v.portfolio.initial_value, s0, account), s0);
     double scale = 1.0;
     std::vector<int> calls;
     for (int step = 0; step < 4; ++step) {
-      mark_hedge(h, account, prices[step], 0, 1.0, step, 1);
-      bool liquidated = false;
-      if (apply_margin_rule(h, account, prices[step], scale * holdings * prices[step], scale, liquidated))
+      mark_hedge(leg, account, totals, prices[step], 0, 1.0, step, 1);
+      if (test::apply_one_leg_margin_rule(h, leg, account, totals, collateral, prices[step],
+                                          scale * holdings * prices[step], scale))
         calls.push_back(step);
-      ASSERT_FALSE(liquidated);
+      ASSERT_TRUE(account.active);  // topped up, never closed
     }
     const std::vector<int> expected_calls = ratios[r] == 2.0 ? std::vector<int>{0, 1, 2}
                                             : ratios[r] == 1.0 ? std::vector<int>{0, 2}
                                                                : std::vector<int>{};
     ASSERT_EQ(calls, expected_calls) << "ratio " << ratios[r] << ": the prices do not make the case";
-    const double pnl = scale * holdings * prices[3] - v.portfolio.initial_value + account.pnl;
+    const double pnl = scale * holdings * prices[3] - v.portfolio.initial_value + totals.pnl;
     EXPECT_NEAR(columns[kNumOutcomeFields + RatioGridColumns::pnl(r)], pnl, 1e-9 * v.portfolio.initial_value)
         << "ratio " << ratios[r];
     EXPECT_EQ(columns[kNumOutcomeFields + RatioGridColumns::called(r)], calls.empty() ? 0.0 : 1.0) << ratios[r];

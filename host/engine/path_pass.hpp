@@ -3,7 +3,9 @@
 /// its share batch by batch and reduces it (host/stats), then every rank receives the merged
 /// reduction of all ranks' paths, the same bytes on every rank.
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "betahedge/path_backend.hpp"
@@ -21,6 +23,31 @@ class BatchReducer {
   virtual std::string encode() const = 0;
   /// Becomes the merge of these states, one per rank in rank order (its own among them).
   virtual void merge_ranks(const std::vector<std::string>& states) = 0;
+};
+
+/// A BatchReducer of a reduction type R (LegReduction, HedgeMoments, HedgeRows): `feed` adds a
+/// batch, R::encode and R::merge carry it across ranks, `decode` reads a rank's bytes back.
+template <class R>
+class ReducerOf final : public BatchReducer {
+ public:
+  using Feed = std::function<void(R&, const OutcomeBatch&)>;
+  using Decode = std::function<R(const std::string&)>;
+  ReducerOf(R empty, Feed feed, Decode decode)
+      : empty_(empty), value_(std::move(empty)), feed_(std::move(feed)), decode_(std::move(decode)) {}
+  void add(const OutcomeBatch& batch) override { feed_(value_, batch); }
+  std::string encode() const override { return value_.encode(); }
+  void merge_ranks(const std::vector<std::string>& states) override {
+    R merged = empty_;
+    for (const std::string& state : states) merged.merge(decode_(state));
+    value_ = std::move(merged);
+  }
+  const R& value() const { return value_; }
+
+ private:
+  R empty_;
+  R value_;
+  Feed feed_;
+  Decode decode_;
 };
 
 /// This rank's share of path ids [0, paths): contiguous, cut on reduction-block boundaries,

@@ -9,15 +9,12 @@
 #include "engine/simulation_setup.hpp"
 
 namespace betahedge {
-namespace {
 
 std::string probability_key(double p) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", p);
   return buf;
 }
-
-}  // namespace
 
 namespace {
 

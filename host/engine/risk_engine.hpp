@@ -85,6 +85,9 @@ struct PortfolioSummary {
 inline constexpr double kCollateralLadder[] = {0.05, 0.01, 0.005, 0.001};
 std::vector<double> collateral_probabilities(const RiskConfig& risk);
 
+/// A call probability as summary.json keys it: "%g" ("0.01").
+std::string probability_key(double p);
+
 /// What a scenario's pass keeps for book.simulation.paths paths (every rank's): the loss tails
 /// at risk.levels and the collateral shortfalls' tail for the largest collateral_probabilities().
 ReductionPlan scenario_plan(const BookConfig& book);

@@ -10,6 +10,7 @@
 #include "engine/path_pass.hpp"
 #include "ranks/ranks.hpp"
 #include "stats/euler_contributions.hpp"
+#include "stats/leg_reduction.hpp"
 #include "stats/risk_statistics.hpp"
 
 namespace betahedge {
@@ -21,6 +22,41 @@ ScenarioShocks shocks_of(const AppliedScenario& s) { return {s.shock_log_return,
 /// collateral is a list rather than margin.collateral's one amount.
 bool isolated_accounts(const BookConfig& book) {
   return book.margin.mode == MarginMode::isolated && book.hedge.legs.size() > 1;
+}
+
+/// The least collateral of a stream of per-path shortfalls (sorted tail of n) with at most
+/// floor(p n) paths above it: D(n - floor(p n)), 0 when every path may be called.
+double collateral_for(const TailSample& shortfalls, double p) {
+  const std::uint64_t n = shortfalls.size();
+  const std::uint64_t allowed = allowed_calls(n, p);
+  return n > allowed ? shortfalls.at(n - allowed - 1) : 0.0;
+}
+
+/// Each leg's and each margin account's figures of a pass that kept the leg detail.
+void leg_figures_from(const LegReduction& reduced, const SimulationTables& tables, const BookConfig& book,
+                      const std::vector<std::string>& names, ScenarioRun& run) {
+  const std::uint64_t paths = reduced.paths_added();
+  const double n = static_cast<double>(paths);
+  const HedgeView& h = tables.scalars.hedge;
+  for (int l = 0; l < h.num_legs; ++l) {
+    const SampleMoments pnl = moments_from_sums(paths, reduced.pnl_sum(l), reduced.pnl_squares(l));
+    run.legs.push_back({names[l], pnl.mean, pnl.stdev, reduced.costs_sum(l).value() / n,
+                        reduced.funding_sum(l).value() / n});
+  }
+  for (int a = 0; a < h.num_accounts; ++a) {
+    AccountResult account;
+    account.name = h.num_accounts == 1 ? "cross" : names[a];
+    for (int l = 0; l < h.num_legs; ++l)
+      if (h.legs[l].account == a) account.legs.push_back(names[l]);
+    account.collateral = h.collateral[a];
+    account.call_probability = reduced.calls(a).value() / n;
+    account.call_probability_se = std::sqrt(account.call_probability * (1.0 - account.call_probability) / n);
+    const TailSample shortfalls = reduced.shortfalls(a);
+    for (double p : collateral_probabilities(book.risk))
+      account.collateral_for_call_probability.emplace_back(probability_key(p), collateral_for(shortfalls, p));
+    account.collateral_for_call_limit_share = collateral_for(shortfalls, book.risk.max_call_probability / h.num_accounts);
+    run.accounts.push_back(std::move(account));
+  }
 }
 
 /// The vertex of the parabola through (x[i-1], y[i-1]), (x[i], y[i]), (x[i+1], y[i+1]), kept
@@ -96,12 +132,14 @@ Optimization optimization_from(const OutcomeReduction& reduced, const std::vecto
 /// The Euler contributions of a pass that kept them: the assets held (in the model's order), then
 /// the hedge leg; positions at t0 for the marginal ES.
 ScenarioContributions contributions_from(const OutcomeReduction& reduced, const SimulationTables& tables,
-                                         const Model& model) {
-  const int assets = reduced.plan().assets;
+                                         const Model& model, const std::vector<std::string>& leg_names) {
+  const ReductionPlan& plan = reduced.plan();
+  const int assets = plan.assets;
+  const int components = assets + plan.hedge_components();
   std::vector<TailSample> component_losses;
-  for (int j = 0; j <= assets; ++j) component_losses.push_back(reduced.component_losses(j));
+  for (int j = 0; j < components; ++j) component_losses.push_back(reduced.component_losses(j));
   const EulerContributions euler = euler_contributions(reduced.paths_added(), reduced.component_rows(),
-                                                       component_losses, *reduced.plan().contribution_level);
+                                                       component_losses, *plan.contribution_level);
   ScenarioContributions out;
   out.level = euler.level;
   const SimulationView v = tables.view(tables.data.data());
@@ -112,7 +150,14 @@ ScenarioContributions contributions_from(const OutcomeReduction& reduced, const 
   };
   for (int i = 0; i < assets; ++i)
     if (v.portfolio.holdings[i] != 0.0) add(model.assets[i], i, v.portfolio.holdings[i] * v.market.spot[i]);
-  add("hedge", assets, start_hedge_notional(tables));
+  if (plan.hedge_legs < 2) {
+    add("hedge", assets, start_hedge_notional(tables));
+  } else {
+    // Each leg at its signed notional at t0; the top-ups' share has no position of its own.
+    const std::vector<double> notionals = start_leg_notionals(tables);
+    for (int l = 0; l < plan.hedge_legs; ++l) add(leg_names[l], assets + l, notionals[l]);
+    if (plan.margin_actions) add("margin actions", assets + plan.hedge_legs, 0.0);
+  }
   return out;
 }
 
@@ -203,17 +248,46 @@ JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStage
   return inputs;
 }
 
+namespace {
+
+/// collateral: auto under isolated margin of A legs: each account the least collateral with which
+/// at most floor(p / A x paths) base paths call it, p = risk.max_call_probability (so the book's
+/// call probability, a union of the accounts' calls, is at most p), or what opening its leg takes
+/// when that is more. The shadow accounts never meet a call: one pass sizes every account.
+CollateralChoice isolated_collateral(PathBackend& backend, const Model& model, const JobInputs& inputs,
+                                     const BookConfig& book) {
+  BookConfig sizing = book;
+  sizing.risk.horizons_days.clear();
+  const ScenarioRun base =
+      run_scenario(backend, inputs.scenarios.front(), inputs.portfolio, sizing, {.contributions = false});
+  // What each account's opening takes: the collateral the tables post when none is given.
+  const HedgeView opening = build_simulation_tables(model, inputs.portfolio, book).scalars.hedge;
+  const double p = book.risk.max_call_probability / static_cast<double>(base.accounts.size());
+  CollateralChoice choice;
+  for (std::size_t a = 0; a < base.accounts.size(); ++a) {
+    const double for_calls = base.accounts[a].collateral_for_call_limit_share;
+    choice.accounts.push_back(std::max(for_calls, opening.collateral[a]));
+    choice.amount += choice.accounts.back();
+  }
+  choice.rule = formatted("auto: each of the %d accounts (isolated margin) the least collateral with its call "
+                          "probability <= %g on the base scenario (the book's <= %g), or its opening margin when more",
+                          static_cast<int>(base.accounts.size()), p, book.risk.max_call_probability);
+  return choice;
+}
+
+}  // namespace
+
 CollateralChoice choose_collateral(PathBackend& backend, const Model& model, const JobInputs& inputs,
                                    const BookConfig& book) {
   if (book.margin.collateral) return {*book.margin.collateral, "fixed"};
   if (!book.hedge.hedged()) return {0.0, "auto: no hedge instrument, no collateral"};
   if (isolated_accounts(book)) {
-    // One account per leg: the job keeps margin.collateral's list, or each account's opening margin.
-    double total = 0.0;
-    for (double c : book.margin.leg_collateral) total += c;
-    if (!book.margin.leg_collateral.empty()) return {total, "fixed"};
-    return {opening_margin(model, inputs.portfolio, book),
-            "auto: each account (isolated margin) posts the initial margin of its leg at t0"};
+    if (!book.margin.leg_collateral.empty()) {
+      double total = 0.0;
+      for (double c : book.margin.leg_collateral) total += c;
+      return {total, "fixed", book.margin.leg_collateral};
+    }
+    return isolated_collateral(backend, model, inputs, book);
   }
   // The shadow account never meets a call, so the collateral this pass starts with does not
   // change the shortfalls it reports.
@@ -333,6 +407,13 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
   return warnings;
 }
 
+std::vector<std::string> hedge_leg_names(const Model& model, const BookConfig& book) {
+  std::vector<std::string> names;
+  const std::string reference = model.assets[hedge_benchmark_index(model, book)];
+  for (const HedgeLegConfig& leg : book.hedge.legs) names.push_back(leg_name(leg, reference));
+  return names;
+}
+
 void describe_book(const Model& model, const BookConfig& book, const PortfolioSetup& portfolio, RiskReport& report) {
   PortfolioSummary& p = report.portfolio;
   p.value = portfolio.value;
@@ -350,42 +431,69 @@ void describe_book(const Model& model, const BookConfig& book, const PortfolioSe
   }
 
   const HedgeConfig& programme = book.hedge;
-  nlohmann::json terms = {{"instrument", programme.hedged() ? instrument_word(programme.legs.front()) : "none"}};
+  // Per-regime terms by regime name (one value given = every regime).
+  const auto by_regime = [&](const std::vector<double>& values) {
+    nlohmann::json out = nlohmann::json::object();
+    for (int k = 0; k < model.num_regimes() && !values.empty(); ++k)
+      out[model.regimes[k].name] = values.size() == 1 ? values[0] : values[static_cast<std::size_t>(k)];
+    return out;
+  };
+  // An instrument's costs and terms (the one-instrument form's in `hedge` itself, else per leg).
+  const auto add_instrument_terms = [&](const HedgeLegConfig& leg, nlohmann::json& terms) {
+    terms["fee_bps"] = leg.fee_bps;
+    terms["slippage_bps"] = leg.slippage_bps;
+    if (leg.instrument == HedgeInstrument::perpetual) terms["funding_rate_8h"] = by_regime(leg.funding_rate_8h);
+    if (leg.instrument == HedgeInstrument::future)
+      terms["future"] = {{"expiry_days", leg.future.expiry_days},
+                         {"annual_basis", by_regime(leg.future.annual_basis)},
+                         {"roll_days_before", leg.future.roll_days_before},
+                         {"roll_cost_bps", leg.future.roll_cost_bps}};
+    if (leg.instrument == HedgeInstrument::option)
+      terms["option"] = {{"strike", leg.option.strike},
+                         {"tenor_days", leg.option.tenor_days},
+                         {"implied_vol_premium", leg.option.implied_vol_premium},
+                         {"rate", leg.option.rate}};
+  };
+  const bool several = programme.legs.size() > 1;
+  nlohmann::json terms = {{"instrument", !programme.hedged() ? "none" : several ? "legs" : instrument_word(programme.legs.front())}};
   if (programme.hedged()) {
-    const HedgeLegConfig& h = programme.legs.front();
     terms["benchmark"] = model.assets[benchmark];
     terms["mode"] = programme.mode == HedgeMode::dynamic ? "dynamic" : "static";
     if (programme.mode == HedgeMode::dynamic) {
       terms["target_beta"] = programme.target_beta;
       terms["band"] = programme.band;
       terms["rebalance_every_days"] = programme.rebalance_every_days;
-    } else {
-      terms["ratio"] = h.ratio;
+      if (several) terms["allocation"] = programme.allocation == HedgeAllocation::weights ? "weights" : "min_variance";
+    } else if (!several) {
+      terms["ratio"] = programme.legs.front().ratio;
     }
     terms["beta_estimate"] = programme.beta_estimate;
-    terms["fee_bps"] = h.fee_bps;
-    terms["slippage_bps"] = h.slippage_bps;
-    // Per-regime terms by regime name (one value given = every regime).
-    const auto by_regime = [&](const std::vector<double>& values) {
-      nlohmann::json out = nlohmann::json::object();
-      for (int k = 0; k < model.num_regimes() && !values.empty(); ++k)
-        out[model.regimes[k].name] = values.size() == 1 ? values[0] : values[static_cast<std::size_t>(k)];
-      return out;
-    };
-    if (h.instrument == HedgeInstrument::perpetual) terms["funding_rate_8h"] = by_regime(h.funding_rate_8h);
-    if (h.instrument == HedgeInstrument::future)
-      terms["future"] = {{"expiry_days", h.future.expiry_days},
-                         {"annual_basis", by_regime(h.future.annual_basis)},
-                         {"roll_days_before", h.future.roll_days_before},
-                         {"roll_cost_bps", h.future.roll_cost_bps}};
-    if (h.instrument == HedgeInstrument::option)
-      terms["option"] = {{"strike", h.option.strike},
-                         {"tenor_days", h.option.tenor_days},
-                         {"implied_vol_premium", h.option.implied_vol_premium},
-                         {"rate", h.option.rate}};
+    if (!several) add_instrument_terms(programme.legs.front(), terms);
     terms["margin"] = {{"initial_rate", book.margin.initial_rate},
                        {"maintenance_rate", book.margin.maintenance_rate},
                        {"on_call", book.margin.on_call == MarginAction::top_up ? "top_up" : "liquidate"}};
+    if (several) {
+      const bool isolated = book.margin.mode == MarginMode::isolated;
+      terms["margin"]["mode"] = isolated ? "isolated" : "cross";
+      report.leg_names = hedge_leg_names(model, book);
+      // A dynamic book's weights as the tables split its trades (min_variance: from the model).
+      const SimulationTables tables = build_simulation_tables(model, portfolio, book);
+      nlohmann::json legs = nlohmann::json::array();
+      for (std::size_t l = 0; l < programme.legs.size(); ++l) {
+        const HedgeLegConfig& leg = programme.legs[l];
+        nlohmann::json t = {{"name", report.leg_names[l]},
+                            {"instrument", instrument_word(leg)},
+                            {"benchmark", model.assets[leg_underlying_index(model, book, leg)]}};
+        if (programme.mode == HedgeMode::dynamic)
+          t["weight"] = tables.scalars.hedge.legs[l].weight;
+        else
+          t["ratio"] = leg.ratio;
+        add_instrument_terms(leg, t);
+        t["account"] = isolated ? report.leg_names[l] : "cross";
+        legs.push_back(std::move(t));
+      }
+      terms["legs"] = std::move(legs);
+    }
   }
   report.hedge_terms = std::move(terms);
 }
@@ -412,6 +520,9 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
   if (optimize) pass_book.risk.hedge_ratio_grid.step /= 2.0;  // the grid with its midpoints
   SimulationTables tables = build_simulation_tables(scenario.model, portfolio, pass_book, shocks_of(scenario));
   tables.scalars.asset_pnl.record = extras.contributions;
+  // A hedge of several legs reports each leg and each account: the pass keeps their columns.
+  const bool leg_figures = tables.scalars.hedge.num_legs > 1;
+  tables.scalars.leg_detail.record = leg_figures;
   ReductionPlan plan = scenario_plan(book);
   const PathProgram program = optimize ? PathProgram::outcomes_with_ratio_grid : PathProgram::outcomes;
   if (optimize) plan.grid_count = tables.scalars.hedge.num_grid_ratios;
@@ -419,6 +530,11 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
     plan.contribution_level = contribution_level(book);
     plan.asset_pnl_column = asset_pnl_first_column(program, tables);
     plan.assets = tables.scalars.market.num_assets;
+    if (leg_figures) {
+      plan.hedge_legs = tables.scalars.hedge.num_legs;
+      plan.leg_detail_column = leg_detail_first_column(program, tables);
+      plan.margin_actions = tables.scalars.hedge.top_up;
+    }
   }
   if (extras.histogram) ranks::agree_on_errors([&] { plan.histogram = histogram_bins(backend, tables, plan.paths); });
   // The intermediate horizons' outcome blocks, each reduced as a scenario of its own.
@@ -431,8 +547,17 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
     at_horizon.collateral_shortfalls = false;  // collateral is sized at the simulated horizon
     plans.push_back(at_horizon);
   }
+  std::vector<BatchReducer*> reducers;
+  std::optional<ReducerOf<LegReduction>> legs;
+  if (leg_figures) {
+    const LegReductionPlan leg_plan{plan.paths, tables.scalars.hedge.num_legs, tables.scalars.hedge.num_accounts,
+                                    leg_detail_first_column(program, tables), plan.max_call_probability};
+    legs.emplace(LegReduction(leg_plan), [](LegReduction& r, const OutcomeBatch& b) { r.add(b); },
+                 [leg_plan](const std::string& bytes) { return LegReduction::decode(leg_plan, bytes); });
+    reducers.push_back(&*legs);
+  }
   const std::vector<OutcomeReduction> reductions =
-      run_path_pass(backend, tables, program, plans, book.simulation.batch_size);
+      run_path_pass(backend, tables, program, plans, book.simulation.batch_size, reducers);
   const OutcomeReduction& reduced = reductions.front();
 
   ScenarioRun run;
@@ -444,7 +569,12 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
   run.applied = applied_to_json(scenario);
   if (optimize) run.optimization = optimization_from(reduced, optimiser_ratio_grid(book), tables, book);
   if (extras.histogram && histogram) *histogram = histogram_from(reduced);
-  if (extras.contributions) run.contributions = contributions_from(reduced, tables, scenario.model);
+  if (extras.contributions)
+    run.contributions = contributions_from(reduced, tables, scenario.model, hedge_leg_names(scenario.model, book));
+  if (leg_figures) {
+    leg_figures_from(legs->value(), tables, book, hedge_leg_names(scenario.model, book), run);
+    run.result.peak_tail_values += legs->value().peak_tail_values();
+  }
   return run;
 }
 
@@ -709,7 +839,10 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
     say("collateral: fixed, " + money(report.collateral.amount));
   }
   BookConfig job_book = book;
-  if (!isolated_accounts(book)) job_book.margin.collateral = report.collateral.amount;
+  if (isolated_accounts(book))
+    job_book.margin.leg_collateral = report.collateral.accounts;
+  else
+    job_book.margin.collateral = report.collateral.amount;
 
   for (const AppliedScenario& scenario : inputs.scenarios) {
     const ScenarioExtras extras{stages.optimize, stages.histogram && report.scenarios.empty()};

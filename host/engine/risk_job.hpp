@@ -78,8 +78,37 @@ struct ScenarioContributions {
   std::vector<ComponentContribution> components;  ///< the assets held, in the model's order, then the hedge
 };
 
+/// One leg of a hedge of several legs over the simulated horizon, from the scenario's own pass.
+struct LegResult {
+  std::string name;           ///< leg_name: "BTC-perpetual"
+  double mean_pnl = 0.0;      ///< its marks, funding and costs (a top-up's cash is its account's, no leg's)
+  double stdev_pnl = 0.0;
+  double mean_costs = 0.0;    ///< fees, slippage and roll costs
+  double mean_funding = 0.0;  ///< perpetual funding paid (negative: received)
+};
+
+/// One margin account of a hedge of several legs: "cross" (every leg), or, under isolated margin,
+/// one per leg, named as its leg.
+struct AccountResult {
+  std::string name;
+  std::vector<std::string> legs;
+  double collateral = 0.0;
+  double call_probability = 0.0;  ///< paths on which this account met a call
+  double call_probability_se = 0.0;
+  /// p -> this account's least collateral with at most floor(p n) paths calling it, for every p
+  /// of collateral_probabilities().
+  std::vector<std::pair<std::string, double>> collateral_for_call_probability;
+  /// The least collateral with which at most floor(p / A x n) paths call this account, p =
+  /// risk.max_call_probability, A the number of accounts: what collateral: auto posts under
+  /// isolated margin, so that the book's call probability is at most p.
+  double collateral_for_call_limit_share = 0.0;
+};
+
 struct ScenarioRun {
   ScenarioResult result;
+  /// A hedge of several legs: each leg's figures, and each margin account's (empty for one leg).
+  std::vector<LegResult> legs;
+  std::vector<AccountResult> accounts;
   /// Every horizon of report_horizons(book), ascending; the last is the simulated horizon,
   /// whose result is `result`.
   std::vector<HorizonResult> horizons;
@@ -121,10 +150,13 @@ struct JobStages {
 
 /// The hedge account's starting collateral, one amount for the base, every stress and the bands.
 struct CollateralChoice {
-  double amount = 0.0;
+  double amount = 0.0;  ///< every account's together
   /// How it was chosen (summary.json margin.collateral_rule): "fixed" (the book's number), or
   /// "auto: ..." saying what it was sized for.
   std::string rule;
+  /// Isolated margin of several legs: each account's amount, in leg order (they sum to amount);
+  /// empty for one account.
+  std::vector<double> accounts;
 };
 
 /// Everything a job found, for summary.json and the tables beside it.
@@ -133,6 +165,8 @@ struct RiskReport {
   PortfolioSummary portfolio;
   /// The hedge programme and its margin terms as the job ran them (summary.json `hedge`).
   nlohmann::json hedge_terms;
+  /// A hedge of several legs: their names (leg_name), in leg order; empty for one leg.
+  std::vector<std::string> leg_names;
   CollateralChoice collateral;
   /// One line per figure dominated by an edge case (SPEC 6 `warnings`; job_warnings).
   std::vector<std::string> warnings;
@@ -200,6 +234,10 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
 /// value, weight and believed beta; the hedge's instrument, benchmark, mode, ratio or target and
 /// band, costs, funding and basis per regime, option terms, and the margin rates and action.
 void describe_book(const Model& model, const BookConfig& book, const PortfolioSetup& portfolio, RiskReport& report);
+
+/// The names of the book's legs (leg_name, the reference benchmark as the default underlying), in
+/// leg order: what summary.json's `legs` and every per-leg figure are keyed by.
+std::vector<std::string> hedge_leg_names(const Model& model, const BookConfig& book);
 
 /// Base plus every model stress of the book, in order (replay stresses are not model stresses:
 /// prepare_job reads them as ReplayInput).

@@ -28,6 +28,14 @@ json es_reduction(const ScenarioResult& s) {
   return out;
 }
 
+/// The Euler ES contribution of the leg named `name` (null when the run has none per leg).
+json leg_es_contribution(const ScenarioRun& run, const std::string& name) {
+  if (!run.contributions) return nullptr;
+  for (const ComponentContribution& c : run.contributions->components)
+    if (c.name == name) return c.es;
+  return nullptr;
+}
+
 }  // namespace
 
 json summary_to_json(const RiskReport& report) {
@@ -46,6 +54,7 @@ json summary_to_json(const RiskReport& report) {
                       {"assets", report.portfolio.assets}, {"beta_estimate", report.portfolio.beta_estimate},
                       {"holdings", holdings}};
   if (!report.hedge_terms.is_null()) doc["hedge"] = report.hedge_terms;
+  if (!report.leg_names.empty()) doc["legs"] = report.leg_names;
   json scenarios = json::array();
   for (const ScenarioRun& run : report.scenarios) {
     const ScenarioResult& s = run.result;
@@ -76,6 +85,30 @@ json summary_to_json(const RiskReport& report) {
            {"mean_rebalances", b.mean_rebalances},
            {"mean_costs", b.mean_costs}}},
          {"applied", run.applied}});
+    // A hedge of several legs: each leg's figures, and each margin account's beside the book's.
+    if (!run.legs.empty()) {
+      json legs = json::array();
+      for (const LegResult& l : run.legs)
+        legs.push_back({{"name", l.name},
+                        {"mean_pnl", l.mean_pnl},
+                        {"stdev_pnl", l.stdev_pnl},
+                        {"mean_costs", l.mean_costs},
+                        {"mean_funding", l.mean_funding},
+                        {"pnl_es_contribution", leg_es_contribution(run, l.name)}});
+      scenarios.back()["legs"] = legs;
+      json accounts = json::array();
+      for (const AccountResult& a : run.accounts) {
+        json collateral_for = json::object();
+        for (const auto& [p, c] : a.collateral_for_call_probability) collateral_for[p] = c;
+        accounts.push_back({{"name", a.name},
+                            {"legs", a.legs},
+                            {"collateral", a.collateral},
+                            {"call_probability", a.call_probability},
+                            {"call_probability_se", a.call_probability_se},
+                            {"collateral_for_call_probability", collateral_for}});
+      }
+      scenarios.back()["margin"]["accounts"] = accounts;
+    }
     // SPEC 6 `horizons`: the same paths' figures at each of risk.horizons_days, keyed by day.
     json horizons = json::object();
     for (const HorizonResult& at : run.horizons) {

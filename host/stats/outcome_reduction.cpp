@@ -53,8 +53,9 @@ OutcomeReduction::OutcomeReduction(const ReductionPlan& plan) : plan_(plan), sum
   }
   if (plan.contribution_level) {
     const std::uint64_t rows = loss_tail_needed(plan.paths, {*plan.contribution_level});
-    component_rows_ = TailRowKeeper(rows, plan.assets + 1);
-    component_tails_.assign(plan.assets + 1, TailKeeper(rows));
+    const int components = plan.assets + plan.hedge_components();
+    component_rows_ = TailRowKeeper(rows, components);
+    component_tails_.assign(components, TailKeeper(rows));
   }
 }
 
@@ -167,11 +168,22 @@ void OutcomeReduction::add(const OutcomeBatch& whole) {
 void OutcomeReduction::add_components(const OutcomeBatch& whole, const OutcomeBatch& batch) {
   const double* u = batch.column(static_cast<int>(OutcomeField::pnl_unhedged));
   const double* h = batch.column(static_cast<int>(OutcomeField::pnl_hedged));
-  hedge_leg_.resize(batch.count);
-  for (std::uint64_t i = 0; i < batch.count; ++i) hedge_leg_[i] = h[i] - u[i];
   std::vector<const double*> components;
   for (int j = 0; j < plan_.assets; ++j) components.push_back(whole.column(plan_.asset_pnl_column + j));
-  components.push_back(hedge_leg_.data());
+  // The hedge's components: its legs' P&L but the last, then the rest of pnl_hedged -
+  // pnl_unhedged, so that they sum to it exactly.
+  const int legs = plan_.hedge_legs < 2 ? 0 : plan_.hedge_legs;
+  const int columns = plan_.hedge_components() - 1;
+  std::vector<const double*> leg_pnl;
+  for (int l = 0; l < legs; ++l) leg_pnl.push_back(whole.column(plan_.leg_detail_column + LegDetailColumns::pnl(l)));
+  for (int l = 0; l < columns; ++l) components.push_back(leg_pnl[l]);
+  hedge_rest_.resize(batch.count);
+  for (std::uint64_t i = 0; i < batch.count; ++i) {
+    double rest = h[i] - u[i];
+    for (int l = 0; l < columns; ++l) rest -= leg_pnl[l][i];
+    hedge_rest_[i] = rest;
+  }
+  components.push_back(hedge_rest_.data());
   // The rows and each component's tail are independent: one thread each.
   const int tasks = 1 + static_cast<int>(components.size());
 #pragma omp parallel for schedule(dynamic)

@@ -72,6 +72,16 @@ struct ReductionPlan {
   std::optional<RiskLevel> contribution_level;
   int asset_pnl_column = 0;
   int assets = 0;
+  /// The hedge's components after the assets: one, "hedge" (pnl_hedged - pnl_unhedged), for a
+  /// hedge of one leg (hedge_legs < 2); else each leg's P&L (LegDetailColumns::pnl from
+  /// leg_detail_column of the whole batch) and, with margin_actions, the top-ups' share
+  /// (pnl_hedged - pnl_unhedged - the legs: the cash moved and the book sold). The last
+  /// component is that difference less the others, so the components sum to pnl_hedged exactly
+  /// (without top-ups the last leg's P&L, to rounding).
+  int hedge_legs = 0;
+  int leg_detail_column = 0;
+  bool margin_actions = false;
+  int hedge_components() const { return hedge_legs < 2 ? 1 : hedge_legs + (margin_actions ? 1 : 0); }
 };
 
 /// floor(p n): the paths of n that may meet a margin call at call probability p.
@@ -110,8 +120,8 @@ class OutcomeReduction {
   TailSample ratio_losses(int r) const { return tail(3 + r); }
   TailSample unit_shortfalls() const { return tail(3 + plan_.grid_count); }
   /// Only with plan().contribution_level: the hedged loss tail's paths, each with its
-  /// components' P&L (the assets in column order, then the hedge leg), and component j's own
-  /// losses.
+  /// components' P&L (the assets in column order, then the hedge's, ReductionPlan::hedge_legs),
+  /// and component j's own losses.
   TailRows component_rows() const { return component_rows_.sorted_rows(); }
   TailSample component_losses(int j) const { return TailSample(paths_, component_tails_[j].sorted_values()); }
   /// Paths per histogram bin (empty without a histogram in the plan).
@@ -140,7 +150,7 @@ class OutcomeReduction {
   std::vector<std::uint64_t> unhedged_counts_, hedged_counts_;
   TailRowKeeper component_rows_;
   std::vector<TailKeeper> component_tails_;  ///< per asset, then the hedge leg
-  std::vector<double> hedge_leg_;            ///< the batch's pnl_hedged - pnl_unhedged (scratch)
+  std::vector<double> hedge_rest_;           ///< the batch's last hedge component (scratch)
 };
 
 }  // namespace betahedge

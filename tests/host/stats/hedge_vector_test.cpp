@@ -291,7 +291,7 @@ TEST(MinVarianceVector, FlagsIdenticalAndNearlyCollinearLegs) {
   for (std::size_t i = 0; i < two.size(); ++i) {
     one.u[i] = same.u[i] = near.u[i] = dead.u[i] = two.u[i];
     one.m[0][i] = same.m[0][i] = same.m[1][i] = near.m[0][i] = dead.m[0][i] = two.m[0][i];
-    near.m[1][i] = two.m[0][i] + 1e-4 * 5000.0 * normal(rng);  // correlation 1 - 5e-9: kappa ~ 4e8
+    near.m[1][i] = two.m[0][i] + 0.5 * normal(rng);  // sd 0.5 against ~1.5e4: correlation 1 - 5e-10, kappa ~ 4e9
     dead.m[1][i] = 0.0;
   }
   const MinVarianceHedge single = min_variance_vector(moments_of(one));

@@ -365,14 +365,17 @@ TEST(MinEsVector, MatchesABruteForceSearch) {
   struct Case {
     double cost_rate;
     std::vector<double> lower, upper;
-    bool edge;
+    std::vector<BoxSide> sides;
   };
-  for (const Case& c : {Case{0.0, {-0.5, -0.5}, {2.0, 2.0}, false}, Case{0.004, {-0.5, -0.5}, {2.0, 2.0}, false},
-                        Case{0.004, {0.0, 0.0}, {0.4, 1.5}, true}}) {
+  const BoxSide in = BoxSide::interior, up = BoxSide::upper;
+  for (const Case& c : {Case{0.0, {-0.5, -0.5}, {2.0, 2.0}, {in, in}}, Case{0.004, {-0.5, -0.5}, {2.0, 2.0}, {in, in}},
+                        Case{0.004, {0.0, 0.0}, {0.4, 1.5}, {up, in}},
+                        Case{0.004, {-1.0, -1.0}, {0.5, -0.1}, {up, up}}}) {  // one box of negative ratios only
     const Columns columns = fat_tailed_book(20000, 21, c.cost_rate);
     const HedgeRows rows = rows_of(columns);
     for (double level : {0.95, 0.99}) {
-      SCOPED_TRACE("cost rate " + std::to_string(c.cost_rate) + ", level " + std::to_string(level));
+      SCOPED_TRACE("cost rate " + std::to_string(c.cost_rate) + ", level " + std::to_string(level) + ", upper " +
+                   std::to_string(c.upper[0]));
       const MinEsHedge best = min_es_vector(rows, level, c.lower, c.upper);
       const auto [brute, brute_es] = brute_force_min_es(columns, level, c.lower, c.upper);
       const double scale = best.tolerance / 1e-9;
@@ -383,10 +386,35 @@ TEST(MinEsVector, MatchesABruteForceSearch) {
       EXPECT_LT(brute_es - best.es, 1e-6 * scale);
       EXPECT_NEAR(best.ratios[0], brute[0], 1e-3);
       EXPECT_NEAR(best.ratios[1], brute[1], 1e-3);
-      EXPECT_EQ(best.on_edge, c.edge);
-      if (c.edge) EXPECT_EQ(best.side[0], BoxSide::upper);
+      EXPECT_EQ(best.side, c.sides);
+      EXPECT_EQ(best.on_edge, (c.sides != std::vector<BoxSide>{in, in}));
     }
   }
+}
+
+// A leg whose box is one point is a constant of the book: the same optimum as the two legs
+// left, with that leg's hedge added to u.
+TEST(MinEsVector, AFixedLegIsPartOfTheBook) {
+  const Columns two = fat_tailed_book(20000, 31, 0.004);
+  Columns three(3, two.size()), folded = two;
+  std::mt19937_64 rng(32);
+  std::normal_distribution<double> normal;
+  for (std::size_t i = 0; i < two.size(); ++i) {
+    three.u[i] = two.u[i];
+    for (int l = 0; l < 2; ++l) three.m[l][i] = two.m[l][i], three.k[l][i] = two.k[l][i];
+    three.m[2][i] = -0.5 * two.u[i] + 3000.0 * normal(rng);
+    three.k[2][i] = 500.0;
+    folded.u[i] = two.u[i] + (-0.3 * three.m[2][i] - 0.3 * three.k[2][i]);  // r_2 = -0.3
+  }
+  const MinEsHedge with_fixed = min_es_vector(rows_of(three), 0.99, {-0.5, -0.5, -0.3}, {2.0, 2.0, -0.3});
+  const MinEsHedge without = min_es_vector(rows_of(folded), 0.99, {-0.5, -0.5}, {2.0, 2.0});
+  EXPECT_TRUE(with_fixed.converged && without.converged)
+      << with_fixed.es - with_fixed.lower_bound << ", " << without.es - without.lower_bound;
+  EXPECT_EQ(with_fixed.ratios[2], -0.3);
+  EXPECT_EQ(with_fixed.side[2], BoxSide::interior);
+  EXPECT_NEAR(with_fixed.es, without.es, with_fixed.tolerance + without.tolerance);
+  EXPECT_NEAR(with_fixed.ratios[0], without.ratios[0], 1e-6);
+  EXPECT_NEAR(with_fixed.ratios[1], without.ratios[1], 1e-6);
 }
 
 // A leg with costs and no hedging value: its best ratio is exactly 0, the kink of |r| k.

@@ -6,26 +6,11 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "stats/block_sum.hpp"
 #include "stats/risk_statistics.hpp"
 
 namespace betahedge {
 namespace {
-
-/// sum_{i in [lo, hi)} term(i): four partial sums, path lo + j into sum j mod 4, each in path
-/// order, then (s0 + s1) + (s2 + s3). Four chains instead of one let the additions overlap.
-template <class Term>
-double block_sum(std::uint64_t lo, std::uint64_t hi, Term term) {
-  double s[4] = {0.0, 0.0, 0.0, 0.0};
-  std::uint64_t i = lo;
-  for (; i + 4 <= hi; i += 4) {
-    s[0] += term(i);
-    s[1] += term(i + 1);
-    s[2] += term(i + 2);
-    s[3] += term(i + 3);
-  }
-  for (; i < hi; ++i) s[(i - lo) % 4] += term(i);
-  return (s[0] + s[1]) + (s[2] + s[3]);
-}
 
 int sum_count(const ReductionPlan& plan) {
   return static_cast<int>(OutcomeSum::count) + (plan.grid_count > 0 ? 3 * (plan.grid_count + 1) : 0);

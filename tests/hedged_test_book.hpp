@@ -2,6 +2,8 @@
 /// The book the backend-equivalence tests run (CPU SIMD against scalar, CPU against GPU): two
 /// holdings, every hedge field set so that each instrument and mode does something, and
 /// collateral low enough that a good share of paths meet margin calls.
+#include <string>
+
 #include "config/book_config.hpp"
 #include "betahedge/model_types.hpp"
 
@@ -35,6 +37,39 @@ inline BookConfig hedged_test_book(const Model& model, HedgeInstrument instrumen
   book.simulation.paths = 20000;
   book.simulation.horizon_days = 30;
   book.simulation.seed = 5;
+  return book;
+}
+
+/// A hedge of legs built on hedged_test_book's terms (fees, funding, future and option terms,
+/// collateral, on_call by mode): a perpetual on the benchmark (ratio 0.5) and a future on the
+/// book's last asset (ratio 0.4), and with `with_put` a put on the benchmark (ratio 0.3).
+/// Dynamic: min_variance over the two distinct underlyings; with the put, whose underlying the
+/// perpetual shares, allocation: weights {0.5, 0.3, 0.2}. Isolated margin: each leg's account
+/// holds 30 (cross: the one account hedged_test_book's 60).
+inline BookConfig legs_test_book(const Model& model, HedgeMode mode, MarginMode margin, bool with_put = false) {
+  BookConfig book = hedged_test_book(model, HedgeInstrument::perpetual, mode);
+  const HedgeLegConfig terms = book.hedge.legs.front();
+  const auto leg = [&](int i, HedgeInstrument instrument, const std::string& underlying, double ratio) {
+    HedgeLegConfig l = terms;
+    l.field = "hedge.legs[" + std::to_string(i) + "]";
+    l.instrument = instrument;
+    l.benchmark = underlying;
+    l.ratio = ratio;
+    return l;
+  };
+  book.hedge.legs = {leg(0, HedgeInstrument::perpetual, model.assets[0], 0.5),
+                     leg(1, HedgeInstrument::future, model.assets.back(), 0.4)};
+  if (with_put) {
+    book.hedge.legs.push_back(leg(2, HedgeInstrument::option, model.assets[0], 0.3));
+    book.hedge.allocation = HedgeAllocation::weights;
+    const double weights[] = {0.5, 0.3, 0.2};
+    for (std::size_t l = 0; l < book.hedge.legs.size(); ++l) book.hedge.legs[l].weight = weights[l];
+  }
+  book.margin.mode = margin;
+  if (margin == MarginMode::isolated) {
+    book.margin.collateral.reset();
+    book.margin.leg_collateral.assign(book.hedge.legs.size(), 30.0);
+  }
   return book;
 }
 

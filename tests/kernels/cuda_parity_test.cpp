@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "betahedge/cuda_backend.hpp"
 #include "betahedge/philox.hpp"
@@ -140,6 +141,25 @@ TEST_F(CudaParity, BandSweepPairsMatchCpu) {
     for (int b = 0; b < 8; ++b) tables.data[tables.offsets.sweep_targets + b] = b < 4 ? 0.0 : 0.4;
     expect_program_matches(tables, PathProgram::outcomes_with_band_sweep, book.simulation.paths);
   }
+}
+
+// Hedges of several legs (the kMaxHedgeLegs kernels): cross and isolated accounts, static and
+// dynamic, every column of the plain program with the leg detail, and the band sweep's pairs.
+TEST_F(CudaParity, HedgesOfSeveralLegsMatchCpu) {
+  const Model m = make_synthetic_model(4, 2);
+  for (MarginMode margin : {MarginMode::cross, MarginMode::isolated})
+    for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
+      SCOPED_TRACE(std::string(margin == MarginMode::cross ? "cross" : "isolated") +
+                   (mode == HedgeMode::dynamic ? ", dynamic" : ", static"));
+      BookConfig book = test::legs_test_book(m, mode, margin, true);
+      book.risk.band_grid = {0.01, 0.05, 0.1, 0.2};
+      SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
+      tables.scalars.leg_detail.record = true;
+      tables.scalars.asset_pnl.record = true;
+      expect_outcomes_match(m, book);
+      expect_program_matches(tables, PathProgram::outcomes, book.simulation.paths);
+      expect_program_matches(tables, PathProgram::outcomes_with_band_sweep, book.simulation.paths);
+    }
 }
 
 TEST_F(CudaParity, RatioGridMatchesCpu) {

@@ -190,6 +190,45 @@ TEST(CpuSimd, RatioGridMatchesScalarBitForBit) {
   }
 }
 
+// Hedges of two and three legs (the backend's general copy, kMaxHedgeLegs legs), cross and
+// isolated, static and dynamic, with calls: every column of the plain program and the leg
+// detail, and the band sweep's pairs, bit for bit against the scalar generator.
+TEST(CpuSimd, HedgesOfSeveralLegsMatchScalarBitForBit) {
+  const Model m = make_synthetic_model(5, 2);
+  for (bool with_put : {false, true})
+    for (MarginMode margin : {MarginMode::cross, MarginMode::isolated})
+      for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
+        SCOPED_TRACE(std::string(with_put ? "three legs" : "two legs") + (margin == MarginMode::cross ? ", cross" : ", isolated") +
+                     (mode == HedgeMode::dynamic ? ", dynamic" : ", static"));
+        const BookConfig book = test::legs_test_book(m, mode, margin, with_put);
+        expect_every_variant_matches_scalar(m, book, 800);
+        SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
+        tables.scalars.leg_detail.record = true;
+        const SimulationView view = tables.view(tables.data.data());
+        const std::uint64_t paths = 600;
+        for (PathProgram program : {PathProgram::outcomes, PathProgram::outcomes_with_band_sweep}) {
+          const int columns = program_columns(program, tables);
+          std::vector<double> reference(columns * paths);
+          for (std::uint64_t p = 0; p < paths; ++p) {
+            PhiloxStream gen(view.seed, p);
+            if (program == PathProgram::outcomes)
+              run_path_program<PathProgram::outcomes, 8>(view, gen, {reference.data(), paths}, p);
+            else
+              run_path_program<PathProgram::outcomes_with_band_sweep, 8>(view, gen, {reference.data(), paths}, p);
+          }
+          for (const CpuIsaVariant& isa : cpu_isa_variants()) {
+            if (!isa.supported) continue;
+            auto backend = make_cpu_backend(2, isa.name);
+            const std::vector<double> all = collect_outcomes(*backend, tables, program, paths, 250);
+            for (int c = 0; c < columns; ++c)
+              for (std::uint64_t p = 0; p < paths; ++p)
+                ASSERT_TRUE(same_bits(all[c * paths + p], reference[c * paths + p]))
+                    << isa.name << " program " << static_cast<int>(program) << " column " << c << " path " << p;
+          }
+        }
+      }
+}
+
 TEST(CpuIsa, TheBaselineAlwaysRunsAndTheBestSupportedIsTheDefault) {
   const std::vector<CpuIsaVariant> variants = cpu_isa_variants();
   ASSERT_FALSE(variants.empty());

@@ -295,5 +295,30 @@ TEST(BandSweepRider, StaticBookWithPairsAtSeveralTargets) {
   EXPECT_EQ(r.mean(0, OutcomeField::rebalances), 0.0);
 }
 
+// A hedge of legs: every pair trades each leg to its share of its target, each account meets its
+// own calls (isolated) or the one account all of them (cross), bit for bit what the book made
+// dynamic at that pair gives. Three legs (a perpetual and a put on the benchmark, a future on a
+// held asset, split by weights) and two (min_variance), liquidate and top_up.
+TEST(BandSweepRider, HedgesOfSeveralLegsCrossAndIsolated) {
+  const Model m = make_synthetic_model(4, 2);
+  const std::vector<double> targets = {0.0, 0.0, 0.3, 0.3, 0.5};
+  const std::vector<double> bands = {0.01, 0.1, 0.01, 0.1, 0.05};
+  for (bool with_put : {false, true})
+    for (MarginMode margin : {MarginMode::cross, MarginMode::isolated})
+      for (MarginAction on_call : {MarginAction::liquidate, MarginAction::top_up}) {
+        SCOPED_TRACE(std::string(with_put ? "three legs" : "two legs") +
+                     (margin == MarginMode::cross ? ", cross" : ", isolated") +
+                     (on_call == MarginAction::top_up ? ", top_up" : ", liquidate"));
+        BookConfig book = test::legs_test_book(m, HedgeMode::dynamic, margin, with_put);
+        book.margin.on_call = on_call;
+        const Sweep r = run_sweep(m, book, bands, targets);
+        expect_same_bits(r);
+        expect_targets_followed(r, 0, 2);
+        int called = 0;
+        for (std::size_t b = 0; b < bands.size(); ++b) called += r.band_count(static_cast<int>(b), OutcomeField::first_call_step);
+        EXPECT_GT(called, 0);
+      }
+}
+
 }  // namespace
 }  // namespace betahedge

@@ -17,10 +17,11 @@ namespace {
 
 ScenarioShocks shocks_of(const AppliedScenario& s) { return {s.shock_log_return, s.funding_multiplier}; }
 
-/// Whether the book's hedge has an account per leg (isolated margin of several legs), whose
-/// collateral is a list rather than margin.collateral's one amount.
+/// Whether the book's collateral is per account (isolated margin: margin.collateral a list, or
+/// auto with several legs) rather than margin.collateral's one amount.
 bool isolated_accounts(const BookConfig& book) {
-  return book.margin.mode == MarginMode::isolated && book.hedge.legs.size() > 1;
+  return !book.margin.leg_collateral.empty() ||
+         (book.margin.mode == MarginMode::isolated && book.hedge.legs.size() > 1);
 }
 
 /// The vertex of the parabola through (x[i-1], y[i-1]), (x[i], y[i]), (x[i+1], y[i+1]), kept
@@ -213,7 +214,7 @@ CollateralChoice choose_collateral(PathBackend& backend, const Model& model, con
     for (double c : book.margin.leg_collateral) total += c;
     if (!book.margin.leg_collateral.empty()) return {total, "fixed"};
     return {opening_margin(model, inputs.portfolio, book),
-            "auto: each account (isolated margin) posts the initial margin of its leg at t0"};
+            "auto: each account (isolated margin) posts what opening its leg at t0 takes"};
   }
   // The shadow account never meets a call, so the collateral this pass starts with does not
   // change the shortfalls it reports.
@@ -696,10 +697,12 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
 
   // One collateral for every scenario and the bands: a desk posts one amount; stresses test it.
   std::uint64_t simulated_paths = 0;
-  const bool sizing = !book.margin.collateral && book.hedge.hedged();
+  const bool sizing = !book.margin.collateral && book.hedge.hedged() && !isolated_accounts(book);
   if (sizing) say("collateral: auto: simulating the base scenario for its collateral shortfalls");
   report.collateral = choose_collateral(backend, model, inputs, book);
-  if (sizing) {
+  if (isolated_accounts(book)) {
+    say("collateral: " + report.collateral.rule + ", " + money(report.collateral.amount) + " in all");
+  } else if (sizing) {
     simulated_paths += book.simulation.paths;
     char p[32];
     std::snprintf(p, sizeof p, "%g", book.risk.max_call_probability);

@@ -18,10 +18,11 @@ namespace {
 
 ScenarioShocks shocks_of(const AppliedScenario& s) { return {s.shock_log_return, s.funding_multiplier}; }
 
-/// Whether the book's hedge has an account per leg (isolated margin of several legs), whose
-/// collateral is a list rather than margin.collateral's one amount.
+/// Whether the book's collateral is per account (isolated margin: margin.collateral a list, or
+/// auto with several legs) rather than margin.collateral's one amount.
 bool isolated_accounts(const BookConfig& book) {
-  return book.margin.mode == MarginMode::isolated && book.hedge.legs.size() > 1;
+  return !book.margin.leg_collateral.empty() ||
+         (book.margin.mode == MarginMode::isolated && book.hedge.legs.size() > 1);
 }
 
 /// The least collateral of a stream of per-path shortfalls (sorted tail of n) with at most
@@ -826,10 +827,12 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
 
   // One collateral for every scenario and the bands: a desk posts one amount; stresses test it.
   std::uint64_t simulated_paths = 0;
-  const bool sizing = !book.margin.collateral && book.hedge.hedged();
+  const bool sizing = !book.margin.collateral && book.hedge.hedged() && !isolated_accounts(book);
   if (sizing) say("collateral: auto: simulating the base scenario for its collateral shortfalls");
   report.collateral = choose_collateral(backend, model, inputs, book);
-  if (sizing) {
+  if (isolated_accounts(book)) {
+    say("collateral: " + report.collateral.rule + ", " + money(report.collateral.amount) + " in all");
+  } else if (sizing) {
     simulated_paths += book.simulation.paths;
     char p[32];
     std::snprintf(p, sizeof p, "%g", book.risk.max_call_probability);

@@ -97,7 +97,9 @@ Eigen::MatrixXd mixed_covariance(const Model& model) {
 }
 
 /// The dynamic programme's shares of the beta exposure, one per leg (LegView::weight): 1 for a
-/// single leg; hedge.weights as given (allocation: weights); or, allocation: min_variance, the
+/// single leg; equal shares for a static hedge, whose programme never reads them (the job sweeps
+/// a static book's bands on the book made dynamic, which has its own); hedge.weights as given
+/// (allocation: weights); or, allocation: min_variance, the
 /// split of the t0 trade that leaves the book's one-day P&L the least variance. With F the legs'
 /// underlyings' log returns, P the positions h_i S_i, Sigma the mixed covariance and beta the
 /// legs' betas, the exposures x (currency in each underlying) with beta'x = c = (target - beta_p)
@@ -109,6 +111,7 @@ std::vector<double> allocation_weights(const Model& model, const PortfolioSetup&
   const std::vector<HedgeLegConfig>& legs = book.hedge.legs;
   const int count = static_cast<int>(legs.size());
   if (count <= 1) return std::vector<double>(count, 1.0);
+  if (book.hedge.mode == HedgeMode::static_ratio) return std::vector<double>(count, 1.0 / count);
   std::vector<double> weights;
   if (book.hedge.allocation == HedgeAllocation::weights) {
     for (const HedgeLegConfig& leg : legs) weights.push_back(leg.weight);
@@ -420,8 +423,8 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   h.top_up = book.margin.on_call == MarginAction::top_up;
   h.num_grid_ratios = static_cast<int>(grid.size());
   h.num_sweep_bands = static_cast<int>(bands);
-  if (isolated && !book.margin.leg_collateral.empty()) {
-    for (std::size_t a = 0; a < num_legs; ++a) h.collateral[a] = book.margin.leg_collateral.at(a);
+  if (!book.margin.leg_collateral.empty()) {  // a list: isolated margin's accounts (parse_book checked its length)
+    for (int a = 0; a < h.num_accounts; ++a) h.collateral[a] = book.margin.leg_collateral.at(a);
   } else if (book.margin.collateral) {
     if (isolated)
       throw InputError(book_field(book, "margin.collateral") +

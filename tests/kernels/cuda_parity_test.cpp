@@ -143,23 +143,25 @@ TEST_F(CudaParity, BandSweepPairsMatchCpu) {
   }
 }
 
-// Hedges of several legs (the kMaxHedgeLegs kernels): cross and isolated accounts, static and
-// dynamic, every column of the plain program with the leg detail, and the band sweep's pairs.
+// Hedges of two and three legs (the kMaxHedgeLegs kernels): cross and isolated accounts, static
+// and dynamic, every column of the plain program with the leg detail, and the band sweep's pairs.
 TEST_F(CudaParity, HedgesOfSeveralLegsMatchCpu) {
   const Model m = make_synthetic_model(4, 2);
-  for (MarginMode margin : {MarginMode::cross, MarginMode::isolated})
-    for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
-      SCOPED_TRACE(std::string(margin == MarginMode::cross ? "cross" : "isolated") +
-                   (mode == HedgeMode::dynamic ? ", dynamic" : ", static"));
-      BookConfig book = test::legs_test_book(m, mode, margin, true);
-      book.risk.band_grid = {0.01, 0.05, 0.1, 0.2};
-      SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
-      tables.scalars.leg_detail.record = true;
-      tables.scalars.asset_pnl.record = true;
-      expect_outcomes_match(m, book);
-      expect_program_matches(tables, PathProgram::outcomes, book.simulation.paths);
-      expect_program_matches(tables, PathProgram::outcomes_with_band_sweep, book.simulation.paths);
-    }
+  for (bool with_put : {false, true})
+    for (MarginMode margin : {MarginMode::cross, MarginMode::isolated})
+      for (HedgeMode mode : {HedgeMode::static_ratio, HedgeMode::dynamic}) {
+        SCOPED_TRACE(std::string(with_put ? "three legs, " : "two legs, ") +
+                     (margin == MarginMode::cross ? "cross" : "isolated") +
+                     (mode == HedgeMode::dynamic ? ", dynamic" : ", static"));
+        BookConfig book = test::legs_test_book(m, mode, margin, with_put);
+        book.risk.band_grid = {0.01, 0.05, 0.1, 0.2};
+        SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
+        tables.scalars.leg_detail.record = true;
+        tables.scalars.asset_pnl.record = true;
+        expect_outcomes_match(m, book);
+        expect_program_matches(tables, PathProgram::outcomes, book.simulation.paths);
+        expect_program_matches(tables, PathProgram::outcomes_with_band_sweep, book.simulation.paths);
+      }
 }
 
 TEST_F(CudaParity, RatioGridMatchesCpu) {

@@ -574,6 +574,9 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
     run.contributions = contributions_from(reduced, tables, scenario.model, hedge_leg_names(scenario.model, book));
   if (leg_figures) {
     leg_figures_from(legs->value(), tables, book, hedge_leg_names(scenario.model, book), run);
+    // The pass's collateral shortfall is account 0's: with several accounts no one amount is the
+    // book's, and each account's is in run.accounts.
+    if (run.accounts.size() > 1) run.result.margin.collateral_for_call_probability.clear();
     run.result.peak_tail_values += legs->value().peak_tail_values();
   }
   return run;
@@ -827,11 +830,14 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
 
   // One collateral for every scenario and the bands: a desk posts one amount; stresses test it.
   std::uint64_t simulated_paths = 0;
-  const bool sizing = !book.margin.collateral && book.hedge.hedged() && !isolated_accounts(book);
+  const bool sizing = !book.margin.collateral && book.hedge.hedged() && book.margin.leg_collateral.empty();
   if (sizing) say("collateral: auto: simulating the base scenario for its collateral shortfalls");
   report.collateral = choose_collateral(backend, model, inputs, book);
   if (isolated_accounts(book)) {
-    say("collateral: " + report.collateral.rule + ", " + money(report.collateral.amount) + " in all");
+    if (sizing) simulated_paths += book.simulation.paths;
+    std::string amounts;
+    for (double c : report.collateral.accounts) amounts += (amounts.empty() ? "" : " + ") + money(c);
+    say("collateral: " + report.collateral.rule + ": " + amounts + " = " + money(report.collateral.amount));
   } else if (sizing) {
     simulated_paths += book.simulation.paths;
     char p[32];

@@ -69,7 +69,8 @@ class CudaBackend final : public PathBackend {
     const SimulationView view = tables.view(params_.data());
     const auto launch = program == PathProgram::outcomes                 ? launch_simulate_paths
                         : program == PathProgram::outcomes_with_ratio_grid ? launch_simulate_paths_with_ratio_grid
-                                                                           : launch_simulate_paths_with_band_sweep;
+                        : program == PathProgram::outcomes_with_band_sweep ? launch_simulate_paths_with_band_sweep
+                                                                           : launch_simulate_paths_with_unit_legs;
     for (std::uint64_t first = range.first; first < range.last; first += batch) {
       const std::uint64_t count = std::min(batch, range.last - first);
       launch(view, first, count, {outcomes_.data(), count}, nullptr);

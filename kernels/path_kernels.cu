@@ -84,6 +84,11 @@ void launch_simulate_paths_with_band_sweep(const SimulationView& view, std::uint
   launch_per_path<PathProgram::outcomes_with_band_sweep>(view, first_path, count, out, stream);
 }
 
+void launch_simulate_paths_with_unit_legs(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
+                                          const OutcomeColumns& out, cudaStream_t stream) {
+  launch_per_path<PathProgram::outcomes_with_unit_legs>(view, first_path, count, out, stream);
+}
+
 void launch_simulate_paths(const SimulationView& view, std::uint64_t first_path, std::uint64_t count,
                            const OutcomeColumns& out, cudaStream_t stream) {
   launch_per_path<PathProgram::outcomes>(view, first_path, count, out, stream);

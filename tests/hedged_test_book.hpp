@@ -73,4 +73,24 @@ inline BookConfig legs_test_book(const Model& model, HedgeMode mode, MarginMode 
   return book;
 }
 
+/// hedged_test_book's static perpetual, on the model's first asset (the reference benchmark), and
+/// a second leg `second` on its third asset, at ratios `ratio0` and `ratio1` (negative: a long
+/// linear leg, a written option), under `mode`: each leg's account posts 40 under isolated margin,
+/// the one account 60 under cross.
+inline BookConfig two_leg_test_book(const Model& model, HedgeInstrument second, double ratio0, double ratio1,
+                                    MarginMode mode) {
+  BookConfig book = hedged_test_book(model, HedgeInstrument::perpetual, HedgeMode::static_ratio);
+  book.hedge.legs.push_back(book.hedge.legs.front());
+  for (int l = 0; l < 2; ++l) {
+    HedgeLegConfig& leg = book.hedge.legs[l];
+    leg.field = "hedge.legs[" + std::to_string(l) + "]";
+    leg.benchmark = model.assets[l == 0 ? 0 : 2];
+    leg.ratio = l == 0 ? ratio0 : ratio1;
+  }
+  book.hedge.legs[1].instrument = second;
+  book.margin.mode = mode;
+  if (mode == MarginMode::isolated) book.margin.leg_collateral = {40.0, 40.0};
+  return book;
+}
+
 }  // namespace betahedge::test

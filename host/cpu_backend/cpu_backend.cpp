@@ -124,10 +124,22 @@ struct IsaPrograms {
   PathRangeFn outcomes[4];
   PathRangeFn outcomes_with_ratio_grid[4];
   PathRangeFn outcomes_with_band_sweep[4];
+  PathRangeFn outcomes_with_unit_legs[4];
+
+  /// The path range of `program` at capacity slot `slot`.
+  PathRangeFn of(PathProgram program, std::ptrdiff_t slot) const {
+    switch (program) {
+      case PathProgram::outcomes_with_ratio_grid: return outcomes_with_ratio_grid[slot];
+      case PathProgram::outcomes_with_band_sweep: return outcomes_with_band_sweep[slot];
+      case PathProgram::outcomes_with_unit_legs: return outcomes_with_unit_legs[slot];
+      default: return outcomes[slot];
+    }
+  }
 };
 
 constexpr PathProgram kGrid = PathProgram::outcomes_with_ratio_grid;
 constexpr PathProgram kBands = PathProgram::outcomes_with_band_sweep;
+constexpr PathProgram kUnitLegs = PathProgram::outcomes_with_unit_legs;
 
 #define BETAHEDGE_ISA_PROGRAMS(label, space)                                                                 \
   IsaPrograms {                                                                                              \
@@ -135,7 +147,9 @@ constexpr PathProgram kBands = PathProgram::outcomes_with_band_sweep;
         {&space::range<4, PathProgram::outcomes>, &space::range<8, PathProgram::outcomes>,                   \
          &space::range<16, PathProgram::outcomes>, &space::range<64, PathProgram::outcomes>},                \
         {&space::range<4, kGrid>, &space::range<8, kGrid>, &space::range<16, kGrid>, &space::range<64, kGrid>},  \
-        {&space::range<4, kBands>, &space::range<8, kBands>, &space::range<16, kBands>, &space::range<64, kBands> } \
+        {&space::range<4, kBands>, &space::range<8, kBands>, &space::range<16, kBands>, &space::range<64, kBands>}, \
+        {&space::range<4, kUnitLegs>, &space::range<8, kUnitLegs>, &space::range<16, kUnitLegs>,                 \
+         &space::range<64, kUnitLegs>}                                                                           \
   }
 
 static_assert(std::size(kPathCapacities) == 4 && kPathCapacities[0] == 4 && kPathCapacities[1] == 8 &&
@@ -221,9 +235,7 @@ class CpuBackend final : public PathBackend {
     const int capacity = path_capacity_for(view.market.num_assets);
     const auto at = std::find(std::begin(kPathCapacities), std::end(kPathCapacities), capacity);
     const std::ptrdiff_t slot = at == std::end(kPathCapacities) ? 3 : at - std::begin(kPathCapacities);
-    const PathRangeFn path_range = program == PathProgram::outcomes                 ? isa_.outcomes[slot]
-                                   : program == PathProgram::outcomes_with_ratio_grid ? isa_.outcomes_with_ratio_grid[slot]
-                                                                                      : isa_.outcomes_with_band_sweep[slot];
+    const PathRangeFn path_range = isa_.of(program, slot);
     const std::uint64_t largest = std::min(batch, range.size());
     buffer_.assign(padded_stride(largest) * columns, 0.0);
     for (std::uint64_t first = range.first; first < range.last; first += batch) {

@@ -295,7 +295,7 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   std::vector<int> horizons = report_horizons(book);
   horizons.pop_back();
   t.data.reserve(nk * lanes + nk * n * lanes + nk + nk * nk + nk + 4 * lanes + 3 * nk * num_legs + grid.size() +
-                 2 * bands + horizons.size());
+                 2 * bands + horizons.size() + num_legs);
   auto append = [&t](std::size_t& offset, std::size_t count) {
     if (t.data.size() + count > t.data.capacity()) throw std::logic_error("simulation tables: reserve too small");
     offset = t.data.size();
@@ -375,6 +375,9 @@ SimulationTables build_simulation_tables(const Model& model, const PortfolioSetu
   double* horizon_days = append(t.offsets.horizon_days, horizons.size());
   std::copy(horizons.begin(), horizons.end(), horizon_days);
   t.scalars.horizons.count = static_cast<int>(horizons.size());
+  // The unit-legs program's direction vector: the book's own ratios until the optimiser sets another.
+  double* direction = append(t.offsets.direction, num_legs);
+  for (std::size_t l = 0; l < num_legs; ++l) direction[l] = legs[l].ratio;
 
   MarketView& m = t.scalars.market;
   m.num_assets = n;

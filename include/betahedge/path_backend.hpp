@@ -38,12 +38,23 @@ inline int leg_detail_first_column(PathProgram program, const SimulationTables& 
   return asset_pnl_first_column(program, tables) + (asset_pnl ? tables.scalars.market.num_assets : 0);
 }
 
+/// Where the unit legs' columns start (UnitLegColumns, PathProgram::outcomes_with_unit_legs):
+/// after every column the plain outcomes program writes, which come first, as they are.
+inline int unit_legs_first_column(const SimulationTables& tables) {
+  const HedgeView& h = tables.scalars.hedge;
+  const bool leg_detail = tables.scalars.leg_detail.record;
+  return leg_detail_first_column(PathProgram::outcomes, tables) +
+         (leg_detail ? LegDetailColumns::total(h.num_legs, h.num_accounts) : 0);
+}
+
 /// Columns per path of `program` for these tables: its own, then kNumOutcomeFields per
 /// intermediate horizon, then one per asset when tables.scalars.asset_pnl.record, then the leg
 /// detail (LegDetailColumns) when tables.scalars.leg_detail.record (none of those three for the
-/// band sweep).
+/// band sweep), then, for the unit legs, UnitLegColumns.
 inline int program_columns(PathProgram program, const SimulationTables& tables) {
   const HedgeView& h = tables.scalars.hedge;
+  if (program == PathProgram::outcomes_with_unit_legs)
+    return unit_legs_first_column(tables) + UnitLegColumns::total(h.num_legs, h.num_accounts);
   const bool leg_detail = program != PathProgram::outcomes_with_band_sweep && tables.scalars.leg_detail.record;
   return leg_detail_first_column(program, tables) + (leg_detail ? LegDetailColumns::total(h.num_legs, h.num_accounts) : 0);
 }

@@ -23,6 +23,7 @@
 #include "betahedge/path_types.hpp"
 #include "betahedge/random_draws.hpp"
 #include "betahedge/ratio_grid.hpp"
+#include "betahedge/unit_legs.hpp"
 
 namespace betahedge {
 
@@ -49,7 +50,8 @@ struct NoPathObserver {
 };
 
 /// A rider computes something else on the market path simulate_path draws (RatioGridRider: the
-/// static hedge at a grid of ratios; BandSweepRider: the dynamic hedge at several bands), from
+/// static hedge at a grid of ratios; BandSweepRider: the dynamic hedge at several bands;
+/// UnitLegsRider: each leg alone at ratio +1), from
 /// the hooks below; they are called on a hedged book
 /// only. The default rides nothing and compiles to nothing.
 struct NoRider {
@@ -425,6 +427,18 @@ BH_HD void simulate_path_with_band_sweep(const SimulationView& v, Generator& gen
     store_outcome({out.base + kNumOutcomeFields * (1 + b) * out.stride, out.stride}, index, rider.outcome(b));
 }
 
+/// simulate_path's outcomes at `index` of `out`, every column of PathProgram::outcomes (the same
+/// bits: horizons, asset P&L and leg detail when the view asks), and then, from column
+/// outcome_program_columns(v), the unit legs on the same market path (UnitLegColumns;
+/// UnitLegsRider says what each holds). kLegs >= the hedge's legs.
+template <int kCapacity, int kLegs = kMaxHedgeLegs, class Generator>
+BH_HD void simulate_path_with_unit_legs(const SimulationView& v, Generator& gen, const OutcomeColumns& out,
+                                        std::uint64_t index) {
+  UnitLegsRider<kLegs> rider(v, out.base + index + outcome_program_columns(v) * out.stride, out.stride);
+  const HorizonColumns horizons{out, index, kNumOutcomeFields};
+  store_outcome(out, index, simulate_path<kCapacity, kLegs>(v, gen, NoPathObserver{}, rider, &horizons));
+}
+
 /// Path `index` of a batch (its draws from `gen`) under `program`: the one place that maps a
 /// PathProgram to its path function, for the CPU loop and the GPU kernel alike. kLegs >= the
 /// hedge's legs.
@@ -436,8 +450,10 @@ BH_HD void run_path_program(const SimulationView& v, Generator& gen, const Outco
   }
   else if constexpr (kProgram == PathProgram::outcomes_with_ratio_grid)
     simulate_path_with_ratio_grid<kCapacity, kLegs>(v, gen, out, index);
-  else
+  else if constexpr (kProgram == PathProgram::outcomes_with_band_sweep)
     simulate_path_with_band_sweep<kCapacity, kLegs>(v, gen, out, index);
+  else
+    simulate_path_with_unit_legs<kCapacity, kLegs>(v, gen, out, index);
 }
 
 /// Calls f(std::integral_constant<int, C>{}) with the capacity C for num_assets (host side of

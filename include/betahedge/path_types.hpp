@@ -91,6 +91,9 @@ struct HedgeView {
   int num_sweep_bands = 0;           ///< band sweep: dynamic-hedge (target, band) pairs evaluated in one pass
   const double* sweep_bands = nullptr;    ///< [num_sweep_bands]: pair b's band
   const double* sweep_targets = nullptr;  ///< [num_sweep_bands]: pair b's target beta
+  /// [num_legs]: the ratio vector d whose static hedge the unit-legs program sizes collateral for
+  /// (UnitLegColumns::shortfall); the host fills it (the book's own ratios unless it sets another).
+  const double* direction = nullptr;
 };
 
 inline constexpr int kMaxGridRatios = 128;
@@ -192,6 +195,21 @@ struct LegDetailColumns {
   static constexpr int total(int legs, int accounts) { return 3 * legs + 2 * accounts; }
 };
 
+/// Column layout of the unit legs (PathProgram::outcomes_with_unit_legs) of a hedge of `legs` legs
+/// and `accounts` margin accounts, from its first column (unit_legs_first_column):
+///   per leg l, the leg alone held statically at ratio +1 with no margin action (unit_legs.hpp):
+///     marks(l) = M_l, its marks and funding; costs(l) = K_l >= 0, its fees, slippage and roll costs;
+///   per account a: shortfall(a) = the least collateral with which the static hedge at the
+///     direction vector d (HedgeView::direction) meets no call on account a on the path, >= 0.
+/// Without calls the static hedge at ratio vector r has hedged P&L u + sum_l (r_l M_l - |r_l| K_l),
+/// u = pnl_unhedged.
+struct UnitLegColumns {
+  static constexpr int marks(int l) { return 2 * l; }
+  static constexpr int costs(int l) { return 2 * l + 1; }
+  static constexpr int shortfall(int legs, int a) { return 2 * legs + a; }
+  static constexpr int total(int legs, int accounts) { return 2 * legs + accounts; }
+};
+
 /// What a pass computes for each path.
 enum class PathProgram {
   /// simulate_path: the OutcomeField columns.
@@ -203,7 +221,20 @@ enum class PathProgram {
   /// hedge made dynamic at each of the tables' sweep bands (band b's from column
   /// kNumOutcomeFields x (1 + b)).
   outcomes_with_band_sweep,
+  /// simulate_path_with_unit_legs: every column of `outcomes` (the same bits), then each leg
+  /// alone at ratio +1 and each account's shortfall at the direction vector (UnitLegColumns,
+  /// from outcome_program_columns(view) on).
+  outcomes_with_unit_legs,
 };
+
+/// The columns the `outcomes` program writes per path for view v: its own, kNumOutcomeFields per
+/// intermediate horizon, one per asset when v.asset_pnl.record, the leg detail when
+/// v.leg_detail.record (path_backend.hpp's program_columns(PathProgram::outcomes, tables), the
+/// path code's count of it).
+inline constexpr int outcome_program_columns(const SimulationView& v) {
+  return kNumOutcomeFields * (1 + v.horizons.count) + (v.asset_pnl.record ? v.market.num_assets : 0) +
+         (v.leg_detail.record ? LegDetailColumns::total(v.hedge.num_legs, v.hedge.num_accounts) : 0);
+}
 
 /// Structure-of-arrays storage for PathOutcome: column f starts at base + f * stride.
 struct OutcomeColumns {

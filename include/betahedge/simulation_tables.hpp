@@ -16,6 +16,7 @@ struct SimulationTables {
     std::size_t funding_rate = 0, annual_basis = 0, implied_vol = 0;
     std::size_t grid_ratios = 0, sweep_bands = 0;
     std::size_t sweep_targets = 0, horizon_days = 0;
+    std::size_t direction = 0;  ///< [leg]
   };
   std::vector<double> data;
   Offsets offsets;
@@ -43,6 +44,7 @@ struct SimulationTables {
     v.hedge.grid_ratios = base + offsets.grid_ratios;
     v.hedge.sweep_bands = base + offsets.sweep_bands;
     v.hedge.sweep_targets = base + offsets.sweep_targets;
+    v.hedge.direction = base + offsets.direction;
     v.horizons.days = base + offsets.horizon_days;
     return v;
   }

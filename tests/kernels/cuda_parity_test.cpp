@@ -164,6 +164,24 @@ TEST_F(CudaParity, HedgesOfSeveralLegsMatchCpu) {
       }
 }
 
+// The unit legs: each leg alone at ratio +1 and each account's shortfall at the direction vector,
+// after every plain column (leg detail included), for books of one leg (the kLegs = 1 kernel)
+// and of two (the kMaxHedgeLegs kernel), cross and isolated, a written option among them.
+TEST_F(CudaParity, UnitLegsMatchCpu) {
+  const Model m = make_synthetic_model(4, 2);
+  const BookConfig books[] = {
+      test::hedged_test_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic),
+      test::hedged_test_book(m, HedgeInstrument::option, HedgeMode::static_ratio),
+      test::two_leg_test_book(m, HedgeInstrument::future, 0.8, 0.5, MarginMode::cross),
+      test::two_leg_test_book(m, HedgeInstrument::option, 0.8, -0.6, MarginMode::isolated),
+  };
+  for (const BookConfig& book : books) {
+    SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
+    tables.scalars.leg_detail.record = true;
+    expect_program_matches(tables, PathProgram::outcomes_with_unit_legs, book.simulation.paths);
+  }
+}
+
 TEST_F(CudaParity, RatioGridMatchesCpu) {
   const Model m = make_synthetic_model(4, 2);
   for (HedgeInstrument instrument : {HedgeInstrument::perpetual, HedgeInstrument::future, HedgeInstrument::option}) {

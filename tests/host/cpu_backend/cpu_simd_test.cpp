@@ -229,6 +229,48 @@ TEST(CpuSimd, HedgesOfSeveralLegsMatchScalarBitForBit) {
       }
 }
 
+TEST(CpuSimd, UnitLegsMatchScalarBitForBit) {
+  // Every column of the unit-legs program (the plain outcomes, the leg detail, the unit legs and
+  // the shortfalls), every variant, 1 and 2 threads, two batch sizes, against the scalar path
+  // code with every leg's arrays (kMaxHedgeLegs): for the one-perpetual book the backend runs its
+  // one-leg copy (kLegs = 1), which must give the same bits.
+  const Model m = make_synthetic_model(5, 2);
+  std::vector<std::pair<std::string, BookConfig>> books = {
+      {"one perpetual, dynamic", test::hedged_test_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic)},
+      {"one put, static", test::hedged_test_book(m, HedgeInstrument::option, HedgeMode::static_ratio)},
+      {"perpetual and future, cross", test::two_leg_test_book(m, HedgeInstrument::future, 0.8, 0.5, MarginMode::cross)},
+      {"perpetual and written put, isolated",
+       test::two_leg_test_book(m, HedgeInstrument::option, 0.8, -0.6, MarginMode::isolated)},
+  };
+  const std::uint64_t paths = 1200;
+  for (const auto& [name, book] : books) {
+    SCOPED_TRACE(name);
+    SimulationTables tables = build_simulation_tables(m, make_portfolio(m, book), book);
+    tables.scalars.leg_detail.record = true;
+    const PathProgram program = PathProgram::outcomes_with_unit_legs;
+    const int columns = program_columns(program, tables);
+    std::vector<double> reference(columns * paths);
+    const SimulationView view = tables.view(tables.data.data());
+    for (std::uint64_t p = 0; p < paths; ++p) {
+      PhiloxStream gen(view.seed, p);
+      run_path_program<PathProgram::outcomes_with_unit_legs, 8, kMaxHedgeLegs>(view, gen, {reference.data(), paths},
+                                                                                 p);
+    }
+    for (const CpuIsaVariant& isa : cpu_isa_variants()) {
+      if (!isa.supported) continue;
+      for (int threads : {1, 2})
+        for (std::uint64_t batch : {500u, 777u}) {
+          auto backend = make_cpu_backend(threads, isa.name);
+          const std::vector<double> all = collect_outcomes(*backend, tables, program, paths, batch);
+          for (int c = 0; c < columns; ++c)
+            for (std::uint64_t p = 0; p < paths; ++p)
+              ASSERT_TRUE(same_bits(all[c * paths + p], reference[c * paths + p]))
+                  << isa.name << ", " << threads << " threads, batch " << batch << ", column " << c << " path " << p;
+        }
+    }
+  }
+}
+
 TEST(CpuIsa, TheBaselineAlwaysRunsAndTheBestSupportedIsTheDefault) {
   const std::vector<CpuIsaVariant> variants = cpu_isa_variants();
   ASSERT_FALSE(variants.empty());

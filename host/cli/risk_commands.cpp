@@ -24,7 +24,10 @@ std::vector<OutputFile> risk_output_files(const RiskReport& report, const BookCo
   if (stages.stresses) files.push_back({"stress.csv", stress_csv(report, book.risk)});
   if (std::any_of(report.scenarios.begin(), report.scenarios.end(), [](const ScenarioRun& s) { return s.contributions; }))
     files.push_back({"contributions.csv", contributions_csv(report)});
-  if (stages.optimize) files.push_back({"hedge_ratio_curve.csv", hedge_ratio_curve_csv(report, book.risk)});
+  if (stages.optimize && book.hedge.legs.size() > 1)
+    files.push_back({"hedge_surface.csv", hedge_surface_csv(report, book.risk)});
+  else if (stages.optimize)
+    files.push_back({"hedge_ratio_curve.csv", hedge_ratio_curve_csv(report, book.risk)});
   if (stages.bands) files.push_back({"bands.csv", bands_csv(report, book.risk)});
   if (report.histogram) files.push_back({"pnl_distribution.csv", pnl_distribution_csv(*report.histogram)});
   if (!report.replays.empty()) files.push_back({"replay_paths.csv", replay_paths_csv(report)});

@@ -171,6 +171,36 @@ std::string formatted(const char* format, Args... args) {
   return text;
 }
 
+/// The hedge vector's figures dominated by an edge case: a min-ES vector with a leg at its range's
+/// edge, a certificate that did not close, collinear legs, no multiple of the min-variance vector
+/// within the call limit.
+std::vector<std::string> hedge_vector_warnings(const std::string& scenario, const HedgeVectorOptimization& v) {
+  std::vector<std::string> out;
+  for (const std::string& level : v.min_es_on_edge)
+    out.push_back(formatted("scenario %s: the min-ES hedge vector at %s has a leg at the edge of its range "
+                            "(risk.hedge_ratio_grid, widened to the book's own ratios): the optimum may lie beyond",
+                            scenario.c_str(), level.c_str()));
+  for (const std::string& level : v.min_es_unconverged)
+    out.push_back(formatted("scenario %s: the min-ES hedge vector at %s is not proven optimal to the solver's "
+                            "tolerance (its ES is an upper bound on the least)",
+                            scenario.c_str(), level.c_str()));
+  if (v.system == HedgeSystem::singular)
+    out.push_back(formatted("scenario %s: the legs' P&L are collinear (condition number %.3g): the variance has no "
+                            "one minimising vector; min_variance is the smallest one, with no standard errors, and "
+                            "no margin-constrained vector is given",
+                            scenario.c_str(), v.condition_number));
+  else if (v.system == HedgeSystem::ill_conditioned)
+    out.push_back(formatted("scenario %s: the legs' P&L are nearly collinear (condition number %.3g): the "
+                            "min-variance vector's components trade off against each other; read their standard errors",
+                            scenario.c_str(), v.condition_number));
+  if (v.margin_constrained && v.margin_constrained_scale <= 0.0)
+    out.push_back(formatted("scenario %s: no multiple of the min-variance hedge vector keeps the call probability "
+                            "within risk.max_call_probability with this collateral",
+                            scenario.c_str()));
+  return out;
+}
+
+
 /// An amount of money with two decimals and thousands separators: 1,234,567.89.
 std::string money(double amount) {
   const std::string digits = formatted("%.2f", std::abs(amount));
@@ -348,6 +378,8 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
                                    liquidate ? "liquidate" : "top_up", liquidate ? "liquidations" : "top-ups"));
     if (run.optimization)
       for (std::string& w : grid_edge_warnings(s.name, run.optimization->optimal, book)) warnings.push_back(std::move(w));
+    if (run.vector_optimization)
+      for (std::string& w : hedge_vector_warnings(s.name, *run.vector_optimization)) warnings.push_back(std::move(w));
   }
   if (!report.bands.empty() && band_choice(report.bands) != BandChoice::rule) {
     const auto best = std::find_if(report.bands.begin(), report.bands.end(), [](const BandRow& b) { return b.recommended; });
@@ -517,6 +549,7 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
   // The ratio grid varies one leg's ratio: a hedge of several legs runs without it (job_warnings
   // says so), and its optimiser is a vector of ratios, not this grid.
   const bool optimize = extras.optimize && book.hedge.legs.size() == 1;
+  const bool optimize_vector = extras.optimize && book.hedge.legs.size() > 1;
   BookConfig pass_book = book;
   if (optimize) pass_book.risk.hedge_ratio_grid.step /= 2.0;  // the grid with its midpoints
   SimulationTables tables = build_simulation_tables(scenario.model, portfolio, pass_book, shocks_of(scenario));
@@ -525,7 +558,9 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
   const bool leg_figures = tables.scalars.hedge.num_legs > 1;
   tables.scalars.leg_detail.record = leg_figures;
   ReductionPlan plan = scenario_plan(book);
-  const PathProgram program = optimize ? PathProgram::outcomes_with_ratio_grid : PathProgram::outcomes;
+  const PathProgram program = optimize          ? PathProgram::outcomes_with_ratio_grid
+                              : optimize_vector ? PathProgram::outcomes_with_unit_legs
+                                                : PathProgram::outcomes;
   if (optimize) plan.grid_count = tables.scalars.hedge.num_grid_ratios;
   if (extras.contributions) {
     plan.contribution_level = contribution_level(book);
@@ -557,6 +592,11 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
                  [leg_plan](const std::string& bytes) { return LegReduction::decode(leg_plan, bytes); });
     reducers.push_back(&*legs);
   }
+  std::optional<HedgeVectorReducers> unit_legs;
+  if (optimize_vector) {
+    unit_legs.emplace(tables);
+    for (BatchReducer* r : unit_legs->reducers()) reducers.push_back(r);
+  }
   const std::vector<OutcomeReduction> reductions =
       run_path_pass(backend, tables, program, plans, book.simulation.batch_size, reducers);
   const OutcomeReduction& reduced = reductions.front();
@@ -569,6 +609,9 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
   run.horizons.push_back({days.back(), run.result});
   run.applied = applied_to_json(scenario);
   if (optimize) run.optimization = optimization_from(reduced, optimiser_ratio_grid(book), tables, book);
+  if (optimize_vector)
+    run.vector_optimization =
+        optimize_hedge_vector(backend, tables, *unit_legs, book, hedge_leg_names(scenario.model, book));
   if (extras.histogram && histogram) *histogram = histogram_from(reduced);
   if (extras.contributions)
     run.contributions = contributions_from(reduced, tables, scenario.model, hedge_leg_names(scenario.model, book));
@@ -768,7 +811,12 @@ namespace {
 void check_statistics_memory(const BookConfig& book, const JobStages& stages, const PathBackend& backend,
                              int num_assets) {
   const std::uint64_t n = book.simulation.paths;
-  const int grid = stages.optimize ? static_cast<int>(optimiser_ratio_grid(book).size()) : 0;
+  const int legs = static_cast<int>(book.hedge.legs.size());
+  const int grid = stages.optimize && legs == 1 ? static_cast<int>(optimiser_ratio_grid(book).size()) : 0;
+  // The hedge vector's optimiser (several legs) keeps the rows (u, M_l, K_l) of the first paths.
+  const double vector_rows = stages.optimize && legs > 1
+                                 ? static_cast<double>(std::min(n, HedgeRows::kDefaultCapacity)) * (1 + 2 * legs)
+                                 : 0.0;
   const double losses = static_cast<double>(loss_tail_needed(n, book.risk.levels));
   const double shortfalls = static_cast<double>(shortfall_tail_needed(n, scenario_plan(book).max_call_probability));
   // Each tail up to 1.5x what it keeps between trims; under MPI every rank's tails at once.
@@ -778,8 +826,9 @@ void check_statistics_memory(const BookConfig& book, const JobStages& stages, co
   // value per kept path, plus each row's loss and path id.
   const double contributions =
       static_cast<double>(loss_tail_needed(n, {contribution_level(book)})) * (2.0 * (num_assets + 1) + 2.0);
-  const double tails = 1.5 * (losses * (2 + grid + 2 * horizons) + shortfalls * (grid > 0 ? 2 : 1) + contributions) *
-                       (rank_count > 1 ? 1.0 + rank_count : 1.0);
+  const double tails =
+      (1.5 * (losses * (2 + grid + 2 * horizons) + shortfalls * (grid > 0 ? 2 : 1) + contributions) + vector_rows) *
+      (rank_count > 1 ? 1.0 + rank_count : 1.0);
   const int columns =
       kNumOutcomeFields * (1 + horizons) + (grid > 0 ? RatioGridColumns::total(grid) : 0) + num_assets;
   const std::uint64_t batch_paths = aligned_batch_size(backend, book.simulation.batch_size, columns);
@@ -856,9 +905,14 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
   for (const AppliedScenario& scenario : inputs.scenarios) {
     const ScenarioExtras extras{stages.optimize, stages.histogram && report.scenarios.empty()};
     const bool grid = extras.optimize && book.hedge.legs.size() == 1;
-    say("scenario " + scenario.name + (grid ? ": simulating, the ratio grid on the same paths" : ": simulating"));
+    const bool vector = extras.optimize && book.hedge.legs.size() > 1;
+    say("scenario " + scenario.name +
+        (grid     ? ": simulating, the ratio grid on the same paths"
+         : vector ? ": simulating, each leg alone on the same paths (the hedge vector), then the min-variance "
+                    "vector's margin calls"
+                  : ": simulating"));
     ScenarioRun run = run_scenario(backend, scenario, portfolio, job_book, extras, &report.histogram);
-    simulated_paths += book.simulation.paths;
+    simulated_paths += book.simulation.paths * (vector && run.vector_optimization->margin_constrained ? 2 : 1);
     report.peak_tail_values = std::max(report.peak_tail_values, run.result.peak_tail_values);
     report.scenarios.push_back(std::move(run));
   }
@@ -884,9 +938,6 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
     simulated_paths += book.simulation.paths * ((pairs + kMaxBandsPerPass - 1) / kMaxBandsPerPass);
   }
   report.warnings = job_warnings(report, job_book, model);
-  if (stages.optimize && book.hedge.legs.size() > 1)
-    report.warnings.push_back("hedge.legs: the hedge-ratio optimiser varies the ratio of a one-leg hedge; this hedge "
-                              "of " + std::to_string(book.hedge.legs.size()) + " legs was simulated without it");
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report.run = {book.simulation.paths, steps, book.simulation.horizon_days, book.simulation.seed, backend.name(),
                 backend.device_name(), ranks::count(), elapsed,

@@ -11,6 +11,7 @@
 #include "betahedge/model_types.hpp"
 #include "betahedge/path_backend.hpp"
 #include "config/book_config.hpp"
+#include "engine/hedge_vector_job.hpp"
 #include "engine/replay.hpp"
 #include "engine/risk_engine.hpp"
 #include "engine/simulation_setup.hpp"
@@ -113,7 +114,8 @@ struct ScenarioRun {
   /// whose result is `result`.
   std::vector<HorizonResult> horizons;
   nlohmann::json applied;                   ///< SPEC 6 `applied`
-  std::optional<Optimization> optimization;
+  std::optional<Optimization> optimization;  ///< a hedge of one leg: the ratio grid's optima
+  std::optional<HedgeVectorOptimization> vector_optimization;  ///< several legs: the optimal vectors
   std::optional<ScenarioContributions> contributions;
 };
 

@@ -1,5 +1,7 @@
 #include "report/summary_json.hpp"
 
+#include <cmath>
+
 namespace betahedge {
 namespace {
 
@@ -138,6 +140,32 @@ json summary_to_json(const RiskReport& report) {
                                            {"var", var},
                                            {"standalone_es", standalone},
                                            {"marginal_es", marginal}};
+    }
+    if (run.vector_optimization) {
+      // SPEC 6 `optimal_hedge_vector`: ratios in leg order. A standard error the variance cannot
+      // give (legs collinear: no one minimiser) is null.
+      const HedgeVectorOptimization& v = *run.vector_optimization;
+      const auto finite_or_null = [](const std::vector<double>& x) {
+        json out = json::array();
+        for (double e : x) out.push_back(std::isfinite(e) ? json(e) : json(nullptr));
+        return out;
+      };
+      json min_es = json::object(), es_at = json::object();
+      for (const auto& [level, ratios] : v.min_es) min_es[level] = ratios;
+      for (const auto& [level, es] : v.es_at_min_es) es_at[level] = es;
+      static const char* const kSystem[] = {"regular", "ill_conditioned", "singular"};
+      scenarios.back()["optimal_hedge_vector"] = {
+          {"legs", v.legs},
+          {"min_variance", v.min_variance},
+          {"min_variance_se", finite_or_null(v.min_variance_se)},
+          {"stdev_at_min_variance", v.stdev_at_min_variance},
+          {"min_es", min_es},
+          {"es_at_min_es", es_at},
+          {"margin_constrained", v.margin_constrained ? json(*v.margin_constrained) : json(nullptr)},
+          {"margin_constrained_scale", v.margin_constrained ? json(v.margin_constrained_scale) : json(nullptr)},
+          {"range", {{"lower", v.lower}, {"upper", v.upper}}},
+          {"es_paths", v.es_paths},
+          {"system", kSystem[static_cast<int>(v.system)]}};
     }
     if (run.optimization) {
       const OptimalRatios& o = run.optimization->optimal;

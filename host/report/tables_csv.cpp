@@ -102,6 +102,25 @@ std::string hedge_ratio_curve_csv(const RiskReport& report, const RiskConfig& ri
   return out.str();
 }
 
+std::string hedge_surface_csv(const RiskReport& report, const RiskConfig& risk) {
+  std::ostringstream out;
+  out << "scenario,ratio_0,ratio_1";
+  for (const RiskLevel& l : risk.levels) out << ",es_" << l.key;
+  out << "\n";
+  for (const ScenarioRun& run : report.scenarios) {
+    if (!run.vector_optimization) continue;
+    const HedgeVectorOptimization& v = *run.vector_optimization;
+    const std::size_t nb = v.surface_ratios_b.size();
+    for (std::size_t i = 0; i < v.surface_ratios_a.size(); ++i)
+      for (std::size_t j = 0; j < nb; ++j) {
+        out << text_cell(run.result.name) << "," << number(v.surface_ratios_a[i]) << "," << number(v.surface_ratios_b[j]);
+        for (const auto& [level, es] : v.surface) out << "," << number(es[i * nb + j]);
+        out << "\n";
+      }
+  }
+  return out.str();
+}
+
 std::string bands_csv(const RiskReport& report, const RiskConfig& risk) {
   std::ostringstream out;
   out << "target_beta,band,mean_abs_deviation,mean_rebalances,mean_costs" << level_columns(risk, "")

@@ -21,6 +21,10 @@ std::string replay_paths_csv(const RiskReport& report);
 std::string hedge_ratio_curve_csv(const RiskReport& report, const RiskConfig& risk);
 /// target_beta,band,mean_abs_deviation,mean_rebalances,mean_costs,var_<l>,es_<l>...,call_probability,
 /// on_frontier,recommended (one row per pair, target-major)
+/// hedge_surface.csv: a hedge of several legs, per scenario optimised, ES at every level over a grid
+/// of the first two legs' ratios (the other legs at the min-ES vector of the highest level).
+std::string hedge_surface_csv(const RiskReport& report, const RiskConfig& risk);
+
 std::string bands_csv(const RiskReport& report, const RiskConfig& risk);
 /// scenario,level,component,es,var,standalone_es,marginal_es: each scenario's Euler contributions
 /// (ScenarioContributions), one row per component; marginal_es empty for a position of 0.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -139,7 +140,17 @@ HedgeVectorOptimization optimize_hedge_vector(PathBackend& backend, const Simula
     const MinEsHedge es = min_es_vector(rows, level.value, out.lower, out.upper);
     out.min_es.emplace_back(level.key, es.ratios);
     out.es_at_min_es.emplace_back(level.key, es.es);
-    if (es.on_edge) out.min_es_on_edge.push_back(level.key);
+    if (es.on_edge) {
+      std::vector<std::string> at_edge;
+      for (int l = 0; l < legs; ++l) {
+        if (es.side[l] == BoxSide::interior) continue;
+        const bool lower = es.side[l] == BoxSide::lower;
+        char bound[64];
+        std::snprintf(bound, sizeof bound, "%g", lower ? out.lower[l] : out.upper[l]);
+        at_edge.push_back(leg_names[l] + " at its " + (lower ? "lower" : "upper") + " bound " + bound);
+      }
+      out.min_es_on_edge.emplace_back(level.key, at_edge);
+    }
     if (!es.converged) out.min_es_unconverged.push_back(level.key);
     if (level.value > highest) {
       highest = level.value;

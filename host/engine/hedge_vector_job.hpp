@@ -36,7 +36,8 @@ struct HedgeVectorOptimization {
   double stdev_at_min_variance = 0.0;  ///< of p(r*), every path
   std::vector<std::pair<std::string, std::vector<double>>> min_es;  ///< per level key
   std::vector<std::pair<std::string, double>> es_at_min_es;
-  std::vector<std::string> min_es_on_edge;      ///< level keys whose vector has a leg at its range's edge
+  /// Per level key whose vector has legs at their range's edge: "BTC-call at its lower bound -1".
+  std::vector<std::pair<std::string, std::vector<std::string>>> min_es_on_edge;
   std::vector<std::string> min_es_unconverged;  ///< level keys whose certificate did not close
   std::optional<std::vector<double>> margin_constrained;
   double margin_constrained_scale = 1.0;  ///< t: the share of r* the call limit allows (1: r* itself)

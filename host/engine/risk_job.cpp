@@ -176,10 +176,13 @@ std::string formatted(const char* format, Args... args) {
 /// within the call limit.
 std::vector<std::string> hedge_vector_warnings(const std::string& scenario, const HedgeVectorOptimization& v) {
   std::vector<std::string> out;
-  for (const std::string& level : v.min_es_on_edge)
-    out.push_back(formatted("scenario %s: the min-ES hedge vector at %s has a leg at the edge of its range "
-                            "(risk.hedge_ratio_grid, widened to the book's own ratios): the optimum may lie beyond",
-                            scenario.c_str(), level.c_str()));
+  for (const auto& [level, legs] : v.min_es_on_edge) {
+    std::string which;
+    for (const std::string& leg : legs) which += (which.empty() ? "" : ", ") + leg;
+    out.push_back(formatted("scenario %s: the min-ES hedge vector at %s has %s of its range (risk.hedge_ratio_grid, "
+                            "widened to the book's own ratios): the least ES may lie beyond",
+                            scenario.c_str(), level.c_str(), which.c_str()));
+  }
   for (const std::string& level : v.min_es_unconverged)
     out.push_back(formatted("scenario %s: the min-ES hedge vector at %s is not proven optimal to the solver's "
                             "tolerance (its ES is an upper bound on the least)",

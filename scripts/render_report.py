@@ -1252,9 +1252,11 @@ def legs_tables(d):
             f"{legs}"
             f'<p class="note">Mean P&amp;L, costs and funding over the horizon in the {esc(base["name"])} scenario; '
             'a leg\'s P&amp;L includes its costs and funding. '
-            + ("Ratios: short notional of the leg / portfolio value." if static else
+            + ("Ratios: the leg's notional / portfolio value: short for a perpetual or future, bought for "
+               "an option (negative: written). Mean funding is the funding paid (negative: received)." if static else
                f"Weights: the leg's share of each beta trade (hedge.allocation "
-               f"{esc(s['hedge'].get('allocation', 'weights'))}).")
+               f"{esc(s['hedge'].get('allocation', 'weights'))}). Mean funding is the funding paid "
+               "(negative: received).")
             + "</p>"
             + (f"<h3>Leg costs and terms</h3>{terms_table}" if terms_table else "")
             + f"<h3>Margin accounts ({esc(mode)})</h3>{accounts_table([base], per_scenario=False)}"
@@ -1508,6 +1510,16 @@ def surface_key(r):
     return f"hedge_surface[{r['scenario']},{r[('raw', 'ratio_0')]},{r[('raw', 'ratio_1')]}]"
 
 
+
+def ratio_meaning(summary, leg_index):
+    """What a leg's ratio is, from its instrument (summary.json hedge.legs[i].instrument)."""
+    legs = summary.get("hedge", {}).get("legs", [])
+    instrument = legs[leg_index].get("instrument") if leg_index < len(legs) else None
+    if instrument in ("put", "call"):
+        return "bought notional / portfolio value; negative: written"
+    return "short notional / portfolio value"
+
+
 def section_hedge_surface(d):
     """Several legs: in place of the one-ratio curve, the base scenario's ES at the highest level over
     the first two legs' ratios (hedge_surface.csv), a heatmap with contour lines, the optimal
@@ -1564,8 +1576,8 @@ def section_hedge_surface(d):
                     ha="left" if offset[0] > 0 else "right", va="center",
                     bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.85, "edgecolor": "none"},
                     arrowprops={"arrowstyle": "-", "color": "black", "linewidth": 0.8}, zorder=5)
-    ax.set_xlabel(f"{legs[0]} hedge ratio (short notional / portfolio value)")
-    ax.set_ylabel(f"{legs[1]} hedge ratio (short notional / portfolio value)")
+    ax.set_xlabel(f"{legs[0]} ratio ({ratio_meaning(d['summary'], 0)})")
+    ax.set_ylabel(f"{legs[1]} ratio ({ratio_meaning(d['summary'], 1)})")
     ax.set_title(f"ES {level_label(top)} over the ratios of {legs[0]} and {legs[1]}, scenario {base['name']}")
     if marks:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(marks), fontsize=9, frameon=False)

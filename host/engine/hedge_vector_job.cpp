@@ -52,6 +52,7 @@ class CriticalScales {
         if (shortfall > 0.0) scale = std::min(scale, collateral_[a] / shortfall);
       }
       scratch_[i] = -scale;
+      called_at_one_ += scale < 1.0 ? 1 : 0;
     }
     keeper_.add(scratch_.data(), b.count, false);
     paths_ += b.count;
@@ -59,19 +60,26 @@ class CriticalScales {
   void merge(const CriticalScales& other) {
     keeper_.add(other.keeper_);
     paths_ += other.paths_;
+    called_at_one_ += other.called_at_one_;
   }
   std::string encode() const {
     std::string bytes(reinterpret_cast<const char*>(&paths_), sizeof paths_);
+    bytes.append(reinterpret_cast<const char*>(&called_at_one_), sizeof called_at_one_);
     keeper_.write(bytes);
     return bytes;
   }
   CriticalScales decoded(const std::string& bytes) const {
     CriticalScales r = *this;
-    if (bytes.size() < sizeof paths_) throw std::logic_error("CriticalScales: truncated");
+    if (bytes.size() < sizeof paths_ + sizeof called_at_one_) throw std::logic_error("CriticalScales: truncated");
     std::memcpy(&r.paths_, bytes.data(), sizeof paths_);
-    std::size_t cursor = sizeof paths_;
+    std::memcpy(&r.called_at_one_, bytes.data() + sizeof paths_, sizeof called_at_one_);
+    std::size_t cursor = sizeof paths_ + sizeof called_at_one_;
     r.keeper_ = TailKeeper::read(bytes, cursor);
     return r;
+  }
+  /// The share of paths on which the direction vector itself (t = 1) meets a call.
+  double call_probability_at_one() const {
+    return paths_ > 0 ? static_cast<double>(called_at_one_) / static_cast<double>(paths_) : 0.0;
   }
   /// The (k+1)-th smallest critical scale (infinity when fewer paths).
   double smallest(std::uint64_t k) const {
@@ -86,6 +94,7 @@ class CriticalScales {
   std::vector<double> collateral_;
   std::vector<double> scratch_;
   std::uint64_t paths_ = 0;
+  std::uint64_t called_at_one_ = 0;
 };
 
 /// n points from lo to hi, both included (one point when lo == hi).
@@ -184,6 +193,7 @@ HedgeVectorOptimization optimize_hedge_vector(PathBackend& backend, const Simula
     plan.collateral_shortfalls = false;
     run_path_pass(backend, along, PathProgram::outcomes_with_unit_legs, {plan}, book.simulation.batch_size, {&scales});
     const double largest = scales.value().smallest(allowed);
+    out.call_probability_at_min_variance = scales.value().call_probability_at_one();
     out.margin_constrained_scale = std::min(1.0, largest);
     std::vector<double> constrained(static_cast<std::size_t>(legs));
     for (int l = 0; l < legs; ++l) constrained[l] = out.margin_constrained_scale * mv.ratios[l];

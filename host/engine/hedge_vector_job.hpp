@@ -41,6 +41,9 @@ struct HedgeVectorOptimization {
   std::vector<std::string> min_es_unconverged;  ///< level keys whose certificate did not close
   std::optional<std::vector<double>> margin_constrained;
   double margin_constrained_scale = 1.0;  ///< t: the share of r* the call limit allows (1: r* itself)
+  /// The share of paths on which the static hedge at r* itself meets a call with the book's
+  /// collateral (the min-variance and min-ES figures leave calls out).
+  std::optional<double> call_probability_at_min_variance;
   std::vector<double> lower, upper;       ///< each leg's range searched
   std::uint64_t es_paths = 0;             ///< the paths the ES figures are of (the first ones)
   /// ES over the first two legs' ratios (the others at the min-ES vector of the highest level),

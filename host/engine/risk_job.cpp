@@ -174,7 +174,8 @@ std::string formatted(const char* format, Args... args) {
 /// The hedge vector's figures dominated by an edge case: a min-ES vector with a leg at its range's
 /// edge, a certificate that did not close, collinear legs, no multiple of the min-variance vector
 /// within the call limit.
-std::vector<std::string> hedge_vector_warnings(const std::string& scenario, const HedgeVectorOptimization& v) {
+std::vector<std::string> hedge_vector_warnings(const std::string& scenario, const HedgeVectorOptimization& v,
+                                               double max_call_probability) {
   std::vector<std::string> out;
   for (const auto& [level, legs] : v.min_es_on_edge) {
     std::string which;
@@ -196,6 +197,16 @@ std::vector<std::string> hedge_vector_warnings(const std::string& scenario, cons
     out.push_back(formatted("scenario %s: the legs' P&L are nearly collinear (condition number %.3g): the "
                             "min-variance vector's components trade off against each other; read their standard errors",
                             scenario.c_str(), v.condition_number));
+  if (v.call_probability_at_min_variance && *v.call_probability_at_min_variance > max_call_probability)
+    out.push_back(formatted("scenario %s: with the book's collateral the min-variance hedge vector would meet a margin "
+                            "call on %.2f%% of paths (the vectors' figures and the ES surface leave calls out); the "
+                            "margin-constrained vector, %.3g of it, keeps risk.max_call_probability",
+                            scenario.c_str(), 100.0 * *v.call_probability_at_min_variance, v.margin_constrained_scale));
+  for (std::size_t l = 0; l < v.legs.size(); ++l)
+    if (v.min_variance[l] < v.lower[l] || v.min_variance[l] > v.upper[l])
+      out.push_back(formatted("scenario %s: the min-variance hedge vector's %s ratio %.4g lies outside the range "
+                              "searched for the min-ES vector (%g to %g)",
+                              scenario.c_str(), v.legs[l].c_str(), v.min_variance[l], v.lower[l], v.upper[l]));
   if (v.margin_constrained && v.margin_constrained_scale <= 0.0)
     out.push_back(formatted("scenario %s: no multiple of the min-variance hedge vector keeps the call probability "
                             "within risk.max_call_probability with this collateral",
@@ -265,6 +276,13 @@ JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStage
     throw InputError(book_location(book, "hedge.instrument") + ": the " +
                      (stages.optimize ? "optimiser" : "band sweep") + " needs a hedge instrument, not 'none'");
   JobInputs inputs{make_portfolio(model, book), book_scenarios(model, book, stages.stresses)};
+  // The band sweep trades the book's legs dynamically: what that needs (an allocation that can
+  // split the trade) is checked here, before any work, not when the sweep starts.
+  if (stages.bands) {
+    BookConfig dynamic_book = book;
+    dynamic_book.hedge.mode = HedgeMode::dynamic;
+    build_simulation_tables(model, inputs.portfolio, dynamic_book);
+  }
   // The tables check what depends on the regimes (per-regime counts, the option's ratio): built
   // once per scenario here, before any work, and dropped.
   for (const AppliedScenario& scenario : inputs.scenarios)
@@ -382,7 +400,7 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
     if (run.optimization)
       for (std::string& w : grid_edge_warnings(s.name, run.optimization->optimal, book)) warnings.push_back(std::move(w));
     if (run.vector_optimization)
-      for (std::string& w : hedge_vector_warnings(s.name, *run.vector_optimization)) warnings.push_back(std::move(w));
+      for (std::string& w : hedge_vector_warnings(s.name, *run.vector_optimization, book.risk.max_call_probability)) warnings.push_back(std::move(w));
   }
   if (!report.bands.empty() && band_choice(report.bands) != BandChoice::rule) {
     const auto best = std::find_if(report.bands.begin(), report.bands.end(), [](const BandRow& b) { return b.recommended; });
@@ -399,7 +417,7 @@ std::vector<std::string> job_warnings(const RiskReport& report, const BookConfig
                                    "risk.max_call_probability %g (collateral %s); the recommended pair (target_beta "
                                    "%g, band %g) is the least called of them (%.4g)",
                                    grid.c_str(), book.risk.tracking_tolerance, book.risk.max_call_probability,
-                                   money(book.margin.collateral.value_or(0.0)).c_str(), best->target_beta, best->band,
+                                   money(report.collateral.amount).c_str(), best->target_beta, best->band,
                                    best->call_probability));
   }
   if (!report.bands.empty() && band_choice(report.bands) == BandChoice::rule) {

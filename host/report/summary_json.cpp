@@ -163,6 +163,8 @@ json summary_to_json(const RiskReport& report) {
           {"es_at_min_es", es_at},
           {"margin_constrained", v.margin_constrained ? json(*v.margin_constrained) : json(nullptr)},
           {"margin_constrained_scale", v.margin_constrained ? json(v.margin_constrained_scale) : json(nullptr)},
+          {"call_probability_at_min_variance",
+           v.call_probability_at_min_variance ? json(*v.call_probability_at_min_variance) : json(nullptr)},
           {"range", {{"lower", v.lower}, {"upper", v.upper}}},
           {"es_paths", v.es_paths},
           {"system", kSystem[static_cast<int>(v.system)]}};

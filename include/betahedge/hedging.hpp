@@ -30,6 +30,9 @@ namespace betahedge {
 
 inline constexpr double kDaysPerYear = 365.0;  // crypto trades every calendar day
 inline constexpr double kExpiryEpsilonDays = 1e-9;
+/// The most underlying notional, in multiples of the book's value, a dynamic option leg holds
+/// (the bound of hedge.ratio's range, [-10, 10]).
+inline constexpr double kMaxDynamicOptionRatio = 10.0;
 /// margin_call_due forgives rounding of this much of the account's scale, |collateral| + sum |units x price|.
 inline constexpr double kMarginForgiveness = 1e-12;
 
@@ -162,7 +165,13 @@ BH_HD double units_for_target_beta(const LegView& leg, double target_beta, doubl
   const double exposure_per_unit = delta * s * leg.beta;
   // A worthless option, or an underlying the book believes uncorrelated, cannot hedge.
   if (fabs(exposure_per_unit) < 1e-300) return st.units;
-  return leg.weight * ((target_beta - beta_portfolio) * value) / exposure_per_unit;
+  const double units = leg.weight * ((target_beta - beta_portfolio) * value) / exposure_per_unit;
+  if (leg.kind != HedgeKind::option) return units;
+  // An option far out of the money near expiry has a vanishing delta: the target would take
+  // unbounded units of it (1e20 puts, and their costs). A desk holds at most the ratios' range,
+  // kMaxDynamicOptionRatio x V of underlying notional; beyond it the beta is left off target.
+  const double most = kMaxDynamicOptionRatio * fabs(value) / s;
+  return fmin(fmax(units, -most), most);
 }
 
 /// Units of a static leg: notional `ratio` x V, short for linear legs, bought for options.

@@ -177,6 +177,11 @@ TEST(HedgeVectorJob, MarginConstrainedVectorKeepsTheCallLimitAndNoMore) {
     ASSERT_GT(v.margin_constrained_scale, 0.0);
     for (int l = 0; l < 2; ++l) EXPECT_DOUBLE_EQ((*v.margin_constrained)[l], v.margin_constrained_scale * v.min_variance[l]);
     const double limit = book.risk.max_call_probability;
+    // The pass's count of the min-variance vector's calls is what a run of it meets.
+    ASSERT_TRUE(v.call_probability_at_min_variance);
+    EXPECT_EQ(run_static(model, book, v.min_variance).result.margin.call_probability,
+              *v.call_probability_at_min_variance);
+    EXPECT_GT(*v.call_probability_at_min_variance, limit);
     EXPECT_LE(run_static(model, book, *v.margin_constrained).result.margin.call_probability, limit);
     std::vector<double> beyond = *v.margin_constrained;
     for (double& r : beyond) r *= 1.01;

@@ -519,6 +519,28 @@ double mixed_cov(const Model& m, int i, int j) {
 // min_variance for two legs, by hand: 2 x 2 inverse, Sigma_FP from the positions, betas
 // Cov(i, ref) / Var(ref). The weights are where Var(P + x'F), x_l = w_l c / beta_l, is least
 // among splits summing to 1; at c = 0 they are proportional to beta_l (Sigma_FF^-1 beta)_l.
+TEST(Legs, ADynamicOptionLegsUnitsStopAtTheRatiosRange) {
+  // A put far out of the money a day from expiry: delta ~ 1e-30, so the target would take ~1e32
+  // puts. The leg holds at most kMaxDynamicOptionRatio x V of underlying notional.
+  LegView put;
+  put.kind = HedgeKind::option;
+  put.strike_fraction = 0.5;
+  const double vol[] = {0.5};
+  put.implied_vol = vol;
+  HedgeState st;
+  st.days_to_expiry = 1.0;
+  st.strike = 50.0;
+  const double value = 1e6, s = 100.0;
+  const double units = units_for_target_beta(put, 0.0, 1.0, value, s, 0, st);
+  EXPECT_DOUBLE_EQ(units, kMaxDynamicOptionRatio * value / s);
+  // Near the money the target is met exactly: units x delta x S = -(beta_p - target) V.
+  st.strike = 100.0;
+  const double near = units_for_target_beta(put, 0.0, 1.0, value, s, 0, st);
+  const double delta = instrument_delta(put, s, 0, st.days_to_expiry, st.strike);
+  EXPECT_NEAR(near * delta * s, -value, 1e-6 * value);
+  EXPECT_LT(std::fabs(near), kMaxDynamicOptionRatio * value / s);
+}
+
 TEST(Legs, MinVarianceWeightsAreTheClosedFormAndMinimiseTheVariance) {
   const Model m = make_synthetic_model(4, 2);
   BookConfig book = test::hedged_test_book(m, HedgeInstrument::perpetual, HedgeMode::dynamic);

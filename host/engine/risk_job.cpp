@@ -624,6 +624,9 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
 
   ScenarioRun run;
   run.result = scenario_result(scenario.name, reduced, tables, book);
+  // The pass's collateral shortfall is account 0's: with several accounts no one amount is the
+  // book's, and each account's is in run.accounts.
+  if (tables.scalars.hedge.num_accounts > 1) run.result.margin.collateral_for_call_probability.clear();
   const std::vector<int> days = report_horizons(book);
   for (int k = 0; k < horizon_count; ++k)
     run.horizons.push_back({days[k], scenario_result(scenario.name, reductions[1 + k], tables, book)});
@@ -638,9 +641,6 @@ ScenarioRun run_scenario(PathBackend& backend, const AppliedScenario& scenario, 
     run.contributions = contributions_from(reduced, tables, scenario.model, hedge_leg_names(scenario.model, book));
   if (leg_figures) {
     leg_figures_from(legs->value(), tables, book, hedge_leg_names(scenario.model, book), run);
-    // The pass's collateral shortfall is account 0's: with several accounts no one amount is the
-    // book's, and each account's is in run.accounts.
-    if (run.accounts.size() > 1) run.result.margin.collateral_for_call_probability.clear();
     run.result.peak_tail_values += legs->value().peak_tail_values();
   }
   return run;

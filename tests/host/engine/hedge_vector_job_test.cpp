@@ -246,6 +246,42 @@ class HedgeVectorExamples : public ::testing::Test {
 };
 
 TEST_F(HedgeVectorExamples, TwoPerpetualLegsUnderCrossMargin) { run_example("two_leg_perpetuals.yaml"); }
+
+TEST_F(HedgeVectorExamples, IsolatedAccountsAreReportedPerAccountNotAsAccountZeros) {
+  std::string book = test::read_text(test::source_dir() / "configs/examples/two_leg_perpetuals.yaml");
+  book.replace(book.find("../demo/model.json"), 18, (test::source_dir() / "configs/demo/model.json").string());
+  book.replace(book.find("paths: 200000"), 13, "paths: 8192");
+  book.replace(book.find("mode: cross"), 11, "mode: isolated");
+  test::write_text(dir_ / "isolated.yaml", book);
+  const std::filesystem::path out = dir_ / "out";
+  const test::CliResult r =
+      test::run_cli("stress --backend cpu --quiet --config " + (dir_ / "isolated.yaml").string() + " --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const nlohmann::json summary = nlohmann::json::parse(test::read_text(out / "summary.json"));
+  const nlohmann::json& margin = summary["scenarios"][0]["margin"];
+  ASSERT_EQ(margin["accounts"].size(), 2u);
+  EXPECT_TRUE(margin["collateral_for_call_probability"].empty());
+  // auto: each account sized at max_call_probability / 2 (0.005) of the base scenario's paths.
+  double total = 0.0;
+  for (const nlohmann::json& a : margin["accounts"]) {
+    EXPECT_LE(a["call_probability"].get<double>(), 0.005);
+    total += a["collateral"].get<double>();
+  }
+  EXPECT_DOUBLE_EQ(margin["collateral"].get<double>(), total);
+  EXPECT_LE(margin["call_probability"].get<double>(), 0.01);
+  // stress.csv's collateral column is the book's, which no one number is: empty, not account 0's.
+  const std::string csv = test::read_text(out / "stress.csv");
+  const std::string header = csv.substr(0, csv.find('\n'));
+  const std::string row = csv.substr(csv.find('\n') + 1, csv.find('\n', csv.find('\n') + 1) - csv.find('\n') - 1);
+  const auto field = [](const std::string& line, int index) {
+    std::size_t begin = 0;
+    for (int i = 0; i < index; ++i) begin = line.find(',', begin) + 1;
+    return line.substr(begin, line.find(',', begin) - begin);
+  };
+  int column = 0;
+  for (std::size_t at = 0; field(header, column) != "collateral_for_call_probability"; ++column) ASSERT_LT(at++, 100u);
+  EXPECT_EQ(field(row, column), "") << row;
+}
 TEST_F(HedgeVectorExamples, ACollar) { run_example("collar.yaml"); }
 
 }  // namespace

@@ -116,6 +116,12 @@ HedgeConfig parse_hedge(const Fields& f) {
   HedgeConfig h;
   const bool has_legs = f.has("legs");
   if (has_legs)
+    for (const char* key : {"instrument", "ratio", "fee_bps", "slippage_bps", "funding_rate_8h", "future", "option"})
+      if (f.has(key))
+        f.fail(key, std::string(key) == "ratio"
+                        ? std::string("with hedge.legs, static ratios go in hedge.ratios: [one per leg]")
+                        : std::string("with hedge.legs, each leg has its own: hedge.legs[i].") + key);
+  if (has_legs)
     f.allow_only({"legs", "benchmark", "mode", "ratios", "weights", "allocation", "target_beta", "band",
                   "rebalance_every_days", "beta_estimate"});
   else

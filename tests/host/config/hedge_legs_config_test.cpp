@@ -121,8 +121,10 @@ TEST(HedgeLegsConfig, EveryBadLegConfigurationNamesItsField) {
       {kBase + kTwoPerpetuals + "  ratios: [0.5]\n", "book.yaml:8: hedge.ratios: has 1 value for 2 legs"},
       {kBase + kTwoPerpetuals, "hedge.legs: a static hedge of legs needs hedge.ratios"},
       // The two forms mixed.
-      {kBase + kTwoPerpetuals + "  ratios: [0.5, 0.5]\n  instrument: perpetual\n", "hedge.instrument"},
-      {kBase + kTwoPerpetuals + "  ratios: [0.5, 0.5]\n  fee_bps: 2\n", "hedge.fee_bps"},
+      {kBase + kTwoPerpetuals + "  ratios: [0.5, 0.5]\n  instrument: perpetual\n",
+       "book.yaml:9: hedge.instrument: with hedge.legs, each leg has its own: hedge.legs[i].instrument"},
+      {kBase + kTwoPerpetuals + "  ratios: [0.5, 0.5]\n  fee_bps: 2\n", "book.yaml:9: hedge.fee_bps: with hedge.legs, each leg has its own"},
+      {kBase + kTwoPerpetuals + "  ratio: 0.5\n", "hedge.ratio: with hedge.legs, static ratios go in hedge.ratios"},
       // A leg must say what it is.
       {kBase + "hedge:\n  legs:\n    - {benchmark: BTC}\n  ratios: [1]\n", "book.yaml:6: hedge.legs[0].instrument: is missing"},
       {kBase + "hedge:\n  legs:\n    - {instrument: none}\n  ratios: [1]\n", "hedge.legs[0].instrument"},

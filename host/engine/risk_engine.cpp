@@ -111,11 +111,8 @@ ScenarioResult scenario_result(const std::string& name, const OutcomeReduction& 
     m.mean_first_call_day = reduced.sum(OutcomeSum::first_call_steps).value() / calls / book.simulation.steps_per_day;
   if (reduced.plan().collateral_shortfalls) {
     const TailSample shortfall = reduced.collateral_shortfalls();
-    for (double p : collateral_probabilities(book.risk)) {
-      const std::uint64_t allowed = allowed_calls(paths, p);
-      const std::uint64_t rank = paths > allowed ? paths - allowed : 0;  // D(n - floor(p n)), 1-based
-      m.collateral_for_call_probability.emplace_back(probability_key(p), rank > 0 ? shortfall.at(rank - 1) : 0.0);
-    }
+    for (double p : collateral_probabilities(book.risk))
+      m.collateral_for_call_probability.emplace_back(probability_key(p), collateral_for_call_probability(shortfall, p));
   }
 
   BetaResult& b = r.beta;

@@ -25,14 +25,6 @@ bool isolated_accounts(const BookConfig& book) {
          (book.margin.mode == MarginMode::isolated && book.hedge.legs.size() > 1);
 }
 
-/// The least collateral of a stream of per-path shortfalls (sorted tail of n) with at most
-/// floor(p n) paths above it: D(n - floor(p n)), 0 when every path may be called.
-double collateral_for(const TailSample& shortfalls, double p) {
-  const std::uint64_t n = shortfalls.size();
-  const std::uint64_t allowed = allowed_calls(n, p);
-  return n > allowed ? shortfalls.at(n - allowed - 1) : 0.0;
-}
-
 /// Each leg's and each margin account's figures of a pass that kept the leg detail.
 void leg_figures_from(const LegReduction& reduced, const SimulationTables& tables, const BookConfig& book,
                       const std::vector<std::string>& names, ScenarioRun& run) {
@@ -54,8 +46,8 @@ void leg_figures_from(const LegReduction& reduced, const SimulationTables& table
     account.call_probability_se = std::sqrt(account.call_probability * (1.0 - account.call_probability) / n);
     const TailSample shortfalls = reduced.shortfalls(a);
     for (double p : collateral_probabilities(book.risk))
-      account.collateral_for_call_probability.emplace_back(probability_key(p), collateral_for(shortfalls, p));
-    account.collateral_for_call_limit_share = collateral_for(shortfalls, book.risk.max_call_probability / h.num_accounts);
+      account.collateral_for_call_probability.emplace_back(probability_key(p), collateral_for_call_probability(shortfalls, p));
+    account.collateral_for_call_limit_share = collateral_for_call_probability(shortfalls, book.risk.max_call_probability / h.num_accounts);
     run.accounts.push_back(std::move(account));
   }
 }
@@ -100,9 +92,7 @@ Optimization optimization_from(const OutcomeReduction& reduced, const std::vecto
   const long double cov_ug = reduced.unhedged_times_unit_hedge().extended_value() - su * sg / nl;
   const long double var_g = reduced.unit_hedge_squares().extended_value() - sg * sg / nl;
   const double closed_form = var_g > 0.0L ? static_cast<double>(-cov_ug / var_g) : 0.0;
-  const TailSample shortfall = reduced.unit_shortfalls();
-  const std::uint64_t allowed = allowed_calls(paths, book.risk.max_call_probability);
-  const double q = allowed < paths ? shortfall.at(paths - allowed - 1) : 0.0;
+  const double q = collateral_for_call_probability(reduced.unit_shortfalls(), book.risk.max_call_probability);
   const double collateral = tables.scalars.hedge.collateral[0];  // the grid's books have one leg, one account
   const double largest_feasible = q > 0.0 ? collateral / q : std::numeric_limits<double>::infinity();
 

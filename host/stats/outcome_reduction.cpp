@@ -24,6 +24,12 @@ std::uint64_t allowed_calls(std::uint64_t n, double p) {
 
 std::uint64_t shortfall_tail_needed(std::uint64_t n, double p) { return std::min(n, allowed_calls(n, p) + 1); }
 
+double collateral_for_call_probability(const TailSample& shortfalls, double p) {
+  const std::uint64_t n = shortfalls.size();
+  const std::uint64_t allowed = allowed_calls(n, p);
+  return n > allowed ? shortfalls.at(n - allowed - 1) : 0.0;
+}
+
 OutcomeReduction::OutcomeReduction(const ReductionPlan& plan) : plan_(plan), sums_(sum_count(plan)) {
   const std::uint64_t losses = loss_tail_needed(plan.paths, plan.levels);
   const std::uint64_t shortfalls = shortfall_tail_needed(plan.paths, plan.max_call_probability);

@@ -89,6 +89,10 @@ std::uint64_t allowed_calls(std::uint64_t n, double p);
 /// How many of the largest shortfalls give the least collateral with call probability <= p:
 /// D(n - floor(p n)), so the floor(p n) + 1 largest.
 std::uint64_t shortfall_tail_needed(std::uint64_t n, double p);
+/// The least collateral with call probability <= p from a sample of per-path collateral
+/// shortfalls (a path is called iff its shortfall exceeds the collateral): D(n - floor(p n)) of
+/// the sorted shortfalls, 0 when every path may be called.
+double collateral_for_call_probability(const TailSample& shortfalls, double p);
 
 class OutcomeReduction {
  public:

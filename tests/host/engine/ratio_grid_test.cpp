@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "mismatches.hpp"
 #include "betahedge/path_simulation.hpp"
 #include "betahedge/philox.hpp"
 #include "engine/simulation_setup.hpp"
@@ -95,20 +96,7 @@ Runs run_programs(const Model& model, const BookConfig& book, std::uint64_t path
   return r;
 }
 
-/// Counts the paths of `what` that fail, reporting the first few.
-class Mismatches {
- public:
-  explicit Mismatches(std::string what) : what_(std::move(what)) {}
-  void check(bool ok, const std::string& detail) {
-    if (ok) return;
-    if (++count_ <= 5) ADD_FAILURE() << what_ << ": " << detail;
-  }
-  ~Mismatches() { EXPECT_EQ(count_, 0) << what_; }
-
- private:
-  std::string what_;
-  int count_ = 0;
-};
+using test::Mismatches;
 
 /// The comparisons of the file's header; returns the number of excused (path, ratio) pairs.
 int expect_rider_matches_reference(const Runs& r) {

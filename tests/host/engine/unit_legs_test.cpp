@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "mismatches.hpp"
 #include "betahedge/path_backend.hpp"
 #include "cpu_backend/cpu_backend.hpp"
 #include "engine/simulation_setup.hpp"
@@ -29,20 +30,7 @@ constexpr std::uint64_t kPaths = 3000;
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-/// Counts the paths that fail a check, reporting the first few.
-class Mismatches {
- public:
-  explicit Mismatches(std::string what) : what_(std::move(what)) {}
-  void check(bool ok, const std::string& detail) {
-    if (ok) return;
-    if (++count_ <= 5) ADD_FAILURE() << what_ << ": " << detail;
-  }
-  ~Mismatches() { EXPECT_EQ(count_, 0) << what_; }
-
- private:
-  std::string what_;
-  int count_ = 0;
-};
+using test::Mismatches;
 
 /// test::two_leg_test_book (a perpetual on A0, the reference benchmark, and `second` on A2; the
 /// costs, funding, future (10-day contracts rolled 2 days before expiry) and option (7-day puts)

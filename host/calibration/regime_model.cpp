@@ -635,7 +635,9 @@ RegimeFilter filter_regimes(const Eigen::MatrixXd& observations, const RegimePar
   RegimeFitOptions options;
   options.distribution = distribution;
   const Eigen::MatrixXd xt = observations.transpose();
-  const Eigen::VectorXd sd = sample_sd(observations, {});
+  // The sample deviations only floor the M-step's covariances, and a filter takes no M-step: a
+  // window of one return (a one-day replay, a backtest's realised day) has none and needs none.
+  const Eigen::VectorXd sd = Eigen::VectorXd::Ones(observations.cols());
   EmRun em(xt, sd, options, params.num_regimes());
   const double loglik = em.e_step(params);
   if (!std::isfinite(loglik))

@@ -17,14 +17,18 @@ void add_bands_command(CLI::App& app, CommandAction& action);
 void add_run_command(CLI::App& app, CommandAction& action);
 void add_info_command(CLI::App& app, CommandAction& action);
 void add_bench_command(CLI::App& app, CommandAction& action);
+void add_backtest_command(CLI::App& app, CommandAction& action);
 
 }  // namespace betahedge::cli
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/book_config.hpp"
+#include "backtest/backtest_evaluation.hpp"
+#include "backtest/walk_forward.hpp"
 #include "engine/risk_job.hpp"
 
 namespace betahedge::cli {
@@ -38,6 +42,12 @@ struct OutputFile {
 /// summary.json and the tables the stages produced, every number checked finite
 /// (NumericalError naming the figure otherwise).
 std::vector<OutputFile> risk_output_files(const RiskReport& report, const BookConfig& book, const JobStages& stages);
+
+/// backtest.json and backtest.csv of a walk forward, every number checked finite.
+std::vector<OutputFile> backtest_output_files(const BacktestRun& run, const BacktestEvaluation& evaluation);
+
+/// --regimes / calibrate.regimes text: 1..8, or auto (none). Throws InputError naming `option`.
+std::optional<int> parse_regime_count(const std::string& text, const std::string& option);
 
 /// Writes each file into `dir`, atomically.
 void write_output_files(const std::filesystem::path& dir, const std::vector<OutputFile>& files);

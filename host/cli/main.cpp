@@ -59,6 +59,7 @@ ranks::Outcome parse_and_run(int argc, char** argv) {
   cli::add_optimize_command(app, action);
   cli::add_bands_command(app, action);
   cli::add_run_command(app, action);
+  cli::add_backtest_command(app, action);
   cli::add_info_command(app, action);
   cli::add_bench_command(app, action);
 

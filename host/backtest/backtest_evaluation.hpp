@@ -1,0 +1,54 @@
+#pragma once
+/// The tests of a walk forward's forecasts (backtest.json): per level and for the unhedged and
+/// hedged P&L, coverage (coverage_tests), the traffic light, and the ES test; and the realised
+/// hedge effectiveness against the predicted.
+///
+/// Overlapping horizons: forecasts are made every test date, but with horizon h > 1 day
+/// consecutive realised P&Ls share h - 1 days and their exceptions are not independent, which
+/// every test here assumes. The tests read the non-overlapping observations: test dates 0, h,
+/// 2h, ... (backtest.csv keeps every date, with `sampled` marking these).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backtest/coverage_tests.hpp"
+#include "backtest/walk_forward.hpp"
+
+namespace betahedge {
+
+struct BacktestSideTests {
+  CoverageTests coverage;
+  /// The Basel zone of the most recent min(250, observations) observations.
+  TrafficLightWindow traffic_light;
+  std::vector<TrafficLightWindow> windows;  ///< traffic_light_windows, most recent first
+  EsTest es_test;
+};
+
+struct BacktestLevelTests {
+  RiskLevel level;
+  BacktestSideTests unhedged, hedged;
+};
+
+struct BacktestEvaluation {
+  std::vector<int> sample;  ///< the test dates the tests read (indices into BacktestRun::dates)
+  int sampling_step = 1;    ///< horizon_days
+  std::vector<BacktestLevelTests> levels;
+  /// Realised hedge effectiveness 1 - Var(hedged) / Var(unhedged) of the sampled realised P&Ls,
+  /// with its delta-method standard error; predicted: the mean of the sampled dates' forecasts.
+  double realised_hedge_effectiveness = 0.0;
+  double realised_hedge_effectiveness_se = 0.0;
+  double predicted_hedge_effectiveness = 0.0;
+  int margin_calls = 0;  ///< sampled dates whose realised path met a margin call
+  /// One line per figure a committee should not read at face value (too few observations for
+  /// the level, unconverged fits, margin calls in the realised paths).
+  std::vector<std::string> warnings;
+};
+
+/// The tests of every level on the sampled dates; the ES test's p-value is simulated on the
+/// run's seed. Warns when a level expects fewer than kFewExpectedExceptions exceptions in the
+/// sample (its tests can then hardly reject anything), when a fit did not converge, and when
+/// realised paths met margin calls (their hedged P&L includes the call's action).
+inline constexpr double kFewExpectedExceptions = 5.0;
+BacktestEvaluation evaluate_backtest(const BacktestRun& run);
+
+}  // namespace betahedge

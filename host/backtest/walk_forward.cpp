@@ -1,0 +1,277 @@
+#include "backtest/walk_forward.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "betahedge/error.hpp"
+#include "calibration/calibrate.hpp"
+#include "calibration/regime_model.hpp"
+#include "engine/backend_select.hpp"
+#include "engine/path_pass.hpp"
+#include "engine/replay.hpp"
+#include "engine/risk_job.hpp"
+#include "engine/simulation_setup.hpp"
+#include "market/returns.hpp"
+#include "ranks/ranks.hpp"
+
+namespace betahedge {
+namespace {
+
+/// The assets a backtest needs: the benchmark, the book's holdings (or weights), each leg's
+/// underlying, in that order, each once.
+std::vector<std::string> backtest_assets(const BookConfig& book, const std::string& benchmark) {
+  std::vector<std::string> assets{benchmark};
+  const auto add = [&](const std::string& symbol) {
+    if (!symbol.empty() && std::find(assets.begin(), assets.end(), symbol) == assets.end()) assets.push_back(symbol);
+  };
+  for (const auto& [symbol, units] : book.holdings) add(symbol);
+  for (const auto& [symbol, weight] : book.weights) add(symbol);
+  for (const HedgeLegConfig& leg : book.hedge.legs) add(leg.benchmark);
+  return assets;
+}
+
+/// The book as each date simulates it: the backtest's horizon and paths, the date's seed, no
+/// stresses and no intermediate horizons (a forecast is the horizon's figures only).
+BookConfig forecast_book(const BookConfig& book, const BacktestOptions& options) {
+  BookConfig b = book;
+  b.simulation.horizon_days = options.horizon_days;
+  b.simulation.paths = options.paths;
+  b.risk.horizons_days.clear();
+  b.stress.clear();
+  return b;
+}
+
+/// Today's returns of the window, rows [first, last) of the history's.
+ReturnData window_of(const ReturnData& history, const Eigen::MatrixXd& closes, int first, int last) {
+  ReturnData w;
+  w.source = history.source;
+  w.assets = history.assets;
+  w.benchmark_index = history.benchmark_index;
+  w.price_dates.assign(history.price_dates.begin() + first, history.price_dates.begin() + last + 1);
+  w.log_returns = history.log_returns.middleRows(first, last - first);
+  w.spot.resize(history.assets.size());
+  for (int i = 0; i < history.num_assets(); ++i) w.spot[i] = closes(last, i);
+  return w;
+}
+
+/// The loss quantiles at a + (1 - a)(k + 1/2)/M of a pass's sorted loss tail: order statistic
+/// ceil(u n) (1-based), as VaR is read.
+std::vector<double> tail_quantiles(const TailSample& tail, double level, int m) {
+  std::vector<double> q(static_cast<std::size_t>(m));
+  const std::uint64_t n = tail.size();
+  for (int k = 0; k < m; ++k) {
+    const double u = level + (1.0 - level) * (k + 0.5) / m;
+    const std::uint64_t rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(u * n)));
+    q[k] = tail.at(std::min(rank, n) - 1);
+  }
+  return q;
+}
+
+std::string option_error(const std::string& option, const std::string& what) { return option + ": " + what; }
+
+/// The test dates' close indices [first, last] within the history, from --from/--to.
+std::pair<int, int> test_range(const ReturnData& history, const BacktestOptions& options, const std::string& prices) {
+  const int closes = static_cast<int>(history.price_dates.size());
+  const int first_testable = options.window_days;
+  const int last_testable = closes - 1 - options.horizon_days;
+  if (first_testable > last_testable)
+    throw InputError(prices + ": --window-days " + std::to_string(options.window_days) + " and --horizon-days " +
+                     std::to_string(options.horizon_days) + " need at least " +
+                     std::to_string(options.window_days + options.horizon_days + 1) + " closes; the common window " +
+                     history.price_dates.front() + " .. " + history.price_dates.back() + " of " +
+                     [&] {
+                       std::string s;
+                       for (const std::string& a : history.assets) s += (s.empty() ? "" : ",") + a;
+                       return s;
+                     }() +
+                     " has " + std::to_string(closes));
+  const std::string testable = "the testable dates are " + history.price_dates[first_testable] + " .. " +
+                               history.price_dates[last_testable] + " (a " + std::to_string(options.window_days) +
+                               "-day window before, " + std::to_string(options.horizon_days) + " days after)";
+  int first = first_testable, last = last_testable;
+  const auto& dates = history.price_dates;
+  if (options.from) {
+    if (!is_iso_date(*options.from)) throw InputError(option_error("--from", "'" + *options.from + "' is not a date (YYYY-MM-DD)"));
+    if (*options.from < dates[first_testable] || *options.from > dates[last_testable])
+      throw InputError(option_error("--from", *options.from + " is outside the test period: " + testable));
+    first = static_cast<int>(std::lower_bound(dates.begin(), dates.end(), *options.from) - dates.begin());
+  }
+  if (options.to) {
+    if (!is_iso_date(*options.to)) throw InputError(option_error("--to", "'" + *options.to + "' is not a date (YYYY-MM-DD)"));
+    if (*options.to < dates[first_testable] || *options.to > dates[last_testable])
+      throw InputError(option_error("--to", *options.to + " is outside the test period: " + testable));
+    last = static_cast<int>(std::upper_bound(dates.begin(), dates.end(), *options.to) - dates.begin()) - 1;
+  }
+  if (options.from && options.to && *options.to < *options.from)
+    throw InputError(option_error("--to", *options.to + " is before --from " + *options.from));
+  if (first > last)
+    throw InputError(option_error("--from", "no close between " + *options.from + " and " +
+                                                (options.to ? *options.to : dates[last_testable])));
+  return {first, last};
+}
+
+void check_options(const BacktestOptions& options) {
+  if (options.horizon_days < 1) throw InputError(option_error("--horizon-days", "must be at least 1 day"));
+  if (options.window_days < 1) throw InputError(option_error("--window-days", "must be at least 1 day"));
+  if (options.refit_every < 1) throw InputError(option_error("--refit-every", "must be at least 1 date"));
+  if (options.paths < 1) throw InputError(option_error("--paths", "must be at least 1"));
+  if (options.tail_quantiles < 1) throw InputError(option_error("tail_quantiles", "must be at least 1"));
+}
+
+}  // namespace
+
+bool BacktestRun::exception(std::size_t date, std::size_t level, bool hedged) const {
+  const BacktestDate& d = dates[date];
+  const double loss = -(hedged ? d.realised_hedged : d.realised_unhedged);
+  return loss > (hedged ? d.hedged : d.unhedged).tails[level].var;
+}
+
+std::uint64_t date_seed(std::uint64_t seed, int price_index) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (static_cast<std::uint64_t>(price_index) + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const BacktestOptions& options,
+                         const BacktestProgress& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  check_options(options);
+  BacktestRun run;
+  run.options = options;
+  run.prices = prices.source;
+  run.levels = book.risk.levels;
+  run.seed = book.simulation.seed;
+  run.benchmark = !options.benchmark.empty() ? options.benchmark : book.hedge.benchmark;
+  if (run.benchmark.empty())
+    throw InputError(option_error("--benchmark", "is needed: the book names no hedge.benchmark"));
+
+  CalibrationOptions calibration;
+  calibration.num_regimes = options.num_regimes;
+  calibration.fit.distribution = options.distribution;
+  calibration.fit.seed = options.calibration_seed;
+  calibration.fit.num_starts = options.calibration_starts;
+  // A walk forward fits hundreds of windows: one whose EM stops at the iteration cap is kept
+  // (its fit says so, and the summary warns) rather than ending the test.
+  calibration.accept_unconverged = true;
+
+  ReturnWindowOptions window;
+  window.benchmark = run.benchmark;
+  window.assets = backtest_assets(book, run.benchmark);
+  const ReturnData history = log_returns_on_common_window(prices, window);
+  for (const std::string& note : history.notes) progress(note);
+  run.assets = history.assets;
+  const int min_returns = minimum_returns(history.num_assets(), calibration);
+  if (options.window_days < min_returns)
+    throw InputError(option_error("--window-days", std::to_string(options.window_days) + " returns are too few to fit " +
+                                                       std::to_string(history.num_assets()) + " assets: at least " +
+                                                       std::to_string(min_returns)));
+  const auto [first, last] = test_range(history, options, prices.source);
+
+  // The closes of the history, aligned with its dates (spot on each test date).
+  Eigen::MatrixXd closes(static_cast<Eigen::Index>(history.price_dates.size()), history.num_assets());
+  {
+    std::vector<int> columns;
+    for (const std::string& a : history.assets) columns.push_back(prices.column(a));
+    int row = 0;
+    for (int t = 0; t < static_cast<int>(history.price_dates.size()); ++t) {
+      while (prices.dates[row] != history.price_dates[t]) ++row;
+      for (int i = 0; i < history.num_assets(); ++i) closes(t, i) = prices.closes(row, columns[i]);
+    }
+  }
+
+  SelectedBackend selected;
+  ranks::agree_on_errors([&] { selected = select_backend(book.simulation.backend, book.simulation.threads); });
+  PathBackend& backend = *selected.backend;
+  run.backend = backend.name();
+  run.device = backend.device_name();
+  run.ranks = ranks::count();
+  const BookConfig base_book = forecast_book(book, options);
+  progress("backtest: " + std::to_string(last - first + 1) + " test dates " + history.price_dates[first] + " .. " +
+           history.price_dates[last] + ", " + std::to_string(options.window_days) + "-day window refitted every " +
+           std::to_string(options.refit_every) + " dates, " + std::to_string(options.horizon_days) + "-day horizon, " +
+           std::to_string(options.paths) + " paths a date on " + backend.name() + " (" + backend.device_name() + ")" +
+           (selected.note.empty() ? "" : "; " + selected.note));
+
+  Calibration fit;
+  int fit_first = 0;  // the fit's first return
+  for (int t = first; t <= last; ++t) {
+    const int test_index = t - first;
+    if (test_index % options.refit_every == 0) {
+      fit_first = t - options.window_days;
+      fit = calibrate(window_of(history, closes, fit_first, t), calibration);
+      BacktestFit record;
+      record.date = history.price_dates[t];
+      record.window_start = history.price_dates[fit_first];
+      record.window_end = history.price_dates[t];
+      for (const Regime& r : fit.model.regimes) record.regime_names.push_back(r.name);
+      record.loglik = fit.fit.filter.loglik;
+      record.converged = fit.fit.converged;
+      record.iterations = fit.fit.iterations;
+      run.fits.push_back(record);
+    }
+    // Today's model: the fit's parameters, today's closes and today's filtered regime probabilities.
+    Model model = fit.model;
+    for (int i = 0; i < history.num_assets(); ++i) model.spot[i] = closes(t, i);
+    if (model.num_regimes() > 1) {
+      const RegimeFilter filter =
+          filter_regimes(history.log_returns.middleRows(fit_first, t - fit_first), fit.fit.params, options.distribution);
+      const Eigen::RowVectorXd today = filter.filtered.bottomRows(1);
+      for (int k = 0; k < model.num_regimes(); ++k) model.initial_probabilities[k] = today[k] / today.sum();
+    }
+
+    BookConfig date_book = base_book;
+    date_book.simulation.seed = date_seed(book.simulation.seed, t);
+    const JobInputs inputs = prepare_job(model, date_book, JobStages{});
+    const CollateralChoice collateral = choose_collateral(backend, model, inputs, date_book);
+    if (collateral.accounts.empty())
+      date_book.margin.collateral = collateral.amount;
+    else
+      date_book.margin.leg_collateral = collateral.accounts;
+
+    const SimulationTables tables = build_simulation_tables(model, inputs.portfolio, date_book);
+    const OutcomeReduction reduced =
+        run_path_pass(backend, tables, PathProgram::outcomes, scenario_plan(date_book), date_book.simulation.batch_size);
+    const ScenarioResult forecast = scenario_result("base", reduced, tables, date_book);
+
+    BacktestDate d;
+    d.date = history.price_dates[t];
+    d.end_date = history.price_dates[t + options.horizon_days];
+    d.fit = static_cast<int>(run.fits.size()) - 1;
+    d.regime_probabilities = model.initial_probabilities;
+    d.portfolio_value = inputs.portfolio.value;
+    d.collateral = collateral.amount;
+    d.unhedged = forecast.unhedged;
+    d.hedged = forecast.hedged;
+    d.predicted_hedge_effectiveness = forecast.hedge_effectiveness;
+    const TailSample unhedged_tail = reduced.unhedged_losses(), hedged_tail = reduced.hedged_losses();
+    for (const RiskLevel& level : run.levels) {
+      d.unhedged_tail_quantiles.push_back(tail_quantiles(unhedged_tail, level.value, options.tail_quantiles));
+      d.hedged_tail_quantiles.push_back(tail_quantiles(hedged_tail, level.value, options.tail_quantiles));
+    }
+
+    // What happened: the same book through the actual closes of t .. t + h.
+    ReplayInput realised;
+    realised.name = "backtest";
+    realised.window = {d.date, d.end_date};
+    realised.prices = prices.source;
+    realised.dates.assign(history.price_dates.begin() + t, history.price_dates.begin() + t + options.horizon_days + 1);
+    realised.log_returns = history.log_returns.middleRows(t, options.horizon_days);
+    realised.regimes = replay_regimes(model, realised.log_returns);
+    const ReplayRun replay = run_replay(model, inputs.portfolio, date_book, realised);
+    d.realised_unhedged = replay.outcome.pnl_unhedged;
+    d.realised_hedged = replay.outcome.pnl_hedged;
+    d.margin_called = replay.called();
+    run.dates.push_back(std::move(d));
+
+    const int done = test_index + 1, total = last - first + 1;
+    if (done == total || (done * 10) / total != (test_index * 10) / total)
+      progress("backtest: " + std::to_string(done) + " of " + std::to_string(total) + " dates (" +
+               history.price_dates[t] + "), " + std::to_string(run.fits.size()) + " fits");
+  }
+  run.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return run;
+}
+
+}  // namespace betahedge

@@ -1,0 +1,132 @@
+// betahedge backtest: the walk forward of host/backtest, its tests, backtest.csv, backtest.json
+// and report.html; the output directory appears complete or not at all.
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "backtest/backtest_evaluation.hpp"
+#include "backtest/walk_forward.hpp"
+#include "betahedge/error.hpp"
+#include "cli/commands.hpp"
+#include "cli/run_options.hpp"
+#include "io/atomic_write.hpp"
+#include "ranks/ranks.hpp"
+#include "report/backtest_files.hpp"
+#include "report/finite_check.hpp"
+#include "report/html_report.hpp"
+
+namespace betahedge::cli {
+
+std::vector<OutputFile> backtest_output_files(const BacktestRun& run, const BacktestEvaluation& evaluation) {
+  const nlohmann::json json = backtest_json(run, evaluation);
+  require_finite_json(json, "backtest.json");
+  const std::string csv = backtest_csv(run, evaluation);
+  require_finite_csv(csv, "backtest.csv");
+  return {{"backtest.json", json.dump(2) + "\n"}, {"backtest.csv", csv}};
+}
+
+std::optional<int> parse_regime_count(const std::string& text, const std::string& option) {
+  if (text == "auto") return std::nullopt;
+  if (text.size() == 1 && text[0] >= '1' && text[0] <= '8') return text[0] - '0';
+  throw InputError(option + ": '" + text + "' is not a regime count 1..8 or auto");
+}
+
+namespace {
+
+struct BacktestArgs {
+  std::filesystem::path prices;
+  std::filesystem::path config;
+  std::filesystem::path out;
+  std::string benchmark;
+  std::string regimes = "2";
+  std::string dist = "gaussian";
+  int window_days = kDefaultBacktestWindowDays;
+  int refit_every = 20;
+  std::optional<std::string> from, to;
+  bool report = true;
+  bool force = false;
+  RunOptions run;
+};
+
+void run_backtest_command(const BacktestArgs& args) {
+  BookConfig book = load_book(args.config);
+  // --paths and --horizon-days are the backtest's own (per date, and the forecast horizon), not
+  // the book's simulation block; the seed, backend, threads and batch size apply as anywhere.
+  RunOptions simulation_options = args.run;
+  simulation_options.paths.reset();
+  simulation_options.horizon_days.reset();
+  apply_run_options(simulation_options, book.simulation);
+  BacktestOptions options;
+  options.benchmark = args.benchmark;
+  options.num_regimes = parse_regime_count(args.regimes, "--regimes");
+  options.distribution = args.dist == "student-t" ? Distribution::student_t : Distribution::gaussian;
+  options.window_days = args.window_days;
+  options.refit_every = args.refit_every;
+  options.horizon_days = args.run.horizon_days.value_or(1);
+  options.from = args.from;
+  options.to = args.to;
+  options.paths = args.run.paths.value_or(kDefaultBacktestPaths);
+
+  const OutputRules rules{{args.config, args.prices}, "betahedge backtest", args.force};
+  ranks::run_on_root([&] { check_output_directory(args.out, rules); });
+  const PriceTable prices = read_prices_csv(args.prices);
+  const BacktestRun run =
+      run_backtest(prices, book, options, [&](const std::string& line) { progress(args.run, line); });
+  const BacktestEvaluation evaluation = evaluate_backtest(run);
+  ranks::run_on_root([&] {
+    const std::vector<OutputFile> files = backtest_output_files(run, evaluation);
+    write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) {
+      write_output_files(dir, files);
+      if (args.report) {
+        progress(args.run, "backtest: rendering report.html");
+        render_html_report(dir, args.out);
+      }
+    });
+    for (const BacktestLevelTests& l : evaluation.levels)
+      for (const auto& [side, t] : {std::pair{"unhedged", &l.unhedged}, std::pair{"hedged", &l.hedged}}) {
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "%s %s: %d exceptions in %d (expected %.1f), Kupiec p %.3g, Christoffersen cc p %.3g, %s, "
+                      "ES Z2 %.2f (p %.3g)",
+                      l.level.key.c_str(), side, t->coverage.exceptions, t->coverage.observations,
+                      t->coverage.expected_exceptions, t->coverage.kupiec_p, t->coverage.conditional_coverage_p,
+                      t->traffic_light.zone.c_str(), t->es_test.z2, t->es_test.p_value);
+        std::cout << line << "\n";
+      }
+    print_warnings(evaluation.warnings);
+  });
+  progress(args.run, "backtest: wrote " + args.out.string());
+}
+
+}  // namespace
+
+void add_backtest_command(CLI::App& app, CommandAction& action) {
+  auto args = std::make_shared<BacktestArgs>();
+  CLI::App* cmd = app.add_subcommand("backtest", "walk-forward test of the book's VaR/ES forecasts on a price history");
+  cmd->add_option("--prices", args->prices, "prices CSV: date,<SYM>,... (SPEC 4)")->required();
+  cmd->add_option("--config", args->config, "book.yaml (its model: is not read: each date's model is fitted)")
+      ->required();
+  cmd->add_option("--benchmark", args->benchmark, "benchmark column (default: the book's hedge.benchmark)");
+  cmd->add_option("--regimes", args->regimes, "number of regimes 1..8, or auto (BIC at every refit)")
+      ->capture_default_str();
+  cmd->add_option("--dist", args->dist, "emission distribution")
+      ->check(CLI::IsMember({"gaussian", "student-t"}))
+      ->capture_default_str();
+  cmd->add_option("--window-days", args->window_days, "returns in each calibration window")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--refit-every", args->refit_every,
+                  "test dates between refits (the regime probabilities are filtered every date)")
+      ->check(whole_number())
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--from", args->from, "first test date (YYYY-MM-DD; default: the first with a full window)");
+  cmd->add_option("--to", args->to, "last test date (YYYY-MM-DD; default: the last with a full horizon)");
+  cmd->add_flag("!--no-report", args->report, "do not render report.html");
+  add_output_options(*cmd, args->out, args->force);
+  add_run_options(*cmd, args->run);
+  cmd->callback([args, &action] { action = [args] { run_backtest_command(*args); }; });
+}
+
+}  // namespace betahedge::cli

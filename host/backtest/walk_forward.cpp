@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <tuple>
 
 #include "betahedge/error.hpp"
 #include "calibration/calibrate.hpp"
@@ -127,6 +128,50 @@ bool BacktestRun::exception(std::size_t date, std::size_t level, bool hedged) co
   return loss > (hedged ? d.hedged : d.unhedged).tails[level].var;
 }
 
+namespace {
+
+/// What a walk forward reads, checked: the benchmark, the calibration options, the history and
+/// the test dates' close indices [first, last].
+struct BacktestHistory {
+  std::string benchmark;
+  CalibrationOptions calibration;
+  ReturnData returns;
+  int first = 0, last = 0;
+};
+
+BacktestHistory backtest_history(const PriceTable& prices, const BookConfig& book, const BacktestOptions& options) {
+  check_options(options);
+  BacktestHistory h;
+  h.benchmark = !options.benchmark.empty() ? options.benchmark : book.hedge.benchmark;
+  if (h.benchmark.empty()) throw InputError(option_error("--benchmark", "is needed: the book names no hedge.benchmark"));
+  h.calibration.num_regimes = options.num_regimes;
+  h.calibration.fit.distribution = options.distribution;
+  h.calibration.fit.seed = options.calibration_seed;
+  h.calibration.fit.num_starts = options.calibration_starts;
+  // A walk forward fits hundreds of windows: one whose EM stops at the iteration cap is kept
+  // (its fit says so, and the evaluation warns) rather than ending the test.
+  h.calibration.accept_unconverged = true;
+  ReturnWindowOptions window;
+  window.benchmark = h.benchmark;
+  window.assets = backtest_assets(book, h.benchmark);
+  window.fill_forward = options.fill_forward;
+  h.returns = log_returns_on_common_window(prices, window);
+  const int min_returns = minimum_returns(h.returns.num_assets(), h.calibration);
+  if (options.window_days < min_returns)
+    throw InputError(option_error("--window-days", std::to_string(options.window_days) +
+                                                       " returns are too few to fit " +
+                                                       std::to_string(h.returns.num_assets()) + " assets: at least " +
+                                                       std::to_string(min_returns)));
+  std::tie(h.first, h.last) = test_range(h.returns, options, prices.source);
+  return h;
+}
+
+}  // namespace
+
+void check_backtest_inputs(const PriceTable& prices, const BookConfig& book, const BacktestOptions& options) {
+  backtest_history(prices, book, options);
+}
+
 std::uint64_t date_seed(std::uint64_t seed, int price_index) {
   std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (static_cast<std::uint64_t>(price_index) + 1);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -137,37 +182,18 @@ std::uint64_t date_seed(std::uint64_t seed, int price_index) {
 BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const BacktestOptions& options,
                          const BacktestProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
-  check_options(options);
+  const BacktestHistory checked = backtest_history(prices, book, options);
+  const ReturnData& history = checked.returns;
+  const CalibrationOptions& calibration = checked.calibration;
+  const int first = checked.first, last = checked.last;
+  for (const std::string& note : history.notes) progress(note);
   BacktestRun run;
   run.options = options;
   run.prices = prices.source;
   run.levels = book.risk.levels;
   run.seed = book.simulation.seed;
-  run.benchmark = !options.benchmark.empty() ? options.benchmark : book.hedge.benchmark;
-  if (run.benchmark.empty())
-    throw InputError(option_error("--benchmark", "is needed: the book names no hedge.benchmark"));
-
-  CalibrationOptions calibration;
-  calibration.num_regimes = options.num_regimes;
-  calibration.fit.distribution = options.distribution;
-  calibration.fit.seed = options.calibration_seed;
-  calibration.fit.num_starts = options.calibration_starts;
-  // A walk forward fits hundreds of windows: one whose EM stops at the iteration cap is kept
-  // (its fit says so, and the summary warns) rather than ending the test.
-  calibration.accept_unconverged = true;
-
-  ReturnWindowOptions window;
-  window.benchmark = run.benchmark;
-  window.assets = backtest_assets(book, run.benchmark);
-  const ReturnData history = log_returns_on_common_window(prices, window);
-  for (const std::string& note : history.notes) progress(note);
+  run.benchmark = checked.benchmark;
   run.assets = history.assets;
-  const int min_returns = minimum_returns(history.num_assets(), calibration);
-  if (options.window_days < min_returns)
-    throw InputError(option_error("--window-days", std::to_string(options.window_days) + " returns are too few to fit " +
-                                                       std::to_string(history.num_assets()) + " assets: at least " +
-                                                       std::to_string(min_returns)));
-  const auto [first, last] = test_range(history, options, prices.source);
 
   // The closes of the history, aligned with its dates (spot on each test date).
   Eigen::MatrixXd closes(static_cast<Eigen::Index>(history.price_dates.size()), history.num_assets());

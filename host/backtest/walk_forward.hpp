@@ -44,6 +44,7 @@ struct BacktestOptions {
   std::optional<std::string> to;       ///< last test date (inclusive); none: the last with a full horizon
   std::uint64_t paths = 100000;        ///< per test date
   int tail_quantiles = 32;             ///< per date, level and side, for the ES test's p-value
+  bool fill_forward = false;           ///< empty cells repeat the previous close (calibrate --fill forward)
 };
 
 inline constexpr int kDefaultBacktestWindowDays = 730;
@@ -51,7 +52,7 @@ inline constexpr std::uint64_t kDefaultBacktestPaths = 100000;
 
 /// One refit of the walk forward.
 struct BacktestFit {
-  std::string date;          ///< the test date it was fitted for (its window ends the close before... at it)
+  std::string date;          ///< the test date it was fitted for
   std::string window_start;  ///< first close of the window
   std::string window_end;    ///< last close of the window (the test date)
   std::vector<std::string> regime_names;
@@ -99,6 +100,11 @@ struct BacktestRun {
 std::uint64_t date_seed(std::uint64_t seed, int price_index);
 
 using BacktestProgress = std::function<void(const std::string&)>;
+
+/// The errors run_backtest would raise before its first fit (every one named below but the
+/// calibration's and the book's), found without fitting or simulating: `run` checks its
+/// backtest: block with it before the risk job.
+void check_backtest_inputs(const PriceTable& prices, const BookConfig& book, const BacktestOptions& options);
 
 /// Runs the walk forward. Throws InputError naming the option or the file for: horizon_days,
 /// window_days, refit_every or paths below 1; no benchmark (neither --benchmark nor

@@ -56,6 +56,24 @@ CalibratedModel calibrate_for_run(const RunCalibration& c) {
   return out;
 }
 
+/// The backtest block's options, with the run's calibration settings.
+BacktestOptions backtest_options(const RunCalibration& c, const RunBacktest& b) {
+  BacktestOptions o;
+  o.benchmark = c.benchmark;
+  o.num_regimes = c.regimes;
+  o.distribution = c.student_t ? Distribution::student_t : Distribution::gaussian;
+  o.calibration_seed = c.seed;
+  o.calibration_starts = c.starts;
+  o.fill_forward = c.fill_forward;
+  o.window_days = b.window_days;
+  o.refit_every = b.refit_every;
+  o.horizon_days = b.horizon_days;
+  o.from = b.from;
+  o.to = b.to;
+  o.paths = b.paths;
+  return o;
+}
+
 /// Every file the job reads: none of them may be, or lie inside, the output directory.
 std::vector<std::filesystem::path> run_inputs(const RunConfig& config, const BookConfig& book) {
   std::vector<std::filesystem::path> inputs{config.source, config.book};
@@ -92,7 +110,19 @@ void run_overnight(const RunArgs& args) {
   if (config.calibrate && std::any_of(book.stress.begin(), book.stress.end(),
                                       [](const StressScenario& s) { return s.replay.has_value(); }))
     prices = read_prices_csv(config.calibrate->prices);
+  if (config.backtest) {
+    // A backtest: block that cannot run fails now, not after the risk job.
+    if (!prices) prices = read_prices_csv(config.calibrate->prices);
+    check_backtest_inputs(*prices, book, backtest_options(*config.calibrate, *config.backtest));
+  }
   RiskReport report = run_risk_job(model, book, stages, say, prices ? &*prices : nullptr);
+  // The walk forward over the calibration's prices: how the model's forecasts held up.
+  std::optional<BacktestRun> backtest;
+  std::optional<BacktestEvaluation> backtest_tests;
+  if (config.backtest) {
+    backtest = run_backtest(*prices, book, backtest_options(*config.calibrate, *config.backtest), say);
+    backtest_tests = evaluate_backtest(*backtest);
+  }
   if (calibrated) {
     std::vector<std::string> warnings = calibration_warnings(calibrated->calibration);
     // The model's short regimes are the job's warnings already; the calibration adds its choice of K.
@@ -110,6 +140,8 @@ void run_overnight(const RunArgs& args) {
       files.push_back({"regimes.csv", calibrated->regimes_csv});
     }
     for (OutputFile& f : risk_output_files(report, book, stages)) files.push_back(std::move(f));
+    if (backtest)
+      for (OutputFile& f : backtest_output_files(*backtest, *backtest_tests)) files.push_back(std::move(f));
     write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) {
       write_output_files(dir, files);
       if (config.report) {
@@ -118,6 +150,7 @@ void run_overnight(const RunArgs& args) {
       }
     });
     print_warnings(report.warnings);
+    if (backtest_tests) print_warnings(backtest_tests->warnings);
   });
   say("wrote " + args.out.string());
 }

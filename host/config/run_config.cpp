@@ -58,17 +58,35 @@ RunCalibration parse_calibration(const Fields& c, const std::filesystem::path& d
   return cal;
 }
 
+RunBacktest parse_backtest(const Fields& b) {
+  b.allow_only({"window_days", "refit_every", "horizon_days", "from", "to", "paths"});
+  RunBacktest bt;
+  bt.window_days = static_cast<int>(b.whole_number("window_days", static_cast<std::uint64_t>(bt.window_days), {1, 100000}));
+  bt.refit_every = static_cast<int>(b.whole_number("refit_every", static_cast<std::uint64_t>(bt.refit_every), {1, 1000000}));
+  bt.horizon_days = static_cast<int>(
+      b.whole_number("horizon_days", static_cast<std::uint64_t>(bt.horizon_days), {1, static_cast<std::uint64_t>(kMaxHorizonDays)}));
+  bt.from = iso_date(b, "from");
+  bt.to = iso_date(b, "to");
+  if (bt.from && bt.to && *bt.to < *bt.from) b.fail("to", "must not be before backtest.from " + *bt.from);
+  bt.paths = b.whole_number("paths", bt.paths, {kMinPaths, kMaxPaths});
+  return bt;
+}
+
 RunConfig parse_run_root(const YAML::Node& root, const std::filesystem::path& source) {
   const std::string file = source.string();
   if (!root.IsMap()) throw InputError(file + ": must be a mapping with at least 'book:'");
   const Fields top(root, file, "");
-  top.allow_only({"book", "calibrate", "report"});
+  top.allow_only({"book", "calibrate", "backtest", "report"});
   RunConfig rc;
   rc.source = source;
   if (!top.has("book")) top.fail("book", "is missing (path of book.yaml, relative to this file)");
   rc.book = source.parent_path() / top.name("book", kMaxPathChars);
   rc.report = top.boolean("report", rc.report);
   if (top.has("calibrate")) rc.calibrate = parse_calibration(top.sub("calibrate"), source.parent_path());
+  if (top.has("backtest")) {
+    if (!rc.calibrate) top.fail("backtest", "needs calibrate: in this file (the backtest walks forward over its prices)");
+    rc.backtest = parse_backtest(top.sub("backtest"));
+  }
   return rc;
 }
 

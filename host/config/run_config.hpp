@@ -13,6 +13,13 @@
 ///     fill_forward: false
 ///     seed: 42                 # 0..2^63
 ///     starts: 10               # 1..1000
+///   backtest:                  # optional; needs calibrate: (it walks forward over its prices)
+///     window_days: 730         # returns per calibration window
+///     refit_every: 20          # test dates between refits
+///     horizon_days: 1
+///     from: 2024-01-01         # optional test period, YYYY-MM-DD
+///     to: 2024-12-31
+///     paths: 100000            # per test date
 ///   report: true               # render report.html (default true)
 #include <cstdint>
 #include <filesystem>
@@ -35,10 +42,22 @@ struct RunCalibration {
   int starts = 10;
 };
 
+/// The run's walk-forward backtest (betahedge backtest's options; the calibration's prices,
+/// benchmark, regimes, distribution, seed and starts).
+struct RunBacktest {
+  int window_days = 730;
+  int refit_every = 20;
+  int horizon_days = 1;
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+  std::uint64_t paths = 100000;
+};
+
 struct RunConfig {
   std::filesystem::path source;
   std::filesystem::path book;
   std::optional<RunCalibration> calibrate;
+  std::optional<RunBacktest> backtest;
   bool report = true;
 };
 

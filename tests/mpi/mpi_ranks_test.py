@@ -6,8 +6,9 @@
 
 identical: simulate, stress, optimize, bands and run on the demo (configs/demo, 20,011 paths so
 that the ranks' shares differ, one thread a rank) as one plain process, then at 1, 2 and 3
-ranks. Every output file but report.html is the plain process's byte for byte; summary.json
-apart from the run block's ranks, elapsed_s, path_steps_per_s and device, and run.ranks is R.
+ranks. Every output file but report.html is the plain process's byte for byte; summary.json and
+backtest.json (run's backtest: block) apart from the run block's ranks, elapsed_s,
+path_steps_per_s and device, and run.ranks is R.
 Only rank 0 speaks: one "wrote" progress line, one "recommended pair" line.
 
 errors: at 3 ranks, each rank's exit code recorded by a wrapper (so mpirun never stops the
@@ -83,9 +84,9 @@ def compare_outputs(name, ranks, plain_dir, ranked_dir):
             continue
         with open(os.path.join(plain_dir, file)) as a, open(os.path.join(ranked_dir, file)) as b:
             plain, ranked = a.read(), b.read()
-        if file == "summary.json":
+        if file in ("summary.json", "backtest.json"):
             check(json.loads(ranked)["run"]["ranks"] == ranks,
-                  f"{name} at {ranks} ranks: summary.json run.ranks is {json.loads(ranked)['run']['ranks']}")
+                  f"{name} at {ranks} ranks: {file} run.ranks is {json.loads(ranked)['run']['ranks']}")
             plain, ranked = RUN_BLOCK_PER_RANK.sub("", plain), RUN_BLOCK_PER_RANK.sub("", ranked)
         if plain != ranked:
             lines = list(zip(plain.splitlines(), ranked.splitlines()))

@@ -112,6 +112,26 @@ std::pair<int, int> test_range(const ReturnData& history, const BacktestOptions&
   return {first, last};
 }
 
+/// The book's per-regime terms against the regime count every refit will have: one value, or
+/// one per regime of a fixed --regimes; under auto, where a refit may choose another count than
+/// the last, one value only. Checked before the first fit, not at the refit that changes K.
+void check_per_regime_terms(const BookConfig& book, const BacktestOptions& options) {
+  for (const HedgeLegConfig& leg : book.hedge.legs)
+    for (const auto& [field, values] : {std::pair{leg.field + ".funding_rate_8h", &leg.funding_rate_8h},
+                                        std::pair{leg.field + ".future.annual_basis", &leg.future.annual_basis}}) {
+      const int count = static_cast<int>(values->size());
+      if (count <= 1) continue;
+      if (!options.num_regimes)
+        throw InputError(book_location(book, field) + ": has " + std::to_string(count) +
+                         " per-regime values, but --regimes auto may choose another count at each refit: give one "
+                         "value, or a fixed --regimes " + std::to_string(count));
+      if (count != *options.num_regimes)
+        throw InputError(book_location(book, field) + ": has " + std::to_string(count) +
+                         " values; give one, or one per regime (--regimes " + std::to_string(*options.num_regimes) +
+                         ")");
+    }
+}
+
 void check_options(const BacktestOptions& options) {
   if (options.horizon_days < 1) throw InputError(option_error("--horizon-days", "must be at least 1 day"));
   if (options.window_days < 1) throw InputError(option_error("--window-days", "must be at least 1 day"));
@@ -163,6 +183,7 @@ BacktestHistory backtest_history(const PriceTable& prices, const BookConfig& boo
                                                        std::to_string(h.returns.num_assets()) + " assets: at least " +
                                                        std::to_string(min_returns)));
   std::tie(h.first, h.last) = test_range(h.returns, options, prices.source);
+  check_per_regime_terms(book, options);
   return h;
 }
 

@@ -33,6 +33,16 @@ BacktestSideTests side_tests(const BacktestRun& run, const std::vector<int>& sam
 
 }  // namespace
 
+double poisson_binomial_upper_tail(const std::vector<double>& p, int k) {
+  if (k <= 0) return 1.0;
+  // dist[j] = P(j successes so far), j < k; the mass at k and above is what the tail keeps.
+  std::vector<double> dist(static_cast<std::size_t>(k) + 1, 0.0);
+  dist[0] = 1.0;
+  for (double q : p)
+    for (int j = k; j >= 0; --j) dist[j] = (j == k ? dist[k] : dist[j] * (1.0 - q)) + (j > 0 ? dist[j - 1] * q : 0.0);
+  return std::min(1.0, std::max(0.0, dist[k]));
+}
+
 BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
   BacktestEvaluation e;
   e.sampling_step = run.options.horizon_days;
@@ -42,13 +52,17 @@ BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
 
   std::vector<double> unhedged, hedged;
   double predicted = 0.0;
+  std::vector<double> call_probabilities;
   for (int i : e.sample) {
     const BacktestDate& d = run.dates[i];
     unhedged.push_back(d.realised_unhedged);
     hedged.push_back(d.realised_hedged);
     predicted += d.predicted_hedge_effectiveness;
     e.margin_calls += d.margin_called;
+    call_probabilities.push_back(d.predicted_call_probability);
+    e.expected_margin_calls += d.predicted_call_probability;
   }
+  e.margin_calls_p = poisson_binomial_upper_tail(call_probabilities, e.margin_calls);
   if (!e.sample.empty()) e.predicted_hedge_effectiveness = predicted / static_cast<double>(e.sample.size());
   if (e.sample.size() > 2) {
     const auto [he, se] = hedge_effectiveness(unhedged, hedged);
@@ -79,9 +93,10 @@ BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
   }
   if (e.margin_calls > 0) {
     std::snprintf(line, sizeof line,
-                  "backtest: the realised hedge met a margin call on %d of %d dates; the hedged P&L of those dates "
-                  "includes the call's %s",
-                  e.margin_calls, n, "liquidation or top-up");
+                  "backtest: the realised hedge met a margin call on %d of %d dates (the forecasts expected %.1f; "
+                  "P(as many or more) = %.3g); the hedged P&L of those dates includes the call's liquidation or "
+                  "top-up",
+                  e.margin_calls, n, e.expected_margin_calls, e.margin_calls_p);
     e.warnings.push_back(line);
   }
   return e;

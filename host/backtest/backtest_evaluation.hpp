@@ -39,6 +39,11 @@ struct BacktestEvaluation {
   double realised_hedge_effectiveness_se = 0.0;
   double predicted_hedge_effectiveness = 0.0;
   int margin_calls = 0;  ///< sampled dates whose realised path met a margin call
+  /// The margin model's backtest: the calls expected on the sampled dates (the sum of their
+  /// forecast call probabilities) and P(K >= margin_calls) for K the number of calls when each
+  /// date calls independently with its forecast probability (Poisson-binomial, exact).
+  double expected_margin_calls = 0.0;
+  double margin_calls_p = 1.0;
   /// One line per figure a committee should not read at face value (too few observations for
   /// the level, unconverged fits, margin calls in the realised paths).
   std::vector<std::string> warnings;
@@ -50,5 +55,8 @@ struct BacktestEvaluation {
 /// realised paths met margin calls (their hedged P&L includes the call's action).
 inline constexpr double kFewExpectedExceptions = 5.0;
 BacktestEvaluation evaluate_backtest(const BacktestRun& run);
+
+/// P(K >= k) for K the number of successes of independent trials with probabilities `p`.
+double poisson_binomial_upper_tail(const std::vector<double>& p, int k);
 
 }  // namespace betahedge

@@ -15,7 +15,7 @@
 /// - Basel traffic light: the zone of x exceptions in n observations by the cumulative binomial
 ///   probability F(x) = P(X <= x), X ~ Bin(n, p): green when F(x) < 95%, yellow when
 ///   F(x) < 99.99%, red from there (BCBS 1996; at 99% and n = 250: green 0-4, yellow 5-9,
-///   red 10+).
+///   red 10+). No exception at all is green, however few the observations.
 /// - Acerbi and Szekely (2014) Z2 in losses L_t: Z2 = sum_t L_t I_t / (T p ES_t) - 1, zero in
 ///   expectation when the forecasts are right, positive when the model understates the tail.
 ///   Its p-value P(Z2* >= Z2) is simulated under H0 from each observation's own forecast
@@ -63,9 +63,10 @@ struct TrafficLightWindow {
   std::string zone;
 };
 
-/// The traffic light over consecutive windows of `window` observations, cut back from the
-/// last observation (the most recent window first, as a committee reads it); a history shorter
-/// than one window is one window of what there is.
+/// The traffic light over consecutive whole windows of `window` observations, cut back from the
+/// last observation (the most recent window first, as a committee reads it); the oldest
+/// observations short of a whole window are left out, and a history shorter than one window is
+/// one window of what there is.
 std::vector<TrafficLightWindow> traffic_light_windows(const std::vector<int>& exceptions, double level,
                                                       int window = 250);
 

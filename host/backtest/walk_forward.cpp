@@ -89,7 +89,8 @@ std::pair<int, int> test_range(const ReturnData& history, const BacktestOptions&
                      " has " + std::to_string(closes));
   const std::string testable = "the testable dates are " + history.price_dates[first_testable] + " .. " +
                                history.price_dates[last_testable] + " (a " + std::to_string(options.window_days) +
-                               "-day window before, " + std::to_string(options.horizon_days) + " days after)";
+                               "-day window before, " + std::to_string(options.horizon_days) +
+                               (options.horizon_days == 1 ? " day after)" : " days after)");
   int first = first_testable, last = last_testable;
   const auto& dates = history.price_dates;
   if (options.from) {
@@ -292,6 +293,7 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
     d.unhedged = forecast.unhedged;
     d.hedged = forecast.hedged;
     d.predicted_hedge_effectiveness = forecast.hedge_effectiveness;
+    d.predicted_call_probability = forecast.margin.call_probability;
     const TailSample unhedged_tail = reduced.unhedged_losses(), hedged_tail = reduced.hedged_losses();
     for (const RiskLevel& level : run.levels) {
       d.unhedged_tail_quantiles.push_back(tail_quantiles(unhedged_tail, level.value, options.tail_quantiles));

@@ -77,6 +77,7 @@ struct BacktestDate {
   double realised_unhedged = 0.0;  ///< P&L from t to t + h
   double realised_hedged = 0.0;
   bool margin_called = false;      ///< the realised path met a margin call
+  double predicted_call_probability = 0.0;  ///< the forecast's: paths with a call by the horizon
 };
 
 struct BacktestRun {

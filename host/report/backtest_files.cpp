@@ -74,7 +74,7 @@ std::string backtest_csv(const BacktestRun& run, const BacktestEvaluation& evalu
     out << ",var_unhedged_" << l.key << ",var_hedged_" << l.key << ",es_unhedged_" << l.key << ",es_hedged_" << l.key
         << ",exception_unhedged_" << l.key << ",exception_hedged_" << l.key;
   out << ",end_date,sampled,stdev_unhedged,stdev_hedged,predicted_hedge_effectiveness,portfolio_value,collateral,"
-         "margin_called,fit_date";
+         "margin_called,predicted_call_probability,fit_date";
   for (const std::string& r : regimes) out << ",p_" << r;
   out << "\n";
   std::vector<char> sampled(run.dates.size(), 0);
@@ -90,7 +90,7 @@ std::string backtest_csv(const BacktestRun& run, const BacktestEvaluation& evalu
     out << "," << d.end_date << "," << int(sampled[i]) << "," << number(d.unhedged.stdev) << ","
         << number(d.hedged.stdev) << "," << number(d.predicted_hedge_effectiveness) << ","
         << number(d.portfolio_value) << "," << number(d.collateral) << "," << d.margin_called << ","
-        << fit.window_end;
+        << number(d.predicted_call_probability) << "," << fit.window_end;
     for (const std::string& r : regimes) {
       out << ",";
       const auto at = std::find(fit.regime_names.begin(), fit.regime_names.end(), r);
@@ -126,6 +126,10 @@ nlohmann::json backtest_json(const BacktestRun& run, const BacktestEvaluation& e
         {"realised", evaluation.realised_hedge_effectiveness},
         {"realised_se", evaluation.realised_hedge_effectiveness_se}}},
       {"margin_calls", evaluation.margin_calls},
+      {"margin_call_test",
+       {{"realised", evaluation.margin_calls},
+        {"expected", evaluation.expected_margin_calls},
+        {"p_value", evaluation.margin_calls_p}}},
       {"run",
        {{"prices", run.prices},
         {"benchmark", run.benchmark},

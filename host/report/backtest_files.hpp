@@ -15,8 +15,8 @@ namespace betahedge {
 /// `exception_unhedged_<a>`, `exception_hedged_<a>` (SPEC 6's columns, in its order); then
 /// `end_date`, `sampled` (1: read by the tests, BacktestEvaluation::sample), `stdev_unhedged`,
 /// `stdev_hedged`, `predicted_hedge_effectiveness`, `portfolio_value`, `collateral`,
-/// `margin_called`, `fit_date` (the window's last close), and `p_<regime>` per regime name of any
-/// fit (empty when the date's fit has no such regime).
+/// `margin_called`, `predicted_call_probability`, `fit_date` (the window's last close), and
+/// `p_<regime>` per regime name of any fit (empty when the date's fit has no such regime).
 std::string backtest_csv(const BacktestRun& run, const BacktestEvaluation& evaluation);
 
 /// {"format": "betahedge.backtest/1", "observations": N, "levels": {"0.99": {"hedged": {..},

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "backtest/backtest_evaluation.hpp"
 #include "backtest/coverage_tests.hpp"
 
 namespace betahedge {
@@ -153,11 +154,20 @@ TEST(TrafficLight, CumulativeProbabilitiesAreBaselsTable) {
     EXPECT_NEAR(100.0 * binomial_cdf(k, 250, 0.01), published[k], 0.005) << k << " exceptions";
 }
 
+TEST(TrafficLight, NoExceptionIsGreenHoweverFewTheObservations) {
+  // F(0) = 0.99^n >= 95% for n <= 5: the binomial rule alone would call these yellow.
+  for (int n = 1; n <= 5; ++n) EXPECT_EQ(traffic_light_zone(0, n, 0.99), "green") << n;
+  EXPECT_EQ(traffic_light_zone(0, 1, 0.95), "green");
+  // One exception in 5 at 99%: F(1) = 0.99^5 + 5 (0.01) 0.99^4 = 0.99902, under 99.99%: yellow.
+  EXPECT_EQ(traffic_light_zone(1, 5, 0.99), "yellow");
+}
+
 TEST(TrafficLight, WindowsAreCutBackFromTheLastObservation) {
-  // 600 observations in windows of 250: [350, 599], [100, 349], then the short [0, 99].
+  // 600 observations in windows of 250: [350, 599], [100, 349]; the 100 before them, short of a
+  // window, are left out.
   const std::vector<int> where = {10, 20, 120, 130, 140, 400, 450, 500, 510, 520, 530, 540, 550, 560, 570, 580};
   const std::vector<TrafficLightWindow> w = traffic_light_windows(indicators(600, where), 0.99);
-  ASSERT_EQ(w.size(), 3u);
+  ASSERT_EQ(w.size(), 2u);
   EXPECT_EQ(w[0].first, 350);
   EXPECT_EQ(w[0].last, 599);
   EXPECT_EQ(w[0].exceptions, 11);
@@ -166,15 +176,14 @@ TEST(TrafficLight, WindowsAreCutBackFromTheLastObservation) {
   EXPECT_EQ(w[1].last, 349);
   EXPECT_EQ(w[1].exceptions, 3);
   EXPECT_EQ(w[1].zone, "green");
-  EXPECT_EQ(w[2].first, 0);
-  EXPECT_EQ(w[2].last, 99);
-  EXPECT_EQ(w[2].exceptions, 2);
-  // Cumulative probabilities (scripts/backtest_reference.py): Bin(250, 1%) at 11 and 3, and the
-  // short window's Bin(100, 1%) at 2.
+  // Cumulative probabilities (scripts/backtest_reference.py): Bin(250, 1%) at 11 and 3.
   expect_close(w[0].cumulative_probability, 0.999989361192373, "window 0");
   expect_close(w[1].cumulative_probability, 0.7581166977648832, "window 1");
-  expect_close(w[2].cumulative_probability, 0.9206267977478195, "window 2");
-  EXPECT_EQ(w[2].zone, "green");
+  // The short history's own window: Bin(100, 1%) at 2.
+  const std::vector<TrafficLightWindow> hundred = traffic_light_windows(indicators(100, {10, 20}), 0.99);
+  ASSERT_EQ(hundred.size(), 1u);
+  expect_close(hundred[0].cumulative_probability, 0.9206267977478195, "100 observations");
+  EXPECT_EQ(hundred[0].zone, "green");
 
   // A whole number of windows: no short one; a history shorter than a window: one window.
   const std::vector<TrafficLightWindow> exact = traffic_light_windows(std::vector<int>(500, 0), 0.99);
@@ -289,5 +298,18 @@ TEST(AcerbiSzekely, UnderH0ThePValueIsUniformAndADoubledLossRejects) {
   EXPECT_DOUBLE_EQ(t.p_value, 1.0 / (1.0 + simulations));  // no simulated history comes near
 }
 
+TEST(MarginCallTest, PoissonBinomialTail) {
+  // Equal probabilities: the binomial's upper tail, P(K >= k) = 1 - F(k - 1).
+  const std::vector<double> equal(250, 0.01);
+  for (int k = 0; k <= 12; ++k)
+    EXPECT_NEAR(poisson_binomial_upper_tail(equal, k), 1.0 - binomial_cdf(k - 1, 250, 0.01), 1e-12) << k;
+  // Two trials by hand: P(K >= 1) = 1 - 0.9 x 0.8 = 0.28, P(K >= 2) = 0.1 x 0.2 = 0.02, none for 3.
+  EXPECT_NEAR(poisson_binomial_upper_tail({0.1, 0.2}, 1), 0.28, 1e-15);
+  EXPECT_NEAR(poisson_binomial_upper_tail({0.1, 0.2}, 2), 0.02, 1e-15);
+  EXPECT_EQ(poisson_binomial_upper_tail({0.1, 0.2}, 3), 0.0);
+  EXPECT_EQ(poisson_binomial_upper_tail({}, 0), 1.0);
+}
+
 }  // namespace
 }  // namespace betahedge
+

@@ -11,19 +11,10 @@
 #include "cli/run_options.hpp"
 #include "io/atomic_write.hpp"
 #include "ranks/ranks.hpp"
-#include "report/backtest_files.hpp"
-#include "report/finite_check.hpp"
+#include "report/output_files.hpp"
 #include "report/html_report.hpp"
 
 namespace betahedge::cli {
-
-std::vector<OutputFile> backtest_output_files(const BacktestRun& run, const BacktestEvaluation& evaluation) {
-  const nlohmann::json json = backtest_json(run, evaluation);
-  require_finite_json(json, "backtest.json");
-  const std::string csv = backtest_csv(run, evaluation);
-  require_finite_csv(csv, "backtest.csv");
-  return {{"backtest.json", json.dump(2) + "\n"}, {"backtest.csv", csv}};
-}
 
 std::optional<int> parse_regime_count(const std::string& text, const std::string& option) {
   if (text == "auto") return std::nullopt;

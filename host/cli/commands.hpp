@@ -27,30 +27,12 @@ void add_backtest_command(CLI::App& app, CommandAction& action);
 #include <vector>
 
 #include "config/book_config.hpp"
-#include "backtest/backtest_evaluation.hpp"
-#include "backtest/walk_forward.hpp"
-#include "engine/risk_job.hpp"
+#include "report/output_files.hpp"
 
 namespace betahedge::cli {
 
-/// One file of an output directory, complete in memory before anything is written.
-struct OutputFile {
-  std::string name;
-  std::string contents;
-};
-
-/// summary.json and the tables the stages produced, every number checked finite
-/// (NumericalError naming the figure otherwise).
-std::vector<OutputFile> risk_output_files(const RiskReport& report, const BookConfig& book, const JobStages& stages);
-
-/// backtest.json and backtest.csv of a walk forward, every number checked finite.
-std::vector<OutputFile> backtest_output_files(const BacktestRun& run, const BacktestEvaluation& evaluation);
-
 /// --regimes / calibrate.regimes text: 1..8, or auto (none). Throws InputError naming `option`.
 std::optional<int> parse_regime_count(const std::string& text, const std::string& option);
-
-/// Writes each file into `dir`, atomically.
-void write_output_files(const std::filesystem::path& dir, const std::vector<OutputFile>& files);
 
 /// Prints each warning on stderr as one `warning: ...` line (--quiet or not: a warning is no
 /// progress line).

@@ -23,6 +23,33 @@ Reads, from OUT_DIR, the files `betahedge run` writes (SPEC sections 4 to 6):
 and writes OUT_DIR/report.html: inline CSS, every chart a base64 PNG data URI, no script and
 no external reference. The file appears complete or not at all (temporary name, then rename).
 
+A walk-forward backtest (issue 14) adds two files, written together: by `betahedge backtest`
+alone (no summary.json: the report is its header and the backtest section only), or by
+`betahedge run` beside summary.json when run.yaml has a backtest: block (the backtest section
+follows the scenarios and replays):
+    backtest.json           format "betahedge.backtest/1", observations, test_dates, levels.<a>.{unhedged,
+                            hedged}: exceptions, rate, expected_exceptions, kupiec/independence/
+                            conditional_coverage _lr and _p, traffic_light (green|yellow|red),
+                            traffic_light_window {from, to, observations, exceptions, cumulative_probability,
+                            zone}, es_test {method, z2, p_value, simulations, zone}; hedge_effectiveness
+                            {predicted, realised, realised_se}; margin_calls; optional margin_call_test
+                            {realised, expected, p_value}; run {prices, benchmark, assets, from, to,
+                            window_days, refit_every, horizon_days, sampling_step, regimes, distribution,
+                            paths, seed, backend, device, ranks, elapsed_s}; fits [{date, window_start,
+                            window_end, regimes, loglik, converged, iterations}]; warnings
+    backtest.csv            date, realised_unhedged, realised_hedged, per level var_/es_/exception_ of each
+                            side, sampled, predicted_hedge_effectiveness, margin_called (other columns are
+                            not read): one row per test date in order from run.from to run.to, its
+                            sampled rows as many as observations and their exceptions those of
+                            backtest.json (an error otherwise)
+The section: a headline and a table per level and side (the traffic light of the latest window
+with its zone boundaries, computed here exactly; exceptions over every observation; Kupiec and
+Christoffersen; the ES test), realised P&L against -VaR and -ES at the highest level, the
+exceptions in the traffic light's window over time on the zones, predicted against realised hedge
+effectiveness, the margin-call test, the settings and every fit. Its numbers are tagged
+backtest.<key of backtest.json> (backtest.levels.0.99.hedged.kupiec_p) and
+traffic_light_threshold:<yellow|red>:<level>:<observations>.
+
 A hedge of several legs (issue 13) adds to summary.json, and all of it is absent for one leg
 (which renders as before):
     legs                                    ["BTC-perpetual", "ETH-perpetual"]: two or more distinct names
@@ -71,6 +98,7 @@ import math
 import os
 import sys
 import tempfile
+from fractions import Fraction
 
 import matplotlib
 
@@ -539,9 +567,243 @@ def validate_surface(rows, path, base_name):
     return base
 
 
+# The Basel traffic light (BCBS 1996), applied at every level as the backtest applies it: x
+# exceptions in n observations are green while P(X <= x) < 95%, yellow while < 99.99%, red from
+# there, X ~ Binomial(n, 1 - level).
+TRAFFIC_LIGHT_YELLOW = 0.95
+TRAFFIC_LIGHT_RED = 0.9999
+TRAFFIC_LIGHT_WINDOW = 250
+TRAFFIC_ZONES = ("green", "yellow", "red")
+# The Acerbi-Szekely Z2 zones backtest.json writes, and the traffic-light colour each is shown in.
+ES_ZONES = {"accept": "green", "reject at 5%": "yellow", "reject at 0.01%": "red"}
+BACKTEST_COVERAGE = ("kupiec", "independence", "conditional_coverage")
+
+
+def traffic_light_thresholds(n, level):
+    """(yellow, red): the fewest exceptions in n observations at VaR level `level` (a decimal such
+    as '0.99') that are yellow (binomial P(X <= x) >= 95%) and red (>= 99.99%); n + 1 when no count
+    gets there; at least 1, as the backtest keeps no exception green however few the observations
+    (at 95%, one observation has P(X <= 0) = 95%). At 99% and n = 250: (5, 10), the Basel table.
+    Exact: with 1 - level = a / b, P(X <= x) b^n = sum_j C(n, j) a^j (b - a)^(n - j) in integers,
+    so that a count exactly on a bound (4 observations at 90%: P(X <= 3) = 0.9999) is not moved
+    across it by rounding."""
+    miss = 1 - Fraction(str(level))
+    a, b = miss.numerator, miss.denominator
+    total, scale = 0, b ** n
+    out = []
+    bounds = [Fraction(TRAFFIC_LIGHT_YELLOW).limit_denominator(10000),
+              Fraction(TRAFFIC_LIGHT_RED).limit_denominator(10000)]
+    for k in range(n + 1):
+        total += math.comb(n, k) * a ** k * (b - a) ** (n - k)
+        while bounds and total * bounds[0].denominator >= bounds[0].numerator * scale:
+            out.append(k)
+            bounds.pop(0)
+        if not bounds:
+            break
+    return tuple(max(1, k) for k in out + [n + 1] * (2 - len(out)))
+
+
+def rolling_exceptions(flags, window=TRAFFIC_LIGHT_WINDOW):
+    """counts[t]: exceptions among observations max(0, t - window + 1)..t (the traffic light's
+    window ending at t; all observations so far until there are `window` of them)."""
+    c = np.cumsum(np.asarray(flags, dtype=np.int64))
+    before = np.concatenate([np.zeros(window, dtype=np.int64), c])[:len(c)]
+    return c - before
+
+
+def whole(c, obj, key, where, minimum=0, maximum=None):
+    """obj[key] as a whole number in [minimum, maximum]."""
+    value = c.get(obj, key, where)
+    here = f"{where}.{key}" if where else key
+    if not math.isfinite(value) or value != int(value) or value < minimum or (maximum is not None and value > maximum):
+        bound = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+        raise InputError(f"{c.path}: {here}: expected a whole number {bound}, got {json.dumps(value)}")
+    return int(value)
+
+
+def finite(c, obj, key, where, low=-math.inf, high=math.inf):
+    """obj[key] as a finite number in [low, high]."""
+    value = c.get(obj, key, where)
+    here = f"{where}.{key}" if where else key
+    if not math.isfinite(value) or not low <= value <= high:
+        bound = "" if (low, high) == (-math.inf, math.inf) else f" in [{low:g}, {high:g}]"
+        raise InputError(f"{c.path}: {here}: expected a finite number{bound}, got {json.dumps(value)}")
+    return value
+
+
+def iso_date(c, obj, key, where):
+    value = c.get(obj, key, where, kind="string")
+    try:
+        np.datetime64(value, "D")
+    except ValueError:
+        raise InputError(f"{c.path}: {where}.{key}: not an ISO date: '{value[:40]}'") from None
+    return value
+
+
+def validate_backtest(bt, path):
+    """backtest.json (SPEC 6, and host/report/backtest_files.hpp's extra keys): checks every field
+    the report prints; returns the levels, lowest first."""
+    c = Checker(path)
+    if not isinstance(bt, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    fmt = c.get(bt, "format", "", kind="string")
+    if fmt != "betahedge.backtest/1":
+        raise InputError(f"{path}: format: '{fmt[:40]}', expected 'betahedge.backtest/1'")
+    n = whole(c, bt, "observations", "", minimum=1)
+    whole(c, bt, "test_dates", "", minimum=n)
+    levels_obj = c.get(bt, "levels", "", kind="object")
+    if not levels_obj:
+        raise InputError(f"{path}: levels: no risk levels")
+    for lvl in levels_obj:
+        try:
+            ok = 0.0 < float(lvl) < 1.0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError(f"{path}: levels: level key '{lvl[:20]}' is not a number between 0 and 1")
+        for side in ("unhedged", "hedged"):
+            s = c.get(levels_obj[lvl], side, f"levels.{lvl}", kind="object")
+            w = f"levels.{lvl}.{side}"
+            whole(c, s, "exceptions", w, maximum=n)
+            finite(c, s, "rate", w, 0.0, 1.0)
+            finite(c, s, "expected_exceptions", w, 0.0, n)
+            for test in BACKTEST_COVERAGE:
+                finite(c, s, f"{test}_lr", w, 0.0)
+                finite(c, s, f"{test}_p", w, 0.0, 1.0)
+            zone = c.get(s, "traffic_light", w, kind="string")
+            if zone not in TRAFFIC_ZONES:
+                raise InputError(f"{path}: {w}.traffic_light: '{zone[:40]}', expected green, yellow or red")
+            tw = c.get(s, "traffic_light_window", w, kind="object")
+            ww = f"{w}.traffic_light_window"
+            for key in ("from", "to"):
+                iso_date(c, tw, key, ww)
+            m = whole(c, tw, "observations", ww, minimum=1, maximum=n)
+            whole(c, tw, "exceptions", ww, maximum=m)
+            finite(c, tw, "cumulative_probability", ww, 0.0, 1.0)
+            if c.get(tw, "zone", ww, kind="string") != zone:
+                raise InputError(f"{path}: {ww}.zone: '{tw['zone'][:40]}', but {w}.traffic_light is '{zone}'")
+            es = c.get(s, "es_test", w, kind="object")
+            ew = f"{w}.es_test"
+            c.get(es, "method", ew, kind="string")
+            finite(c, es, "z2", ew)
+            finite(c, es, "p_value", ew, 0.0, 1.0)
+            whole(c, es, "simulations", ew, minimum=1)
+            if c.get(es, "zone", ew, kind="string") not in ES_ZONES:
+                raise InputError(f"{path}: {ew}.zone: '{es['zone'][:40]}', expected one of "
+                                 + ", ".join(f"'{z}'" for z in ES_ZONES))
+    he = c.get(bt, "hedge_effectiveness", "", kind="object")
+    for key in ("predicted", "realised"):
+        finite(c, he, key, "hedge_effectiveness")
+    finite(c, he, "realised_se", "hedge_effectiveness", 0.0)
+    calls = whole(c, bt, "margin_calls", "", maximum=n)
+    if "margin_call_test" in bt:
+        mt = c.get(bt, "margin_call_test", "", kind="object")
+        if whole(c, mt, "realised", "margin_call_test", maximum=n) != calls:
+            raise InputError(f"{path}: margin_call_test.realised: {mt['realised']}, but margin_calls is {calls}")
+        finite(c, mt, "expected", "margin_call_test", 0.0, n)
+        finite(c, mt, "p_value", "margin_call_test", 0.0, 1.0)
+    run = c.get(bt, "run", "", kind="object")
+    for key in ("prices", "benchmark", "regimes", "distribution", "backend", "device"):
+        c.get(run, key, "run", kind="string")
+    assets = c.get(run, "assets", "run", kind="list")
+    if not assets or not all(isinstance(a, str) for a in assets):
+        raise InputError(f"{path}: run.assets: expected a list of asset names")
+    for key in ("from", "to"):
+        iso_date(c, run, key, "run")
+    for key in ("window_days", "refit_every", "horizon_days", "sampling_step", "paths", "ranks"):
+        whole(c, run, key, "run", minimum=1)
+    whole(c, run, "seed", "run")
+    finite(c, run, "elapsed_s", "run", 0.0)
+    fits = c.get(bt, "fits", "", kind="list")
+    if not fits:
+        raise InputError(f"{path}: fits: empty list (every walk forward fits at least once)")
+    for i, f in enumerate(fits):
+        fw = f"fits.{i}"
+        for key in ("date", "window_start", "window_end"):
+            iso_date(c, f, key, fw)
+        names = c.get(f, "regimes", fw, kind="list")
+        if not names or not all(isinstance(r, str) for r in names):
+            raise InputError(f"{path}: {fw}.regimes: expected a list of regime names")
+        finite(c, f, "loglik", fw)
+        c.get(f, "converged", fw, kind="bool")
+        whole(c, f, "iterations", fw)
+    warnings = c.get(bt, "warnings", "", kind="list")
+    for i, w in enumerate(warnings):
+        if not isinstance(w, str):
+            raise InputError(f"{path}: warnings[{i}]: expected a string, got {json.dumps(w)[:40]}")
+    return sorted(levels_obj, key=float)
+
+
+def check_backtest_csv(rows, bt, levels, path):
+    """backtest.csv against backtest.json: one row per test date in date order from run.from to
+    run.to, 0/1 flags, finite numbers, and, over the rows the tests read (sampled = 1), as many
+    observations and exceptions as backtest.json counts."""
+    if len(rows) != bt["test_dates"]:
+        raise InputError(f"{path}: {len(rows)} data rows, but backtest.json test_dates is {bt['test_dates']}")
+    flags = ["sampled", "margin_called"] + [f"exception_{side}_{lvl}" for lvl in levels
+                                            for side in ("unhedged", "hedged")]
+    previous = None
+    for lineno, r in enumerate(rows, start=2):
+        for col, value in r.items():
+            if isinstance(col, str) and isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"{path}: line {lineno}: column '{col}': not a finite number: '{r[('raw', col)]}'")
+        for col in flags:
+            if r[col] not in (0.0, 1.0):
+                raise InputError(f"{path}: line {lineno}: column '{col}': expected 0 or 1, got '{r[('raw', col)]}'")
+        try:
+            r["date"] = np.datetime64(r["date"], "D")
+        except ValueError:
+            raise InputError(f"{path}: line {lineno}: column 'date': not an ISO date: '{r['date'][:40]}'") from None
+        if previous is not None and r["date"] <= previous:
+            raise InputError(f"{path}: line {lineno}: column 'date': {r['date']} does not follow {previous}")
+        previous = r["date"]
+    run = bt["run"]
+    for end, row in (("from", rows[0]), ("to", rows[-1])):
+        if str(row["date"]) != run[end]:
+            raise InputError(f"{path}: dates run {rows[0]['date']} to {rows[-1]['date']}, but backtest.json run is "
+                             f"{run['from']} to {run['to']}")
+    sampled = [r for r in rows if r["sampled"] == 1]
+    if len(sampled) != bt["observations"]:
+        raise InputError(f"{path}: column 'sampled': {len(sampled)} rows marked 1, but backtest.json observations "
+                         f"is {bt['observations']}")
+    for lvl in levels:
+        for side in ("unhedged", "hedged"):
+            counted = int(sum(r[f"exception_{side}_{lvl}"] for r in sampled))
+            stated = bt["levels"][lvl][side]["exceptions"]
+            if counted != stated:
+                raise InputError(f"{path}: column 'exception_{side}_{lvl}': {counted} exceptions on the sampled rows, "
+                                 f"but backtest.json levels.{lvl}.{side}.exceptions is {stated}")
+
+
+def load_backtest(out_dir):
+    """backtest.json and backtest.csv (written together by `betahedge backtest`, and by `betahedge
+    run` for a run.yaml with a backtest: block): validated, or None when neither is there."""
+    json_path = os.path.join(out_dir, "backtest.json")
+    csv_path = os.path.join(out_dir, "backtest.csv")
+    have_json, have_csv = os.path.exists(json_path), os.path.exists(csv_path)
+    if not have_json and not have_csv:
+        return None
+    if have_json != have_csv:
+        missing, present = (json_path, "backtest.csv") if have_csv else (csv_path, "backtest.json")
+        raise InputError(f"{missing}: file not found ({present} is there; a backtest writes both)")
+    bt = load_json(out_dir, "backtest.json")
+    levels = validate_backtest(bt, json_path)
+    numeric = ["realised_unhedged", "realised_hedged", "sampled", "predicted_hedge_effectiveness", "margin_called"]
+    for lvl in levels:
+        numeric += [f"{m}_{side}_{lvl}" for m in ("var", "es", "exception") for side in ("unhedged", "hedged")]
+    rows = load_csv(out_dir, "backtest.csv", numeric, text_columns=["date"])
+    check_backtest_csv(rows, bt, levels, csv_path)
+    return {"json": bt, "rows": rows, "levels": levels}
+
+
 def load_inputs(out_dir):
     if not os.path.isdir(out_dir):
         raise InputError(f"{out_dir}: not a directory")
+    # `betahedge backtest` writes backtest.json and backtest.csv alone: a report of its section only.
+    if not os.path.exists(os.path.join(out_dir, "summary.json")):
+        backtest = load_backtest(out_dir)
+        if backtest is not None:
+            return {"summary": None, "backtest": backtest}
     summary = load_json(out_dir, "summary.json")
     # Replays (kind "replay", after the Monte Carlo scenarios) are one path each: their own
     # section; every other section reads the Monte Carlo scenarios.
@@ -597,7 +859,7 @@ def load_inputs(out_dir):
                                  f"not an ISO date: '{row['date']}'") from None
     return {"summary": summary, "levels": levels, "model": model, "assets": assets,
             "regime_names": regime_names, "curve": curve, "bands": bands, "pnl": pnl, "regimes": regimes,
-            "replays": replays, "legs": legs, "surface": surface}
+            "replays": replays, "legs": legs, "surface": surface, "backtest": load_backtest(out_dir)}
 
 
 # ----------------------------------------------------------------------------- HTML pieces
@@ -679,6 +941,18 @@ div.warnings { border: 2px solid #c26a00; background: #fff4e0; border-radius: 4p
 div.warnings strong { color: #8a4b00; }
 div.warnings ul { margin: 4px 0 0 0; padding-left: 20px; }
 div.warnings li { margin: 2px 0; }
+table.verdict td.num { min-width: 78px; }
+table.verdict td.num[colspan] { text-align: center; }
+table.verdict tr.group th { background: none; color: #23395d; border-bottom: 1px solid #9fb0c8; padding-top: 10px; }
+td.zone { text-align: center; font-weight: 600; }
+span.zone { font-weight: 600; padding: 1px 6px; border-radius: 3px; }
+.zone-green { background: #d6f0d8; color: #1e5a26; }
+.zone-yellow { background: #fff1b8; color: #6b5200; }
+.zone-red { background: #f8d3d0; color: #8a1c12; }
+p.headline { font-size: 14.5px; margin: 8px 0; }
+td.reject { color: #a3261b; font-weight: 600; }
+details { margin: 6px 0 12px 0; font-size: 13px; }
+details summary { color: #3b5b8c; cursor: pointer; }
 """
 
 
@@ -1807,11 +2081,468 @@ def td_inline(sc, field):
     return f'<span data-key="{esc(key)}">{esc(fmt_prob(value))}</span>'
 
 
+# ----------------------------------------------------------------------------- backtest
+
+def td_zone(key, zone, light):
+    """A zone ('yellow', 'reject at 5%') in a cell coloured as its traffic light."""
+    return f'<td class="txt zone zone-{light}" data-key="{esc(key)}">{esc(zone)}</td>'
+
+
+def td_pvalue(key, value):
+    """A test's p-value, marked when it rejects at 5%."""
+    cls = "num reject" if value < 0.05 else "num"
+    return f'<td class="{cls}" data-key="{esc(key)}">{esc(fmt_probability(value))}</td>'
+
+
+def backtest_key(field):
+    return f"backtest.{field}"
+
+
+def backtest_verdict_table(bt, levels):
+    """One column per level and side, one row per figure: the traffic light of the latest window
+    first (what a committee is asked to sign off), then the coverage tests over every observation,
+    then the ES test."""
+    series = [(lvl, side) for lvl in levels for side in ("unhedged", "hedged")]
+    head = ('<tr><th class="left" rowspan="2"></th>'
+            + "".join(f'<th colspan="2">VaR / ES {level_label(lvl)}</th>' for lvl in levels)
+            + "</tr><tr>" + "<th>Unhedged</th><th>Hedged</th>" * len(levels) + "</tr>")
+    width = 1 + len(series)
+
+    def k(lvl, side, field):
+        return backtest_key(f"levels.{lvl}.{side}.{field}")
+
+    def s(lvl, side):
+        return bt["levels"][lvl][side]
+
+    def row(label, cells, note=""):
+        title = f' title="{esc(note)}"' if note else ""
+        return f'<tr><th class="left"{title}>{label}</th>{"".join(cells)}</tr>'
+
+    def group(label):
+        return f'<tr class="group"><th class="left" colspan="{width}">{label}</th></tr>'
+
+    windows = {(s(lvl, side)["traffic_light_window"]["from"], s(lvl, side)["traffic_light_window"]["to"],
+                s(lvl, side)["traffic_light_window"]["observations"]) for lvl, side in series}
+    if len(windows) == 1:
+        a, b, m = windows.pop()
+        window = f"the latest {m} observations, {esc(a)} to {esc(b)}"
+    else:
+        window = "the latest window of each series"
+    n = bt["observations"]
+    body = [group(f"Traffic light: {window}")]
+    body.append(row("Zone", [td_zone(k(lvl, side, "traffic_light"), s(lvl, side)["traffic_light"],
+                                     s(lvl, side)["traffic_light"]) for lvl, side in series]))
+    body.append(row("Exceptions in the window", [td(k(lvl, side, "traffic_light_window.exceptions"),
+                                                    s(lvl, side)["traffic_light_window"]["exceptions"], fmt_int)
+                                                 for lvl, side in series]))
+    body.append(row("Observations in the window", [td(k(lvl, side, "traffic_light_window.observations"),
+                                                      s(lvl, side)["traffic_light_window"]["observations"], fmt_int)
+                                                   for lvl, side in series]))
+    body.append(row("Cumulative probability P(X \u2264 exceptions)",
+                    [td(k(lvl, side, "traffic_light_window.cumulative_probability"),
+                        s(lvl, side)["traffic_light_window"]["cumulative_probability"], fmt_prob)
+                     for lvl, side in series]))
+    # The zone boundaries for the window's length, computed here from the binomial law.
+    for name, index in (("Yellow from (exceptions)", 0), ("Red from (exceptions)", 1)):
+        cells = []
+        for lvl in levels:
+            m = s(lvl, "hedged")["traffic_light_window"]["observations"]
+            if m == s(lvl, "unhedged")["traffic_light_window"]["observations"]:
+                cells.append(f'<td class="num" colspan="2" data-key="traffic_light_threshold:'
+                             f'{"yellow" if index == 0 else "red"}:{esc(lvl)}:{m}">'
+                             f'{esc(fmt_int(traffic_light_thresholds(m, lvl)[index]))}</td>')
+            else:
+                for side in ("unhedged", "hedged"):
+                    m = s(lvl, side)["traffic_light_window"]["observations"]
+                    cells.append(f'<td class="num" data-key="traffic_light_threshold:'
+                                 f'{"yellow" if index == 0 else "red"}:{esc(lvl)}:{m}">'
+                                 f'{esc(fmt_int(traffic_light_thresholds(m, lvl)[index]))}</td>')
+        body.append(row(name, cells))
+
+    body.append(group(f"Exceptions over all {fmt_int(n)} observations"))
+    body.append(row("Exceptions", [td(k(lvl, side, "exceptions"), s(lvl, side)["exceptions"], fmt_int)
+                                   for lvl, side in series]))
+    body.append(row("Expected", [td(k(lvl, side, "expected_exceptions"), s(lvl, side)["expected_exceptions"],
+                                    fmt_count) for lvl, side in series]))
+    body.append(row("Rate (expected: 1 \u2212 level)", [td(k(lvl, side, "rate"), s(lvl, side)["rate"], fmt_prob)
+                                                       for lvl, side in series]))
+
+    body.append(group("Coverage tests (p below 0.05, in red, rejects the forecasts at 5%)"))
+    for label, test, note in (
+            ("Kupiec proportion of failures", "kupiec", "LR ~ chi-square(1): is the exception rate 1 - level?"),
+            ("Christoffersen independence", "independence",
+             "LR ~ chi-square(1): does an exception make the next more likely?"),
+            ("Christoffersen conditional coverage", "conditional_coverage",
+             "LR ~ chi-square(2): the rate and independence together")):
+        body.append(row(f"{label}: LR", [td(k(lvl, side, f"{test}_lr"), s(lvl, side)[f"{test}_lr"], fmt_prob)
+                                         for lvl, side in series], note))
+        body.append(row("\u2003p-value", [td_pvalue(k(lvl, side, f"{test}_p"), s(lvl, side)[f"{test}_p"])
+                                          for lvl, side in series]))
+
+    body.append(group("Expected shortfall: Acerbi\u2013Szekely Z2 (0: the ES forecasts are right; "
+                      "positive: they understate the tail)"))
+    body.append(row("Z2", [td(k(lvl, side, "es_test.z2"), s(lvl, side)["es_test"]["z2"], fmt_prob)
+                           for lvl, side in series]))
+    body.append(row("\u2003p-value (simulated)", [td_pvalue(k(lvl, side, "es_test.p_value"),
+                                                             s(lvl, side)["es_test"]["p_value"])
+                                                   for lvl, side in series]))
+    body.append(row("\u2003zone (published critical values)",
+                    [td_zone(k(lvl, side, "es_test.zone"), s(lvl, side)["es_test"]["zone"],
+                             ES_ZONES[s(lvl, side)["es_test"]["zone"]]) for lvl, side in series]))
+    return f'<table class="verdict"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def backtest_pnl_chart(b, top):
+    """Realised P&L per test date against -VaR and -ES at the highest level, unhedged above hedged on
+    one scale; the exceptions the tests count marked."""
+    rows = b["rows"]
+    dates = np.array([r["date"] for r in rows])
+    sampled = np.array([r["sampled"] == 1 for r in rows])
+    called = np.array([r["margin_called"] == 1 for r in rows])
+    overlapping = not sampled.all()
+    fig, axes = plt.subplots(2, 1, figsize=(12, 7.2), sharex=True, sharey=True)
+    marker_size = 9 if len(rows) > 250 else 16
+    for ax, side, color in zip(axes, ("unhedged", "hedged"), ("#c0504d", "#2f6db5")):
+        pnl = np.array([r[f"realised_{side}"] for r in rows])
+        var = np.array([r[f"var_{side}_{top}"] for r in rows])
+        es = np.array([r[f"es_{side}_{top}"] for r in rows])
+        hit = np.array([r[f"exception_{side}_{top}"] == 1 for r in rows])
+        ax.scatter(dates, pnl, s=marker_size, color=color, alpha=0.55, linewidths=0, label=f"realised {side} P&L")
+        ax.plot(dates, -var, color="#222222", linewidth=1.2, drawstyle="steps-mid",
+                label=f"\u2212VaR {level_label(top)} (forecast)")
+        ax.plot(dates, -es, color="#6b7382", linewidth=1.0, linestyle="--", drawstyle="steps-mid",
+                label=f"\u2212ES {level_label(top)} (forecast)")
+        counted = hit & sampled
+        ax.scatter(dates[counted], pnl[counted], marker="v", s=70, facecolor="#d62728", edgecolor="black",
+                   linewidth=0.7, zorder=4, label=f"exception ({int(counted.sum())} counted by the tests)")
+        if overlapping and (hit & ~sampled).any():
+            skipped = hit & ~sampled
+            ax.scatter(dates[skipped], pnl[skipped], marker="v", s=50, facecolor="none", edgecolor="#d62728",
+                       linewidth=0.9, zorder=4, label=f"exception on a date the tests skip ({int(skipped.sum())})")
+        if side == "hedged" and called.any():
+            ax.scatter(dates[called], pnl[called], marker="s", s=60, facecolor="none", edgecolor="#c26a00",
+                       linewidth=1.2, zorder=5, label=f"margin call on the realised path ({int(called.sum())})")
+        ax.axhline(0, color="#555555", linewidth=0.7)
+        ax.yaxis.set_major_formatter(FuncFormatter(compact_money))
+        ax.set_ylabel(f"{side} P&L (base currency)")
+        ax.set_title(f"{side.capitalize()}: realised P&L against the forecast \u2212VaR and \u2212ES "
+                     f"{level_label(top)}")
+        ax.grid(alpha=0.3)
+        # Losses reach furthest down early in a history of shrinking risk, later ones sit near zero:
+        # the lower right is the emptier corner.
+        ax.legend(loc="lower right", fontsize=8.5, frameon=True, framealpha=0.85, ncol=2)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def backtest_rolling_chart(b):
+    """Per level: the exceptions in the traffic light's window ending at each observation, unhedged
+    and hedged, over the green / yellow / red zones for that window's length."""
+    levels = b["levels"]
+    sampled = [r for r in b["rows"] if r["sampled"] == 1]
+    dates = np.array([r["date"] for r in sampled])
+    n = len(sampled)
+    lengths = np.minimum(np.arange(1, n + 1), TRAFFIC_LIGHT_WINDOW)
+    fig, axes = plt.subplots(1, len(levels), figsize=(12, 3.9), squeeze=False)
+    latest = {}
+    for ax, lvl in zip(axes[0], levels):
+        thresholds = {m: traffic_light_thresholds(int(m), lvl) for m in set(lengths.tolist())}
+        yellow = np.array([thresholds[m][0] for m in lengths])
+        red = np.array([thresholds[m][1] for m in lengths])
+        counts = {side: rolling_exceptions([r[f"exception_{side}_{lvl}"] for r in sampled])
+                  for side in ("unhedged", "hedged")}
+        top = max(int(red.max()) + 1, max(int(c.max()) for c in counts.values()) + 1)
+        # Zone edges halfway between counts: a count on the yellow threshold sits inside the yellow band.
+        ax.fill_between(dates, -0.5, yellow - 0.5, step="mid", color="#d6f0d8", linewidth=0)
+        ax.fill_between(dates, yellow - 0.5, red - 0.5, step="mid", color="#fff1b8", linewidth=0)
+        ax.fill_between(dates, red - 0.5, top + 0.5, step="mid", color="#f8d3d0", linewidth=0)
+        # Unhedged wide and pale under hedged narrow: where the counts agree both stay visible.
+        for side, color, width in (("unhedged", "#e08a87", 4.0), ("hedged", "#2f6db5", 1.6)):
+            ax.plot(dates, counts[side], drawstyle="steps-mid", color=color, linewidth=width, label=side)
+            latest[(lvl, side)] = int(counts[side][-1])
+        zone_text = f"yellow from {yellow[-1]}, red from {red[-1]} in {lengths[-1]}"
+        ax.set_title(f"VaR {level_label(lvl)}: exceptions in the window ({zone_text})", fontsize=10.5)
+        ax.set_ylim(-0.5, top + 0.5)
+        if n > 1:
+            ax.set_xlim(dates[0], dates[-1])
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_ylabel("exceptions in the window")
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(loc="upper left", fontsize=9, frameon=True, framealpha=0.85)
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
+    fig.tight_layout()
+    return fig, latest
+
+
+def realised_effectiveness(unhedged, hedged):
+    """1 - Var(hedged) / Var(unhedged) of paired realised P&Ls (None for a zero unhedged variance)."""
+    vu = float(np.var(unhedged))
+    return None if vu <= 0 else 1.0 - float(np.var(hedged)) / vu
+
+
+def backtest_effectiveness_chart(b):
+    """Predicted hedge effectiveness per observation against the realised one over a rolling window,
+    with the whole sample's realised figure and its two standard errors."""
+    bt = b["json"]
+    he = bt["hedge_effectiveness"]
+    sampled = [r for r in b["rows"] if r["sampled"] == 1]
+    dates = np.array([r["date"] for r in sampled])
+    predicted = np.array([r["predicted_hedge_effectiveness"] for r in sampled])
+    u = np.array([r["realised_unhedged"] for r in sampled])
+    h = np.array([r["realised_hedged"] for r in sampled])
+    n = len(sampled)
+    window = min(60, max(10, n // 3))
+    fig, ax = plt.subplots(figsize=(12, 3.9))
+    ax.plot(dates, predicted, color="#6b7382", linewidth=1.4, drawstyle="steps-mid",
+            label="predicted, each date's forecast")
+    if n >= 2 * window:
+        rolled = [realised_effectiveness(u[t - window + 1:t + 1], h[t - window + 1:t + 1])
+                  for t in range(window - 1, n)]
+        ax.plot(dates[window - 1:], [np.nan if v is None else v for v in rolled], color="#2f6db5", linewidth=1.6,
+                label=f"realised over the last {window} observations")
+    span = (dates[0], dates[-1])
+    ax.hlines(he["predicted"], *span, color="#6b7382", linestyle="--", linewidth=1.2,
+              label=f"predicted, mean: {fmt_prob(he['predicted'])}")
+    ax.hlines(he["realised"], *span, color="#1f4e8c", linestyle="--", linewidth=1.4,
+              label=f"realised, all observations: {fmt_prob(he['realised'])}")
+    ax.fill_between(span, he["realised"] - 2 * he["realised_se"], he["realised"] + 2 * he["realised_se"],
+                    color="#2f6db5", alpha=0.12, linewidth=0, label="realised \u00b1 2 standard errors")
+    ax.set_ylabel("hedge effectiveness")
+    ax.set_title("Hedge effectiveness, 1 \u2212 Var(hedged) / Var(unhedged): predicted against realised")
+    ax.grid(alpha=0.3)
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
+    fig.tight_layout()
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=9, frameon=False)
+    return fig, window
+
+
+def backtest_settings(b, out_dir):
+    """The walk forward's settings and where it ran, two columns of a key-value table, and every
+    refit in a table that opens on demand."""
+    bt = b["json"]
+    run = bt["run"]
+    fits = bt["fits"]
+    k = backtest_key
+    left = [
+        ("First test date", td(k("run.from"), run["from"], fmt_text)),
+        ("Last test date", td(k("run.to"), run["to"], fmt_text)),
+        ("Number of test dates", td(k("test_dates"), bt["test_dates"], fmt_int)),
+        ("Observations tested", td(k("observations"), bt["observations"], fmt_int)),
+        ("Sampling step (test dates)", td(k("run.sampling_step"), run["sampling_step"], fmt_int)),
+        ("Horizon (days)", td(k("run.horizon_days"), run["horizon_days"], fmt_int)),
+        ("Calibration window (days of returns)", td(k("run.window_days"), run["window_days"], fmt_int)),
+        ("Refit every (test dates)", td(k("run.refit_every"), run["refit_every"], fmt_int)),
+        ("Regimes", td(k("run.regimes"), run["regimes"], fmt_text)),
+        ("Distribution", td(k("run.distribution"), run["distribution"], fmt_text)),
+    ]
+    right = [
+        ("Prices", td(k("run.prices"), run["prices"], fmt_text)),
+        ("Assets", f'<td class="txt">{esc(", ".join(run["assets"]))}</td>'),
+        ("Benchmark", td(k("run.benchmark"), run["benchmark"], fmt_text)),
+        ("Paths per test date", td(k("run.paths"), run["paths"], fmt_int)),
+        ("Seed", td(k("run.seed"), run["seed"], fmt_int)),
+        ("Backend", td(k("run.backend"), run["backend"], fmt_text)),
+        ("Device", td(k("run.device"), run["device"], fmt_text)),
+        ("Ranks", td(k("run.ranks"), run["ranks"], fmt_int)),
+        ("Elapsed (s)", td(k("run.elapsed_s"), run["elapsed_s"], fmt_seconds)),
+    ]
+    if out_dir is not None:
+        shown = os.environ.get("BETAHEDGE_REPORT_OUTPUT_DIR") or os.path.abspath(out_dir)
+        right.append(("Output directory", f'<td class="txt">{esc(shown)}</td>'))
+    body = []
+    for i in range(max(len(left), len(right))):
+        a = f"<th>{left[i][0]}</th>{left[i][1]}" if i < len(left) else "<th></th><td></td>"
+        c = f"<th>{right[i][0]}</th>{right[i][1]}" if i < len(right) else "<th></th><td></td>"
+        body.append(f"<tr>{a}{c}</tr>")
+    table = f'<table class="kv"><tbody>{"".join(body)}</tbody></table>'
+    head = ('<tr><th class="left">Fitted at</th><th>Window from</th><th>Window to</th><th class="left">Regimes</th>'
+            '<th>Log-likelihood</th><th>Converged</th><th>EM iterations</th></tr>')
+    fit_rows = []
+    for i, f in enumerate(fits):
+        fk = f"fits.{i}"
+        fit_rows.append("<tr>" + "".join([
+            td(k(f"{fk}.date"), f["date"], fmt_text), td(k(f"{fk}.window_start"), f["window_start"], fmt_text),
+            td(k(f"{fk}.window_end"), f["window_end"], fmt_text),
+            f'<td class="txt">{esc(", ".join(f["regimes"]))}</td>',
+            td(k(f"{fk}.loglik"), f["loglik"], fmt_money),
+            '<td class="txt">yes</td>' if f["converged"] else '<td class="txt flag">no</td>',
+            td(k(f"{fk}.iterations"), f["iterations"], fmt_int)]) + "</tr>")
+    unconverged = sum(1 for f in fits if not f["converged"])
+    state = "all converged" if unconverged == 0 else f"{unconverged} stopped at the EM iteration cap"
+    fits_table = (f'<details><summary>The {len(fits)} fits, each on its window\'s returns only ({state})</summary>'
+                  f'<table><thead>{head}</thead><tbody>{"".join(fit_rows)}</tbody></table></details>')
+    return table + fits_table
+
+
+def backtest_margin_calls(bt):
+    """The margin model on history: the calls the realised paths met against those the forecasts'
+    call probabilities expected (margin_call_test; an older backtest.json has the count only)."""
+    test = bt.get("margin_call_test")
+    rows = [("Observations whose realised path met a margin call", td(backtest_key("margin_calls"),
+                                                                      bt["margin_calls"], fmt_int))]
+    note = ""
+    if test is not None:
+        rows += [("Expected by the forecasts (sum of their call probabilities)",
+                  td(backtest_key("margin_call_test.expected"), test["expected"], fmt_count)),
+                 ("P(as many calls or more), dates independent",
+                  td_pvalue(backtest_key("margin_call_test.p_value"), test["p_value"]))]
+        note = ('<p class="note">Each date calls with its forecast probability (exact Poisson-binomial). A small '
+                "p-value (below 0.05, in red) means calls came more often than the model said: the collateral "
+                "it sized was too thin. A hedged P&amp;L on a called date includes the call's liquidation or "
+                "top-up.</p>")
+    return ('<h3 id="backtest-margin">Margin calls</h3><table class="kv"><tbody>'
+            + "".join(f'<tr><th class="left">{label}</th>{cell}</tr>' for label, cell in rows)
+            + "</tbody></table>" + note)
+
+
+def backtest_headline(bt, top):
+    """One sentence a committee reads first: the traffic light at the highest level, each side's
+    exceptions in its window, and the ES test's zone; every value tagged."""
+    parts = []
+    for side in ("hedged", "unhedged"):
+        s = bt["levels"][top][side]
+        k = backtest_key(f"levels.{top}.{side}")
+        w = s["traffic_light_window"]
+        es = s["es_test"]
+        parts.append(f'{side} <span class="zone zone-{esc(s["traffic_light"])}" data-key="{k}.traffic_light">'
+                     f'{esc(s["traffic_light"])}</span> with <span data-key="{k}.traffic_light_window.exceptions">'
+                     f'{esc(fmt_int(w["exceptions"]))}</span> exception{"" if w["exceptions"] == 1 else "s"} '
+                     f'in the latest '
+                     f'<span data-key="{k}.traffic_light_window.observations">{esc(fmt_int(w["observations"]))}</span> '
+                     f'observations, ES test: <span class="zone zone-{ES_ZONES[es["zone"]]}" '
+                     f'data-key="{k}.es_test.zone">'
+                     f'{esc(es["zone"])}</span>')
+    return f'<p class="headline"><b>At {level_label(top)}:</b> {"; ".join(parts)}.</p>'
+
+
+def section_backtest(d, out_dir=None):
+    """The walk-forward backtest (backtest.json, backtest.csv): the verdict table, realised P&L
+    against the forecasts, the traffic light over time, hedge effectiveness, settings and fits."""
+    b = d.get("backtest")
+    if b is None:
+        return ""
+    bt, levels = b["json"], b["levels"]
+    run = bt["run"]
+    top = levels[-1]
+    horizon, n = run["horizon_days"], bt["observations"]
+    day = "day" if horizon == 1 else "days"
+    if horizon > 1:
+        sampling = (f'<p class="note"><b>Overlapping horizons.</b> Forecasts run over {horizon} days, so '
+                    f"consecutive test dates share {horizon - 1} days of P&amp;L and their exceptions are not "
+                    f"independent. Every test here reads the {fmt_int(n)} non-overlapping observations, one every "
+                    f"{run['sampling_step']} test dates (backtest.csv's <i>sampled</i> rows); the chart of P&amp;L "
+                    "shows every test date.</p>")
+    else:
+        sampling = f'<p class="note">Horizon one day: each of the {fmt_int(n)} test dates is one observation.</p>'
+    warnings = bt["warnings"]
+    box = ""
+    if warnings:
+        items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+        box = (f'<div class="warnings" id="backtest-warnings" role="note"><strong>{len(warnings)} backtest warning'
+               f'{"" if len(warnings) == 1 else "s"}</strong>: read these figures with care<ul>{items}</ul></div>')
+
+    pnl_fig = backtest_pnl_chart(b, top)
+    rolling_fig, latest = backtest_rolling_chart(b)
+    he_fig, window = backtest_effectiveness_chart(b)
+    he = bt["hedge_effectiveness"]
+    gap = he["realised"] - he["predicted"]
+    in_se = f" ({gap / he['realised_se']:+.1f} standard errors)" if he["realised_se"] > 0 else ""
+    he_table = ('<table class="kv"><tbody>'
+                f'<tr><th class="left">Predicted (mean of the forecasts)</th>'
+                f'{td(backtest_key("hedge_effectiveness.predicted"), he["predicted"], fmt_prob)}</tr>'
+                f'<tr><th class="left">Realised (all observations)</th>'
+                f'{td(backtest_key("hedge_effectiveness.realised"), he["realised"], fmt_prob)}'
+                f'{td_se(backtest_key("hedge_effectiveness.realised_se"), he["realised_se"])}</tr>'
+                "</tbody></table>")
+    latest_text = "; ".join(f"{level_label(lvl)} {side} {latest[(lvl, side)]}" for lvl in levels
+                            for side in ("unhedged", "hedged"))
+    return ('<section id="backtest"><h2>Backtest: forecast VaR and ES against realised P&amp;L</h2>'
+            f'<p class="note">A walk forward over <b>{esc(run["from"])}</b> to <b>{esc(run["to"])}</b>. On each of '
+            f'the {fmt_int(bt["test_dates"])} test dates the book as it stood was simulated over the next {horizon} '
+            f"{day} by a model fitted to the {fmt_int(run['window_days'])} days of returns before its last refit "
+            f"(refitted every {fmt_int(run['refit_every'])} test dates; the regime probabilities filtered through "
+            "each date), and the P&amp;L the book and its hedge then realised on the actual prices is compared with "
+            "that forecast. No forecast sees a price after its date. An <b>exception</b> is a realised loss beyond "
+            "the forecast VaR.</p>"
+            + sampling + box
+            + '<h3 id="backtest-verdict">Traffic light and tests</h3>'
+            + backtest_headline(bt, top)
+            + '<p class="note">The traffic light counts exceptions in the latest 250 observations (all of them when '
+            "there are fewer): green while the probability of at most that many under a correct model, P(X \u2264 "
+            "exceptions), is below 95%, yellow while below 99.99%, red from there (Basel; at 99% and 250 observations "
+            "green 0\u20134, yellow 5\u20139, red 10+). The coverage tests and the ES test read every observation. "
+            "The ES zone uses Acerbi and Szekely's published critical values (Z2 above 0.70: reject at 5%; above "
+            "1.8: at 0.01%), derived for 250 observations; the simulated p-value is the test at this sample's size "
+            "and level, and governs when the two disagree.</p>"
+            + backtest_verdict_table(bt, levels)
+            + '<h3 id="backtest-pnl">Realised P&amp;L against the forecasts</h3>'
+            + figure_html(pnl_fig, f"Realised P&L against forecast VaR and ES {level_label(top)}, unhedged and hedged",
+                          f"From backtest.csv: each test date's realised P&amp;L over the next {horizon} {day} "
+                          f"(dots) and the loss levels forecast for it at {level_label(top)} (lines, as P&amp;L). "
+                          "Triangles: exceptions the tests count. Both panels on one scale.")
+            + '<h3 id="backtest-rolling">Exceptions over time</h3>'
+            + figure_html(rolling_fig, "Exceptions in the traffic light's window over time, per level",
+                          f"From backtest.csv's exception columns over the observations the tests read: at each "
+                          f"observation, the exceptions in the {TRAFFIC_LIGHT_WINDOW} observations ending there "
+                          f"(all so far before the {TRAFFIC_LIGHT_WINDOW}th), on the green, yellow and red zones "
+                          "for that many observations (the least counts whose binomial cumulative probability "
+                          f"reaches 95% and 99.99%). Latest: {esc(latest_text)}.")
+            + '<h3 id="backtest-effectiveness">Hedge effectiveness: predicted against realised</h3>'
+            + he_table
+            + f'<p class="note">Realised minus predicted: {gap:+.4f}{in_se}. Realised: 1 \u2212 Var(hedged) / '
+              "Var(unhedged) of the realised P&amp;Ls of every observation, \u00b1 one standard error; predicted: "
+              "the mean of each date's forecast.</p>"
+            + figure_html(he_fig, "Predicted and realised hedge effectiveness over time",
+                          f"From backtest.csv; the rolling realised figure over {window} observations.")
+            + backtest_margin_calls(bt)
+            + '<h3 id="backtest-settings">Settings and fits</h3>'
+            + backtest_settings(b, out_dir)
+            + "</section>")
+
+
+def render_backtest_only(d, out_dir):
+    """The report of a `betahedge backtest` directory: the header and the backtest section."""
+    b = d["backtest"]
+    bt = b["json"]
+    run = bt["run"]
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
+        ("backtest-verdict", "Traffic light and tests"), ("backtest-pnl", "P&amp;L against VaR"),
+        ("backtest-rolling", "Exceptions over time"), ("backtest-effectiveness", "Hedge effectiveness"),
+        ("backtest-margin", "Margin calls"),
+        ("backtest-settings", "Settings")))
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>betahedge backtest report</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<header><h1>betahedge backtest report</h1>",
+        f'<p class="sub">Walk-forward test of the book ({esc(", ".join(run["assets"]))}; benchmark '
+        f'{esc(run["benchmark"])}): {fmt_int(bt["test_dates"])} test dates, {esc(run["from"])} to {esc(run["to"])}, '
+        f'VaR and ES at {esc(", ".join(level_label(x) for x in b["levels"]))}</p>',
+        f"<nav>{nav}</nav></header>",
+        section_backtest(d, out_dir),
+        "</body></html>",
+        "",
+    ]
+    return "\n".join(parts)
+
+
 def render(d, out_dir):
+    if d["summary"] is None:
+        return render_backtest_only(d, out_dir)
     s = d["summary"]
     names = ", ".join(sc["name"] for sc in s["scenarios"])
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
-        ("summary", "Summary"), ("run", "Run"), ("scenarios", "Scenarios")) + ((("replays", "Replays"),) if d["replays"] else ()) + (
+        ("summary", "Summary"), ("run", "Run"), ("scenarios", "Scenarios"))
+        + ((("replays", "Replays"),) if d["replays"] else ())
+        + ((("backtest", "Backtest"),) if d["backtest"] else ()) + (
         ("pnl", "P&amp;L distribution"), ("hedge-ratio", "Hedge ratio"),
         ("bands", "Bands"), ("regimes", "Regimes"), ("correlations", "Correlations")))
     parts = [
@@ -1823,13 +2554,17 @@ def render(d, out_dir):
         "<header><h1>betahedge risk report</h1>",
         f'<p class="sub">{len(s["scenarios"])} scenarios: {esc(names)}'
         + (f'; {len(d["replays"])} history replays: {esc(", ".join(r["name"] for r in d["replays"]))}'
-           if d["replays"] else "") + "</p>",
+           if d["replays"] else "")
+        + (f'; a backtest of {fmt_int(d["backtest"]["json"]["test_dates"])} dates, '
+           f'{esc(d["backtest"]["json"]["run"]["from"])} to {esc(d["backtest"]["json"]["run"]["to"])}'
+           if d["backtest"] else "") + "</p>",
         f"<nav>{nav}</nav></header>",
         warnings_box(d),
         section_committee(d),
         section_header(d, out_dir),
         section_scenarios(d),
         section_replays(d),
+        section_backtest(d),
         section_pnl(d),
         section_hedge_curve(d),
         section_bands(d),

@@ -691,6 +691,9 @@ def validate_backtest(bt, path):
             if c.get(es, "zone", ew, kind="string") not in ES_ZONES:
                 raise InputError(f"{path}: {ew}.zone: '{es['zone'][:40]}', expected one of "
                                  + ", ".join(f"'{z}'" for z in ES_ZONES))
+            if "critical_values_zone" in es and c.get(es, "critical_values_zone", ew, kind="string") not in ES_ZONES:
+                raise InputError(f"{path}: {ew}.critical_values_zone: '{es['critical_values_zone'][:40]}', expected "
+                                 "one of " + ", ".join(f"'{z}'" for z in ES_ZONES))
     he = c.get(bt, "hedge_effectiveness", "", kind="object")
     for key in ("predicted", "realised"):
         finite(c, he, key, "hedge_effectiveness")
@@ -2186,9 +2189,13 @@ def backtest_verdict_table(bt, levels):
     body.append(row("\u2003p-value (simulated)", [td_pvalue(k(lvl, side, "es_test.p_value"),
                                                              s(lvl, side)["es_test"]["p_value"])
                                                    for lvl, side in series]))
-    body.append(row("\u2003zone (published critical values)",
+    body.append(row("\u2003zone (simulated p-value)",
                     [td_zone(k(lvl, side, "es_test.zone"), s(lvl, side)["es_test"]["zone"],
                              ES_ZONES[s(lvl, side)["es_test"]["zone"]]) for lvl, side in series]))
+    if all("critical_values_zone" in s(lvl, side)["es_test"] for lvl, side in series):
+        body.append(row("\u2003published critical values",
+                        [f'<td class="txt" data-key="{k(lvl, side, "es_test.critical_values_zone")}">'
+                         f'{esc(s(lvl, side)["es_test"]["critical_values_zone"])}</td>' for lvl, side in series]))
     return f'<table class="verdict"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -2477,9 +2484,9 @@ def section_backtest(d, out_dir=None):
             "there are fewer): green while the probability of at most that many under a correct model, P(X \u2264 "
             "exceptions), is below 95%, yellow while below 99.99%, red from there (Basel; at 99% and 250 observations "
             "green 0\u20134, yellow 5\u20139, red 10+). The coverage tests and the ES test read every observation. "
-            "The ES zone uses Acerbi and Szekely's published critical values (Z2 above 0.70: reject at 5%; above "
-            "1.8: at 0.01%), derived for 250 observations; the simulated p-value is the test at this sample's size "
-            "and level, and governs when the two disagree.</p>"
+            "The ES zone is the simulated p-value's (below 5%: reject at 5%; below 0.01%: at 0.01%), the test at "
+            "this sample's size and level; Acerbi and Szekely's published critical values (Z2 above 0.70: reject "
+            "at 5%; above 1.8: at 0.01%), derived for 250 observations at 97.5%, are shown beside it.</p>"
             + backtest_verdict_table(bt, levels)
             + '<h3 id="backtest-pnl">Realised P&amp;L against the forecasts</h3>'
             + figure_html(pnl_fig, f"Realised P&L against forecast VaR and ES {level_label(top)}, unhedged and hedged",

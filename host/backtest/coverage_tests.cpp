@@ -111,7 +111,7 @@ EsTest acerbi_szekely_z2(const std::vector<double>& losses, const std::vector<do
   EsTest test;
   const std::size_t n = losses.size();
   if (n == 0) {
-    test.zone = "accept";
+    test.zone = test.critical_values_zone = "accept";
     return test;
   }
   const double scale = 1.0 / (static_cast<double>(n) * (1.0 - level));
@@ -119,7 +119,9 @@ EsTest acerbi_szekely_z2(const std::vector<double>& losses, const std::vector<do
   for (std::size_t t = 0; t < n; ++t)
     if (losses[t] > var[t]) z2 += losses[t] / es[t];
   test.z2 = z2 * scale - 1.0;
-  test.zone = test.z2 > kZ2Critical001 ? "reject at 0.01%" : test.z2 > kZ2Critical5 ? "reject at 5%" : "accept";
+  test.critical_values_zone =
+      test.z2 > kZ2Critical001 ? "reject at 0.01%" : test.z2 > kZ2Critical5 ? "reject at 5%" : "accept";
+  test.zone = test.critical_values_zone;
 
   // Under H0 each observation's loss is a draw from its forecast: one Philox subsequence per
   // simulated history, one draw per observation (its first word the uniform).
@@ -135,7 +137,10 @@ EsTest acerbi_szekely_z2(const std::vector<double>& losses, const std::vector<do
     if (z * scale - 1.0 >= test.z2) ++at_least;
   }
   test.simulations = simulations;
-  test.p_value = simulations > 0 ? (at_least + 1.0) / (simulations + 1.0) : 1.0;
+  if (simulations > 0) {
+    test.p_value = (at_least + 1.0) / (simulations + 1.0);
+    test.zone = test.p_value < 1e-4 ? "reject at 0.01%" : test.p_value < 0.05 ? "reject at 5%" : "accept";
+  }
   return test;
 }
 

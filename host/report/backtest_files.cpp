@@ -60,6 +60,7 @@ nlohmann::json side_json(const BacktestRun& run, const BacktestEvaluation& e, co
                   {"p_value", t.es_test.p_value},
                   {"simulations", t.es_test.simulations},
                   {"zone", t.es_test.zone},
+                  {"critical_values_zone", t.es_test.critical_values_zone},
                   {"critical_values", {{"0.05", kZ2Critical5}, {"0.0001", kZ2Critical001}}}};
   return j;
 }

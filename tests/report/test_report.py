@@ -1270,9 +1270,11 @@ def check_backtest_fixtures(script, source_dir, binary, work):
             shot = os.path.join(work, "backtest.png")
             chromium(binary, ["--window-size=1280,2400", f"--screenshot={shot}", url], work)
             check_screenshot(shot)
-            # What this fixture is for: a yellow light and an ES rejection, coloured, and the warnings.
-            check("zone zone-yellow" in raw and "zone zone-red" in raw and BACKTEST["warnings"],
-                  f"{name}: no yellow zone, red ES zone or warnings to show")
+            # What this fixture is for: a yellow light, an ES test that the published critical values
+            # reject and its simulated p-value does not (both shown), and the warnings.
+            check("zone zone-yellow" in raw and BACKTEST["warnings"], f"{name}: no yellow zone or warnings to show")
+            check(re.search(r'data-key="backtest\.levels\.0\.99\.hedged\.es_test\.critical_values_zone">reject at 0\.01%<', raw),
+                  f"{name}: the published critical values' verdict is not shown")
         else:
             page = parse(raw)
             check(BACKTEST["run"]["horizon_days"] == 3 and BACKTEST["observations"] == 20,

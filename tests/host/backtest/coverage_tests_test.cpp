@@ -207,9 +207,11 @@ TEST(AcerbiSzekely, Z2ByHand) {
   const std::vector<std::vector<double>> tails(5, std::vector<double>{2.5, 3.0, 3.5});
   const EsTest t = acerbi_szekely_z2(losses, var, es, tails, 0.9, 7, 100);
   EXPECT_NEAR(t.z2, 2.6, 1e-14);
-  EXPECT_EQ(t.zone, "reject at 0.01%");
+  EXPECT_EQ(t.critical_values_zone, "reject at 0.01%");
+  // The zone is the simulated p-value's: at least 1 / 101 with 100 simulations.
+  EXPECT_EQ(t.zone, t.p_value < 0.05 ? "reject at 5%" : "accept");
   EXPECT_EQ(t.simulations, 100);
-  // Between the critical values, and below the first.
+  // Between the critical values, and below the first (no simulations: the zone is theirs).
   EXPECT_EQ(acerbi_szekely_z2({3.0, 0.0, 0.0, 0.0, 0.0}, var, es, tails, 0.9, 7, 0).zone, "reject at 5%");  // 1/0.5 - 1
   EXPECT_EQ(acerbi_szekely_z2({0.0, 0.0, 0.0, 0.0, 0.0}, var, es, tails, 0.9, 7, 0).zone, "accept");       // -1
   EXPECT_EQ(acerbi_szekely_z2({0.0, 0.0, 0.0, 0.0, 0.0}, var, es, tails, 0.9, 7, 0).z2, -1.0);
@@ -293,7 +295,9 @@ TEST(AcerbiSzekely, UnderH0ThePValueIsUniformAndADoubledLossRejects) {
   for (double& l : doubled) l = 2.0 * normal(rng);
   const EsTest t = acerbi_szekely_z2(doubled, f.var, f.es, f.tails, level, 99, simulations);
   EXPECT_GT(t.z2, kZ2Critical001);
-  EXPECT_EQ(t.zone, "reject at 0.01%");
+  EXPECT_EQ(t.critical_values_zone, "reject at 0.01%");
+  // 1,000 simulations resolve p down to 1/1001, not 0.01%: the zone is the 5% rejection.
+  EXPECT_EQ(t.zone, "reject at 5%");
   EXPECT_LT(t.p_value, 0.01);
   EXPECT_DOUBLE_EQ(t.p_value, 1.0 / (1.0 + simulations));  // no simulated history comes near
 }

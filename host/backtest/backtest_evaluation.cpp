@@ -43,6 +43,22 @@ double poisson_binomial_upper_tail(const std::vector<double>& p, int k) {
   return std::min(1.0, std::max(0.0, dist[k]));
 }
 
+std::vector<std::string> backtest_result_lines(const BacktestEvaluation& evaluation) {
+  std::vector<std::string> lines;
+  for (const BacktestLevelTests& l : evaluation.levels)
+    for (const auto& [side, t] : {std::pair{"unhedged", &l.unhedged}, std::pair{"hedged", &l.hedged}}) {
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "%s %s: %d exceptions in %d (expected %.1f), Kupiec p %.3g, Christoffersen cc p %.3g, %s, "
+                    "ES Z2 %.2f (p %.3g, %s)",
+                    l.level.key.c_str(), side, t->coverage.exceptions, t->coverage.observations,
+                    t->coverage.expected_exceptions, t->coverage.kupiec_p, t->coverage.conditional_coverage_p,
+                    t->traffic_light.zone.c_str(), t->es_test.z2, t->es_test.p_value, t->es_test.zone.c_str());
+      lines.push_back(line);
+    }
+  return lines;
+}
+
 BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
   BacktestEvaluation e;
   e.sampling_step = run.options.horizon_days;

@@ -56,6 +56,10 @@ struct BacktestEvaluation {
 inline constexpr double kFewExpectedExceptions = 5.0;
 BacktestEvaluation evaluate_backtest(const BacktestRun& run);
 
+/// One line per level and side: exceptions against expected, Kupiec's and Christoffersen's
+/// conditional-coverage p-values, the traffic light, and the ES test (what `backtest` prints).
+std::vector<std::string> backtest_result_lines(const BacktestEvaluation& evaluation);
+
 /// P(K >= k) for K the number of successes of independent trials with probabilities `p`.
 double poisson_binomial_upper_tail(const std::vector<double>& p, int k);
 

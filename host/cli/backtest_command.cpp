@@ -73,17 +73,7 @@ void run_backtest_command(const BacktestArgs& args) {
         render_html_report(dir, args.out);
       }
     });
-    for (const BacktestLevelTests& l : evaluation.levels)
-      for (const auto& [side, t] : {std::pair{"unhedged", &l.unhedged}, std::pair{"hedged", &l.hedged}}) {
-        char line[256];
-        std::snprintf(line, sizeof line,
-                      "%s %s: %d exceptions in %d (expected %.1f), Kupiec p %.3g, Christoffersen cc p %.3g, %s, "
-                      "ES Z2 %.2f (p %.3g)",
-                      l.level.key.c_str(), side, t->coverage.exceptions, t->coverage.observations,
-                      t->coverage.expected_exceptions, t->coverage.kupiec_p, t->coverage.conditional_coverage_p,
-                      t->traffic_light.zone.c_str(), t->es_test.z2, t->es_test.p_value);
-        std::cout << line << "\n";
-      }
+    for (const std::string& line : backtest_result_lines(evaluation)) std::cout << line << "\n";
     print_warnings(evaluation.warnings);
   });
   progress(args.run, "backtest: wrote " + args.out.string());

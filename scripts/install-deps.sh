@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
-  python3 python3-numpy python3-scipy python3-matplotlib chromium
+  python3 python3-venv python3-numpy python3-scipy python3-matplotlib chromium
 )
 
 missing=()

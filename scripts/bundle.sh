@@ -4,7 +4,7 @@
 #   dist/betahedge-<version>-linux-x86_64/
 #     bin/                 betahedge, cuda_parity_test (CUDA builds), the benchmark programs
 #     lib/                 the shared libraries a base Debian/Ubuntu system lacks (yaml-cpp, ...)
-#     share/betahedge/     render_report.py, numpy_reference.py, gpu-check.sh, configs/, data/
+#     share/betahedge/     report.py (betahedge/report.py), numpy_reference.py, gpu-check.sh, configs/, data/
 # Binaries are stripped and carry RUNPATH $ORIGIN/../lib, so the tree runs from any folder with
 # no LD_LIBRARY_PATH. The script then checks that `ldd` finds every library in the bundle or
 # among the base system's (glibc, libstdc++, libgcc_s, libgomp). Prints the bundle's path.

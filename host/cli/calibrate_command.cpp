@@ -49,6 +49,7 @@ struct CalibrateArgs {
   bool accept_unconverged = false;
   bool force = false;
   bool quiet = false;
+  std::shared_ptr<ProgressDisplay> display = std::make_shared<ProgressDisplay>();
 };
 
 std::optional<int> parse_regimes(const std::string& text) {
@@ -154,7 +155,7 @@ void run_calibrate(const CalibrateArgs& args) {
   const ReturnData data = log_returns_on_common_window(table, window);
 
   auto say = [&](const std::string& line) {
-    if (!args.quiet) std::cerr << "calibrate: " << line << "\n";
+    if (!args.quiet) args.display->event("calibrate: " + line);
   };
   if (table.converted_fractional_years)
     say("the 'time' column holds fractional years (260 business days a year); day i of a year is read as its i-th "

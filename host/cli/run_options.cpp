@@ -1,7 +1,5 @@
 #include "cli/run_options.hpp"
 
-#include <iostream>
-
 #include "betahedge/error.hpp"
 #include "config/simulation_limits.hpp"
 #include "io/message_text.hpp"
@@ -56,7 +54,7 @@ void apply_run_options(const RunOptions& o, SimulationConfig& s) {
 }
 
 void progress(const RunOptions& o, const std::string& line) {
-  if (!o.quiet) std::cerr << line << "\n";
+  if (!o.quiet) o.display->event(line);
 }
 
 }  // namespace betahedge::cli

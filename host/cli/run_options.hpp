@@ -2,11 +2,13 @@
 /// The options every simulating command shares (SPEC 3); the command line overrides the config.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "cli/progress_bar.hpp"
 #include "config/book_config.hpp"
 
 namespace betahedge::cli {
@@ -19,6 +21,10 @@ struct RunOptions {
   std::optional<int> threads;
   std::optional<std::uint64_t> batch_size;
   bool quiet = false;
+  /// Where progress() draws: shared by the copies of these options, and alive as long as the
+  /// command's arguments (the CLI app's, until main() has the command's outcome), so its status
+  /// line is closed before the error line is printed.
+  std::shared_ptr<ProgressDisplay> display = std::make_shared<ProgressDisplay>();
 };
 
 void add_run_options(CLI::App& command, RunOptions& options);
@@ -33,7 +39,8 @@ void add_output_options(CLI::App& command, std::filesystem::path& out, bool& for
 /// Applies the command-line overrides to the config's simulation block; throws InputError.
 void apply_run_options(const RunOptions& options, SimulationConfig& simulation);
 
-/// Prints a progress line to stderr unless --quiet.
+/// Reports a progress event on stderr unless --quiet: a line, or the status line on a terminal
+/// (ProgressDisplay).
 void progress(const RunOptions& options, const std::string& line);
 
 }  // namespace betahedge::cli

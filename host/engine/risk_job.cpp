@@ -921,7 +921,9 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
         (grid     ? ": simulating, the ratio grid on the same paths"
          : vector ? ": simulating, each leg alone on the same paths (the hedge vector), then the min-variance "
                     "vector's margin calls"
-                  : ": simulating"));
+                  : ": simulating") +
+        " (" + std::to_string(report.scenarios.size()) + " of " + std::to_string(inputs.scenarios.size()) +
+        " scenarios done)");
     ScenarioRun run = run_scenario(backend, scenario, portfolio, job_book, extras, &report.histogram);
     simulated_paths += book.simulation.paths * (vector && run.vector_optimization->margin_constrained ? 2 : 1);
     report.peak_tail_values = std::max(report.peak_tail_values, run.result.peak_tail_values);

@@ -186,7 +186,8 @@ using ProgressFn = std::function<void(const std::string&)>;
 /// The risk job, top to bottom: check the book against the model (prepare_job), choose the
 /// backend, choose the collateral (choose_collateral), run the base scenario and each stress
 /// (optimising the ratio per scenario when asked), sweep the bands, collect the warnings
-/// (job_warnings), and time it all. Each stage reports a progress line with the elapsed time.
+/// (job_warnings), and time it all. Each stage reports a progress line with the elapsed time;
+/// a scenario's line ends "(K of N scenarios done)", N the Monte Carlo scenarios.
 /// Every book error the model reveals is thrown before the backend's progress line.
 /// Replay stresses (stages.stresses) read their windows from `prices` (stress --prices, or
 /// run's calibration prices); one without prices is an InputError naming the stress.

@@ -16,15 +16,15 @@ std::string from_env(const char* name, const std::string& fallback) {
   return value && *value ? value : fallback;
 }
 
-/// The renderer script: $BETAHEDGE_REPORT_SCRIPT when set; else share/betahedge/render_report.py
-/// beside the running binary's bin/ (an installed bundle, found through /proc/self/exe); else
-/// the source tree's scripts/render_report.py baked in at compile time (the build tree).
+/// The renderer script: $BETAHEDGE_REPORT_SCRIPT when set; else share/betahedge/report.py beside
+/// the running binary's bin/ (an installed bundle, found through /proc/self/exe); else the source
+/// tree's python/betahedge/report.py baked in at compile time (the build tree).
 std::string report_script() {
   if (const char* value = std::getenv("BETAHEDGE_REPORT_SCRIPT"); value && *value) return value;
   std::error_code ec;
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    const std::filesystem::path installed = exe.parent_path().parent_path() / "share/betahedge/render_report.py";
+    const std::filesystem::path installed = exe.parent_path().parent_path() / "share/betahedge/report.py";
     if (std::filesystem::is_regular_file(installed, ec)) return installed.string();
   }
   return BETAHEDGE_REPORT_SCRIPT;

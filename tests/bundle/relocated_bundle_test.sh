@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The installed tree is relocatable: `cmake --install` into a folder that is then moved, it runs
 # the shipped demo on the CPU backend with no LD_LIBRARY_PATH, renders report.html with its own
-# share/betahedge/render_report.py (not the source tree's), and ldd resolves every library of
+# share/betahedge/report.py (not the source tree's python/betahedge/report.py), and ldd resolves every library of
 # bin/ inside lib/ or among the base system's (glibc, libstdc++, libgcc_s, libgomp; in an MPI
 # build, the system's libmpi and what it loads).
 # Usage: relocated_bundle_test.sh CMAKE BUILD_DIR WORK_DIR PYTHON3
@@ -45,6 +45,6 @@ env -u LD_LIBRARY_PATH -u BETAHEDGE_REPORT_SCRIPT BETAHEDGE_PYTHON="$work/python
 for file in summary.json report.html; do
   [[ -s "$work/demo/$file" ]] || fail "the relocated demo run wrote no $file"
 done
-[[ "$(cat "$work/renderer")" == "$bundle/share/betahedge/render_report.py" ]] ||
-  fail "report rendered with $(cat "$work/renderer"), not the bundle's share/betahedge/render_report.py"
+[[ "$(cat "$work/renderer")" == "$bundle/share/betahedge/report.py" ]] ||
+  fail "report rendered with $(cat "$work/renderer"), not the bundle's share/betahedge/report.py"
 echo "relocated bundle: ldd clean, demo run and report from $bundle"

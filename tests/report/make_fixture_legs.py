@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/report/fixture_legs/: a hand-made `betahedge run` output directory for a hedge of
 two legs (BTC-perpetual, ETH-perpetual) under one cross-margin account, in the summary.json / CSV
-schema of issue 13 (see scripts/render_report.py's docstring).
+schema of issue 13 (see python/betahedge/report.py's docstring).
 
     /usr/bin/python3 tests/report/make_fixture_legs.py SOURCE_DIR
 

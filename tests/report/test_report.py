@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""ctest report.rendered_numbers_match_summary: scripts/render_report.py on a fixture run.
+"""ctest report.rendered_numbers_match_summary: python/betahedge/report.py on a fixture run.
 
     /usr/bin/python3 tests/report/test_report.py SOURCE_DIR
 
@@ -54,16 +54,25 @@ before plus the backtest section after the replays. Error paths (exit 2, the fil
 a malformed backtest.json (a string p-value, a missing or unknown zone, a fractional count, a
 non-boolean fit, the format, a null in a run directory), a backtest.csv missing a column, with a
 flag that disagrees with backtest.json, a NaN, a row short, a flag of 2, or absent.
+The renderer as the package's module (betahedge.report, loaded from its file, as the package is
+not built here): render(out_dir, final_dir) writes the same page, returns its path, names final_dir
+(else out_dir) as the output directory (as the script does with BETAHEDGE_REPORT_OUTPUT_DIR), and
+raises InputError naming the file on bad input (no exit, no report.html); the file imports only
+the standard library, numpy, matplotlib and scipy (the CLI runs it with /usr/bin/python3 outside
+the package), and run as a script it still works beside sibling modules named like the standard
+library's (the package's folder is dropped from sys.path).
 With --check-run, a real run's backtest files (when run.yaml has a backtest: block) get the same
 agreement checks and section checks.
 Fails, with a message, when Chromium is not installed (scripts/install-deps.sh installs it).
 """
+import ast
 import base64
 import csv
 import html
 import json
 import math
 import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -630,8 +639,13 @@ def check_legs(page, raw, summary, levels):
     check("hedge_ratio_curve.csv" not in raw, "a report of several legs mentions the one-ratio curve")
 
 
-def run_render(script, out_dir):
-    return subprocess.run([PYTHON, script, out_dir], capture_output=True, text=True, timeout=120)
+def renderer_path(source_dir):
+    """The one report renderer: the package's module, which the CLI runs as a script."""
+    return os.path.join(source_dir, "python", "betahedge", "report.py")
+
+
+def run_render(script, out_dir, env=None):
+    return subprocess.run([PYTHON, script, out_dir], capture_output=True, text=True, timeout=120, env=env)
 
 
 def chromium(binary, args, work):
@@ -656,8 +670,8 @@ def check_screenshot(path):
 def check_error(script, out_dir, must_name, report_before, code=None):
     r = run_render(script, out_dir)
     lines = r.stderr.strip().splitlines()
-    check(r.returncode != 0, f"render_report.py exited 0 on a bad directory ({must_name})")
-    check(code is None or r.returncode == code, f"render_report.py exited {r.returncode}, expected {code} "
+    check(r.returncode != 0, f"report.py exited 0 on a bad directory ({must_name})")
+    check(code is None or r.returncode == code, f"report.py exited {r.returncode}, expected {code} "
                                                 f"({must_name}): {r.stderr.strip()[:300]}")
     check(len(lines) == 1 and lines[0].startswith("error:"),
           f"expected one 'error:' line on stderr, got: {r.stderr.strip()[:400]!r}")
@@ -676,7 +690,7 @@ def check_axis_labels(script):
     """Money axis ticks stay distinct at any spacing: 1,000 to 2,000 by 250 once read
     '1k 1k 2k 2k 2k' on the bands chart."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location("render_report", script)
+    spec = importlib.util.spec_from_file_location("betahedge_report", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for ticks in ([1000, 1250, 1500, 1750, 2000], [1.0e6, 1.25e6, 1.5e6], [0, 250, 500], [-1500, -1000, 0]):
@@ -687,8 +701,9 @@ def check_axis_labels(script):
 
 
 def main(source_dir):
-    script = os.path.join(source_dir, "scripts", "render_report.py")
+    script = renderer_path(source_dir)
     check_axis_labels(script)
+    check_standalone_imports(script)
     fixture = os.path.join(source_dir, "tests", "report", "fixture")
     binary = shutil.which("chromium")
     check(binary is not None, "chromium is not installed; it renders the report in this test. Install the Debian "
@@ -697,7 +712,7 @@ def main(source_dir):
         out = os.path.join(work, "run")
         shutil.copytree(fixture, out)
         r = run_render(script, out)
-        check(r.returncode == 0, f"render_report.py exited {r.returncode}: {r.stderr.strip()}")
+        check(r.returncode == 0, f"report.py exited {r.returncode}: {r.stderr.strip()}")
         report = os.path.join(out, "report.html")
         check(os.path.isfile(report), "no report.html written")
         check(sorted(os.listdir(out)) == sorted(os.listdir(fixture) + ["report.html"]),
@@ -736,7 +751,7 @@ def main(source_dir):
         with open(os.path.join(variant, "summary.json"), "w") as f:
             json.dump(trimmed, f)
         r = run_render(script, variant)
-        check(r.returncode == 0, f"render_report.py without optional inputs exited {r.returncode}: {r.stderr.strip()}")
+        check(r.returncode == 0, f"report.py without optional inputs exited {r.returncode}: {r.stderr.strip()}")
         with open(os.path.join(variant, "report.html"), encoding="utf-8") as f:
             raw = f.read()
         page = parse(raw)
@@ -762,7 +777,7 @@ def main(source_dir):
             with open(os.path.join(quiet, "summary.json"), "w") as f:
                 json.dump(edited, f)
             r = run_render(script, quiet)
-            check(r.returncode == 0, f"render_report.py with {name} exited {r.returncode}: {r.stderr.strip()}")
+            check(r.returncode == 0, f"report.py with {name} exited {r.returncode}: {r.stderr.strip()}")
             with open(os.path.join(quiet, "report.html"), encoding="utf-8") as f:
                 raw = f.read()
             check_report(parse(raw), raw, edited, bands, expect_regimes=True)
@@ -798,9 +813,89 @@ def main(source_dir):
             f.write(earlier)
         check_error(script, broken, "pnl_distribution.csv", earlier)
 
+        check_render_function(script, fixture, work)
+        check_beside_shadowing_modules(script, fixture, work)
         check_legs_fixture(script, os.path.join(source_dir, "tests", "report", "fixture_legs"), binary, work)
         check_backtest_fixtures(script, source_dir, binary, work)
     print("report.rendered_numbers_match_summary: OK")
+
+
+def shown_output_directory(report_path):
+    """The directory the page's run table names as its output directory."""
+    with open(report_path, encoding="utf-8") as f:
+        found = re.findall(r'<th>Output directory</th><td class="txt">([^<]*)</td>', f.read())
+    check(len(found) == 1, f"{report_path}: {len(found)} output-directory cells, expected 1")
+    return html.unescape(found[0])
+
+
+def check_standalone_imports(script):
+    """The CLI runs the file with /usr/bin/python3 outside the package: no relative import, no
+    betahedge import, nothing but the standard library and numpy, matplotlib, scipy."""
+    with open(script, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), script)
+    allowed = set(sys.stdlib_module_names) | {"numpy", "matplotlib", "scipy"}
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            check(node.level == 0, f"{script}:{node.lineno}: a relative import (the script runs outside the package)")
+            imported.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            imported.update(a.name.split(".")[0] for a in node.names)
+    check(imported and imported <= allowed, f"{script} imports {sorted(imported - allowed)}, which /usr/bin/python3 "
+                                            "running it as a script may lack")
+
+
+def check_render_function(script, fixture, work):
+    """betahedge.report.render: the page to out_dir/report.html, its path returned, final_dir (else
+    out_dir, made absolute) named as the output directory; bad input raises InputError, never exits."""
+    module = load_renderer(script)
+    check(callable(getattr(module, "render", None)) and "render" in module.__all__, "report.py has no public render()")
+    out = os.path.join(work, "api")
+    shutil.copytree(fixture, out)
+    path = module.render(out)
+    check(path == os.path.join(out, "report.html") and os.path.isfile(path), f"render() returned {path!r}")
+    check(shown_output_directory(path) == os.path.abspath(out), "render(out_dir): the page does not name out_dir")
+    final = os.path.join(work, "final <name>")
+    check(module.render(pathlib.Path(out), final_dir=pathlib.Path(final)) == path, "render() with paths")
+    check(shown_output_directory(path) == final, "render(out_dir, final_dir): the page does not name final_dir")
+    # The script, as the CLI runs it: the staged directory's final name comes in the environment.
+    r = run_render(script, out, env=dict(os.environ, BETAHEDGE_REPORT_OUTPUT_DIR="/srv/risk/2025-01-02"))
+    check(r.returncode == 0, f"report.py with BETAHEDGE_REPORT_OUTPUT_DIR exited {r.returncode}: {r.stderr.strip()}")
+    check(shown_output_directory(path) == "/srv/risk/2025-01-02", "the script ignored BETAHEDGE_REPORT_OUTPUT_DIR")
+
+    broken = os.path.join(work, "api-bad-pnl")
+    shutil.copytree(fixture, broken)
+    with open(os.path.join(broken, "pnl_distribution.csv"), "a") as f:
+        f.write("1,2,x,4\n")
+    try:
+        module.render(broken)
+        check(False, "render() returned on a malformed pnl_distribution.csv")
+    except module.InputError as e:
+        check("pnl_distribution.csv" in str(e) and "\n" not in str(e), f"render()'s InputError: {e}")
+    except SystemExit as e:
+        check(False, f"render() exited ({e.code}) instead of raising InputError")
+    check(not os.path.exists(os.path.join(broken, "report.html")), "render() wrote report.html despite the error")
+    try:
+        module.render(os.path.join(work, "no-such-directory"))
+        check(False, "render() returned on a missing directory")
+    except module.InputError as e:
+        check("no-such-directory: not a directory" in str(e), f"render()'s InputError: {e}")
+
+
+def check_beside_shadowing_modules(script, fixture, work):
+    """Run as a script from a folder whose modules share names with the standard library's (the
+    package's folder may grow any module): they are not imported in its place."""
+    folder = os.path.join(work, "package-folder")
+    os.makedirs(folder)
+    shutil.copy(script, os.path.join(folder, "report.py"))
+    for name in ("json", "csv", "tempfile", "numpy"):
+        with open(os.path.join(folder, name + ".py"), "w") as f:
+            f.write(f"raise ImportError('{name}.py beside report.py was imported in place of the real {name}')\n")
+    out = os.path.join(work, "shadowed")
+    shutil.copytree(fixture, out)
+    r = run_render(os.path.join(folder, "report.py"), out)
+    check(r.returncode == 0 and os.path.isfile(os.path.join(out, "report.html")),
+          f"report.py beside modules named json.py, csv.py, ... exited {r.returncode}: {r.stderr.strip()[:300]}")
 
 
 def edited_copy(fixture, out, edit):
@@ -896,7 +991,7 @@ def check_legs_fixture(script, fixture, binary, work):
     out = os.path.join(work, "legs")
     shutil.copytree(fixture, out)
     r = run_render(script, out)
-    check(r.returncode == 0, f"render_report.py on fixture_legs exited {r.returncode}: {r.stderr.strip()}")
+    check(r.returncode == 0, f"report.py on fixture_legs exited {r.returncode}: {r.stderr.strip()}")
     check(sorted(os.listdir(out)) == sorted(os.listdir(fixture) + ["report.html"]),
           f"unexpected files in the output directory: {sorted(os.listdir(out))}")
     check("hedge_ratio_curve.csv" not in os.listdir(out), "fixture_legs has a one-ratio curve")
@@ -925,7 +1020,7 @@ def check_legs_fixture(script, fixture, binary, work):
         variant = os.path.join(work, name)
         edited = edited_copy(fixture, variant, edit)
         r = run_render(script, variant)
-        check(r.returncode == 0, f"render_report.py on {name} exited {r.returncode}: {r.stderr.strip()}")
+        check(r.returncode == 0, f"report.py on {name} exited {r.returncode}: {r.stderr.strip()}")
         with open(os.path.join(variant, "report.html"), encoding="utf-8") as f:
             raw = f.read()
         load_model(variant)
@@ -1009,7 +1104,7 @@ def traffic_light_threshold_scipy(colour, level, n):
 
 def load_renderer(script):
     import importlib.util
-    spec = importlib.util.spec_from_file_location("render_report", script)
+    spec = importlib.util.spec_from_file_location("betahedge_report", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -1254,7 +1349,7 @@ def check_backtest_fixtures(script, source_dir, binary, work):
         check(sorted(os.listdir(fixture)) == ["backtest.csv", "backtest.json", "manifest.json"],
               f"{name}: expected what `betahedge backtest --no-report` writes, found {sorted(os.listdir(fixture))}")
         r = run_render(script, out)
-        check(r.returncode == 0, f"render_report.py on {name} exited {r.returncode}: {r.stderr.strip()}")
+        check(r.returncode == 0, f"report.py on {name} exited {r.returncode}: {r.stderr.strip()}")
         check(sorted(os.listdir(out)) == sorted(os.listdir(fixture) + ["report.html"]),
               f"unexpected files in the output directory: {sorted(os.listdir(out))}")
         rows = load_backtest_files(out)
@@ -1291,7 +1386,7 @@ def check_backtest_fixtures(script, source_dir, binary, work):
     with open(os.path.join(out, "backtest.json"), "w") as f:
         json.dump(bt, f)
     r = run_render(script, out)
-    check(r.returncode == 0, f"render_report.py on backtest-rejections exited {r.returncode}: {r.stderr.strip()}")
+    check(r.returncode == 0, f"report.py on backtest-rejections exited {r.returncode}: {r.stderr.strip()}")
     with open(os.path.join(out, "report.html"), encoding="utf-8") as f:
         raw = f.read()
     rows = load_backtest_files(out)
@@ -1305,7 +1400,7 @@ def check_backtest_fixtures(script, source_dir, binary, work):
     for f in ("backtest.json", "backtest.csv"):
         shutil.copyfile(os.path.join(report_dir, "fixture_backtest", f), os.path.join(out, f))
     r = run_render(script, out)
-    check(r.returncode == 0, f"render_report.py on a run with a backtest exited {r.returncode}: {r.stderr.strip()}")
+    check(r.returncode == 0, f"report.py on a run with a backtest exited {r.returncode}: {r.stderr.strip()}")
     with open(os.path.join(out, "report.html"), encoding="utf-8") as f:
         raw = f.read()
     with open(os.path.join(out, "summary.json")) as f:
@@ -1415,7 +1510,7 @@ def check_run(run_dir, source_dir):
     with tempfile.TemporaryDirectory(prefix="betahedge-report-run-") as work:
         page = parse(chromium(binary, ["--dump-dom", "file://" + os.path.abspath(report)], work))
     if backtest is not None:
-        check_backtest_files(backtest, load_renderer(os.path.join(source_dir, "scripts", "render_report.py")), "run")
+        check_backtest_files(backtest, load_renderer(renderer_path(source_dir)), "run")
     check_report(page, raw, summary, bands, expect_regimes=os.path.isfile(os.path.join(run_dir, "regimes.csv")),
                  backtest=backtest)
     print("report.run_output_numbers_match_summary: OK")

@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 """Risk-committee report: one self-contained HTML page from a betahedge output directory.
 
-    /usr/bin/python3 scripts/render_report.py OUT_DIR
+    /usr/bin/python3 python/betahedge/report.py OUT_DIR     (as betahedge run and backtest call it;
+                                                             installed as share/betahedge/report.py)
+    betahedge.report.render(out_dir, final_dir=None)        (from Python: writes the same page)
+
+The CLI runs this file as a script with Debian's /usr/bin/python3, so it imports only the standard
+library, numpy and matplotlib: nothing else of the betahedge package, and no pandas.
 
 Reads, from OUT_DIR, the files `betahedge run` writes (SPEC sections 4 to 6):
     summary.json            run header, portfolio, one entry per scenario (base first; the
@@ -86,17 +91,27 @@ A hedge vector in one cell ('0.5200 / 0.3100', the scenarios table) tags each nu
 Money: 2 decimals with thousands separators; probabilities, ratios, betas, effectiveness and
 distances: 4 decimals; counts: 2 decimals; a JSON null prints as an em dash.
 
-Errors: exit 2 (missing or malformed input) or 1 (anything else) with one line on stderr
-starting with `error:`, naming the file and the field or line.
+Errors: render() raises InputError (a missing or malformed input; the message names the file and
+the field or line) or whatever else went wrong. As a script: exit 2 (InputError) or 1 (anything
+else) with one line on stderr starting with `error:`; BETAHEDGE_REPORT_OUTPUT_DIR, when set, is
+the final_dir (betahedge renders into a staging directory renamed once complete).
 """
+import os
+import sys
+
+# Run as a script, Python puts this file's folder first on sys.path: in the source tree that is
+# the package's folder, whose modules (betahedge/*.py) must not shadow the standard library's or
+# matplotlib's imports below.
+if __name__ == "__main__" and sys.path and sys.path[0] and \
+        os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+    del sys.path[0]
+
 import base64
 import csv
 import html
 import io
 import json
 import math
-import os
-import sys
 import tempfile
 from fractions import Fraction
 
@@ -106,6 +121,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+__all__ = ["render", "InputError"]
 
 EM_DASH = "\u2014"
 
@@ -1147,7 +1164,7 @@ def section_committee(d):
     return ('<section id="summary"><h2>Committee summary</h2>' + "".join(parts) + "</section>")
 
 
-def section_header(d, out_dir):
+def section_header(d, shown_dir):
     s, model = d["summary"], d["model"]
     run, pf = s["run"], s["portfolio"]
     cal = model.get("calibration") or {}
@@ -1186,10 +1203,7 @@ def section_header(d, out_dir):
         key = f"scenarios[{base['name']}].margin.collateral_rule"
         right.append(("Collateral rule",
                       f'<td class="txt" data-key="{esc(key)}">{esc(base["margin"]["collateral_rule"])}</td>'))
-    # betahedge renders into a staging directory that is renamed when complete; it names the
-    # final directory in BETAHEDGE_REPORT_OUTPUT_DIR.
-    shown = os.environ.get("BETAHEDGE_REPORT_OUTPUT_DIR") or os.path.abspath(out_dir)
-    right.append(("Output directory", f'<td class="txt">{esc(shown)}</td>'))
+    right.append(("Output directory", f'<td class="txt">{esc(shown_dir)}</td>'))
     n = max(len(rows), len(right))
     body = []
     for i in range(n):
@@ -2329,7 +2343,7 @@ def backtest_effectiveness_chart(b):
     return fig, window
 
 
-def backtest_settings(b, out_dir):
+def backtest_settings(b, shown_dir):
     """The walk forward's settings and where it ran, two columns of a key-value table, and every
     refit in a table that opens on demand."""
     bt = b["json"]
@@ -2359,9 +2373,8 @@ def backtest_settings(b, out_dir):
         ("Ranks", td(k("run.ranks"), run["ranks"], fmt_int)),
         ("Elapsed (s)", td(k("run.elapsed_s"), run["elapsed_s"], fmt_seconds)),
     ]
-    if out_dir is not None:
-        shown = os.environ.get("BETAHEDGE_REPORT_OUTPUT_DIR") or os.path.abspath(out_dir)
-        right.append(("Output directory", f'<td class="txt">{esc(shown)}</td>'))
+    if shown_dir is not None:
+        right.append(("Output directory", f'<td class="txt">{esc(shown_dir)}</td>'))
     body = []
     for i in range(max(len(left), len(right))):
         a = f"<th>{left[i][0]}</th>{left[i][1]}" if i < len(left) else "<th></th><td></td>"
@@ -2428,7 +2441,7 @@ def backtest_headline(bt, top):
     return f'<p class="headline"><b>At {level_label(top)}:</b> {"; ".join(parts)}.</p>'
 
 
-def section_backtest(d, out_dir=None):
+def section_backtest(d, shown_dir=None):
     """The walk-forward backtest (backtest.json, backtest.csv): the verdict table, realised P&L
     against the forecasts, the traffic light over time, hedge effectiveness, settings and fits."""
     b = d.get("backtest")
@@ -2509,11 +2522,11 @@ def section_backtest(d, out_dir=None):
                           f"From backtest.csv; the rolling realised figure over {window} observations.")
             + backtest_margin_calls(bt)
             + '<h3 id="backtest-settings">Settings and fits</h3>'
-            + backtest_settings(b, out_dir)
+            + backtest_settings(b, shown_dir)
             + "</section>")
 
 
-def render_backtest_only(d, out_dir):
+def render_backtest_only(d, shown_dir):
     """The report of a `betahedge backtest` directory: the header and the backtest section."""
     b = d["backtest"]
     bt = b["json"]
@@ -2534,16 +2547,17 @@ def render_backtest_only(d, out_dir):
         f'{esc(run["benchmark"])}): {fmt_int(bt["test_dates"])} test dates, {esc(run["from"])} to {esc(run["to"])}, '
         f'VaR and ES at {esc(", ".join(level_label(x) for x in b["levels"]))}</p>',
         f"<nav>{nav}</nav></header>",
-        section_backtest(d, out_dir),
+        section_backtest(d, shown_dir),
         "</body></html>",
         "",
     ]
     return "\n".join(parts)
 
 
-def render(d, out_dir):
+def render_page(d, shown_dir):
+    """The page's HTML from load_inputs' data; `shown_dir` is the output directory it names."""
     if d["summary"] is None:
-        return render_backtest_only(d, out_dir)
+        return render_backtest_only(d, shown_dir)
     s = d["summary"]
     names = ", ".join(sc["name"] for sc in s["scenarios"])
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
@@ -2568,7 +2582,7 @@ def render(d, out_dir):
         f"<nav>{nav}</nav></header>",
         warnings_box(d),
         section_committee(d),
-        section_header(d, out_dir),
+        section_header(d, shown_dir),
         section_scenarios(d),
         section_replays(d),
         section_backtest(d),
@@ -2599,15 +2613,29 @@ def write_atomically(path, text):
         raise
 
 
+def render(out_dir, final_dir=None):
+    """Writes out_dir/report.html from the betahedge output files in out_dir and returns its path.
+
+    final_dir: the directory the page names as the output directory (default: out_dir), for
+    output rendered in a staging directory that is renamed once complete. The page appears
+    complete or not at all; an earlier report.html stays as it was when rendering fails.
+    Raises InputError naming the file and field or line when an input is missing or malformed.
+    """
+    out_dir = os.fspath(out_dir)
+    shown_dir = os.path.abspath(os.fspath(final_dir if final_dir is not None else out_dir))
+    text = render_page(load_inputs(out_dir), shown_dir)
+    path = os.path.join(out_dir, "report.html")
+    write_atomically(path, text)
+    return path
+
+
 def main(argv):
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
-        print("error: usage: render_report.py OUT_DIR", file=sys.stderr)
+        print("error: usage: report.py OUT_DIR", file=sys.stderr)
         return 2
     out_dir = argv[1]
     try:
-        data = load_inputs(out_dir)
-        text = render(data, out_dir)
-        write_atomically(os.path.join(out_dir, "report.html"), text)
+        render(out_dir, os.environ.get("BETAHEDGE_REPORT_OUTPUT_DIR") or None)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -88,9 +88,8 @@ def _risk_call(command: str, config, model, prices, progress, overrides: dict) -
                       sources=sources)
         return Outcomes(o["columns"], o["values"], o["collateral"])
 
-    def used_model() -> Model:
-        return model_object if model_object is not None else Model.from_json(
-            model if model is not None else book.model_path)
+    def used_model() -> Model:  # the book's model: is read only when asked for
+        return model_object if model_object is not None else Model.from_json(book.model_path)
 
     return RiskResult(command, out["files"], out["warnings"], used_model, outcomes)
 

@@ -40,14 +40,9 @@ def render_report(directory: str, final_dir: str) -> None:
     except ImportError as e:
         raise InputError(f"report: this installation has no report renderer (betahedge.report: {e}); "
                          "write the files without report=True", "report") from None
-    renderer_error = getattr(report, "InputError", ())
     try:
-        if hasattr(report, "render_report"):
-            report.render_report(directory, final_dir)
-        else:
-            text = report.render(report.load_inputs(directory), final_dir)
-            report.write_atomically(os.path.join(directory, "report.html"), text)
-    except renderer_error as e:
+        report.render(directory, final_dir)
+    except report.InputError as e:
         raise InputError(f"report: {e}", "report") from None
 
 

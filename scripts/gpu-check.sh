@@ -7,7 +7,7 @@
 # hedge with margin); the CuPy peer (benchmarks/numpy_reference.py) on the same case; the ratio
 # grid (`optimize` on the demo book at 10^6 paths, beside `stress` on the same scenarios: the
 # optimiser's cost over plain simulation); the demo book's backtest at 10^5 paths a date, CUDA
-# then CPU; the demo `run` at 10^6 paths; bench at 10^8 paths;
+# then CPU (10^4 without CUDA); the demo `run` at 10^6 paths; bench at 10^8 paths;
 # the demo `run` at 10^7 paths.
 # Writes OUT_DIR/results.txt (each step's command, wall time, exit code and key output lines),
 # OUT_DIR/nvidia-smi.txt (`nvidia-smi -q`), OUT_DIR/logs/<step>.log (full output) and the
@@ -212,11 +212,12 @@ done
 
 # The walk forward (issue 14): one launch per date; the CPU backend on the same dates beside it.
 backtest_key="^backtest: [0-9]+ test dates|exceptions in|wrote|error"
+if ((cuda)); then bt_paths=100000; else bt_paths=10000; fi
 for bt_backend in cuda cpu; do
   if [[ $bt_backend == cuda ]] && ((!cuda)); then skip backtest_demo_cuda "CUDA unavailable"; continue; fi
   step "backtest_demo_$bt_backend" 90 "$backtest_key" \
     "$bin/betahedge" backtest --config "$demo/book.yaml" --prices "$share/data/demo_prices.csv" \
-    --window-days 365 --paths 100000 --backend "$bt_backend" --no-report \
+    --window-days 365 --paths "$bt_paths" --backend "$bt_backend" --no-report \
     --out "$out/outputs/backtest-$bt_backend"
   say ""
 done

@@ -1,5 +1,6 @@
 #include "backtest/backtest_evaluation.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 #include "engine/risk_engine.hpp"
@@ -25,6 +26,7 @@ BacktestSideTests side_tests(const BacktestRun& run, const std::vector<int>& sam
   t.coverage = coverage_tests(exceptions, a);
   t.windows = traffic_light_windows(exceptions, a);
   if (!t.windows.empty()) t.traffic_light = t.windows.front();
+  t.worst_window = worst_traffic_light_window(exceptions, a);
   // Each series its own stream: the seed, the level and the side.
   const std::uint64_t seed = date_seed(run.seed, -1 - static_cast<int>(2 * level + (hedged ? 1 : 0)));
   t.es_test = acerbi_szekely_z2(losses, var, es, tails, a, seed);
@@ -43,18 +45,66 @@ double poisson_binomial_upper_tail(const std::vector<double>& p, int k) {
   return std::min(1.0, std::max(0.0, dist[k]));
 }
 
+std::string level_percent(const RiskLevel& level) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g%%", level.value * 100.0);
+  return text;
+}
+
+std::vector<std::string> backtest_rejections(const RiskLevel& level, const std::string& side,
+                                             const BacktestSideTests& tests) {
+  const CoverageTests& c = tests.coverage;
+  const std::string series = side + " " + level_percent(level) + ": ";
+  const bool too_many = c.exceptions > c.expected_exceptions;
+  char count[160];
+  std::snprintf(count, sizeof count, "%s exceptions: %d vs %.1f expected%s", too_many ? "too many" : "too few",
+                c.exceptions, c.expected_exceptions, too_many ? ": model understates risk" : ", conservative");
+  // After an exception, another: pi11 = n11 / (n10 + n11); after a quiet observation: pi01.
+  const double after_exception = c.transitions[1][0] + c.transitions[1][1] > 0
+                                     ? c.transitions[1][1] / double(c.transitions[1][0] + c.transitions[1][1])
+                                     : 0.0;
+  const double after_quiet = c.transitions[0][0] + c.transitions[0][1] > 0
+                                 ? c.transitions[0][1] / double(c.transitions[0][0] + c.transitions[0][1])
+                                 : 0.0;
+  const bool cluster = after_exception > after_quiet;
+  char spacing[200];
+  std::snprintf(spacing, sizeof spacing, "%s: %.1f%% of exceptions followed by another, %.1f%% of quiet observations",
+                cluster ? "exceptions cluster" : "exceptions spaced more evenly than chance", 100.0 * after_exception,
+                100.0 * after_quiet);
+  std::vector<std::string> out;
+  if (c.observations > 0 && c.kupiec_p < kRejectAt) out.push_back(series + "Kupiec rejects (" + count + ")");
+  if (c.observations > 1 && c.independence_p < kRejectAt)
+    out.push_back(series + "Christoffersen independence rejects (" + spacing + ")");
+  if (c.observations > 0 && c.conditional_coverage_p < kRejectAt)
+    out.push_back(series + "Christoffersen conditional coverage rejects (" + count +
+                  (c.independence_p < kRejectAt ? std::string("; ") + (cluster ? "exceptions cluster" : "exceptions spaced more evenly than chance") : std::string()) +
+                  ")");
+  if (tests.es_test.simulations > 0 && tests.es_test.p_value < kRejectAt) {
+    char es[200];
+    std::snprintf(es, sizeof es,
+                  "ES test rejects (Z2 %.2f, p %.3g: losses beyond VaR larger than the ES forecast, model understates "
+                  "tail losses)",
+                  tests.es_test.z2, tests.es_test.p_value);
+    out.push_back(series + es);
+  }
+  return out;
+}
+
 std::vector<std::string> backtest_result_lines(const BacktestEvaluation& evaluation) {
   std::vector<std::string> lines;
   for (const BacktestLevelTests& l : evaluation.levels)
     for (const auto& [side, t] : {std::pair{"unhedged", &l.unhedged}, std::pair{"hedged", &l.hedged}}) {
-      char line[256];
+      char line[400];
       std::snprintf(line, sizeof line,
-                    "%s %s: %d exceptions in %d (expected %.1f), Kupiec p %.3g, Christoffersen cc p %.3g, %s, "
-                    "ES Z2 %.2f (p %.3g, %s)",
+                    "%s %s: %d exceptions in %d (expected %.1f), Kupiec p %.3g, Christoffersen cc p %.3g, %s "
+                    "(worst %d observations %d exceptions, %s), ES Z2 %.2f (p %.3g, %s)",
                     l.level.key.c_str(), side, t->coverage.exceptions, t->coverage.observations,
                     t->coverage.expected_exceptions, t->coverage.kupiec_p, t->coverage.conditional_coverage_p,
-                    t->traffic_light.zone.c_str(), t->es_test.z2, t->es_test.p_value, t->es_test.zone.c_str());
+                    t->traffic_light.zone.c_str(), t->worst_window.last - t->worst_window.first + 1,
+                    t->worst_window.exceptions, t->worst_window.zone.c_str(), t->es_test.z2, t->es_test.p_value,
+                    t->es_test.zone.c_str());
       lines.push_back(line);
+      for (const std::string& rejection : backtest_rejections(l.level, side, *t)) lines.push_back("  " + rejection);
     }
   return lines;
 }
@@ -86,17 +136,38 @@ BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
     e.realised_hedge_effectiveness_se = se;
   }
 
-  char line[320];
+  char line[640];
   const int n = static_cast<int>(e.sample.size());
+  const BacktestOptionNames& names = run.options.names;
+  const bool every_testable_date = run.testable_dates > 0 && static_cast<int>(run.dates.size()) == run.testable_dates;
   for (const BacktestLevelTests& l : e.levels) {
     const double expected = n * (1.0 - l.level.value);
-    if (expected < kFewExpectedExceptions) {
+    if (expected >= kFewExpectedExceptions) continue;
+    // Observations that would expect kFewExpectedExceptions, and the test dates that give them.
+    const int needed = static_cast<int>(std::ceil(kFewExpectedExceptions / (1.0 - l.level.value) - 1e-9));
+    std::snprintf(line, sizeof line,
+                  "backtest: %d observations expect %.1f exceptions at %s, too few for the coverage tests to reject "
+                  "a wrong model (%d observations would expect %g)",
+                  n, expected, l.level.key.c_str(), needed, kFewExpectedExceptions);
+    std::string text = line;
+    const std::string test_period = run.dates.empty() ? "" : run.dates.front().date + " .. " + run.dates.back().date;
+    if (every_testable_date) {
       std::snprintf(line, sizeof line,
-                    "backtest: %d observations expect %.1f exceptions at %s: too few for the coverage tests to "
-                    "reject a wrong model; test more dates",
-                    n, expected, l.level.key.c_str());
-      e.warnings.push_back(line);
+                    ". The test period %s is already every date of the prices with a %d-day window before it and "
+                    "the horizon after it; more observations need a longer price history or a shorter %s",
+                    test_period.c_str(), run.options.window_days, names.field("window_days").c_str());
+      text += line;
+      if (run.options.horizon_days > 1)
+        text += " or horizon (" + names.field("horizon_days") + ": the tests read one date in " +
+                std::to_string(run.options.horizon_days) + ")";
+    } else {
+      std::snprintf(line, sizeof line, ". The test period %s is %d of the %d testable dates (%s .. %s): widen %s/%s",
+                    test_period.c_str(), static_cast<int>(run.dates.size()), run.testable_dates,
+                    run.testable_from.c_str(), run.testable_to.c_str(), names.field("from").c_str(),
+                    names.field("to").c_str());
+      text += line;
     }
+    e.warnings.push_back(text);
   }
   int unconverged = 0;
   for (const BacktestFit& f : run.fits) unconverged += !f.converged;

@@ -21,6 +21,8 @@ struct BacktestSideTests {
   /// The Basel zone of the most recent min(250, observations) observations.
   TrafficLightWindow traffic_light;
   std::vector<TrafficLightWindow> windows;  ///< traffic_light_windows, most recent first
+  /// worst_traffic_light_window: the 250 observations with the most exceptions.
+  TrafficLightWindow worst_window;
   EsTest es_test;
 };
 
@@ -51,13 +53,32 @@ struct BacktestEvaluation {
 
 /// The tests of every level on the sampled dates; the ES test's p-value is simulated on the
 /// run's seed. Warns when a level expects fewer than kFewExpectedExceptions exceptions in the
-/// sample (its tests can then hardly reject anything), when a fit did not converge, and when
-/// realised paths met margin calls (their hedged P&L includes the call's action).
+/// sample (its tests can then hardly reject anything: the warning says how many observations
+/// would do, and whether a wider test period can give them or the test already covers every
+/// testable date), when a fit did not converge, and when realised paths met margin calls (their
+/// hedged P&L includes the call's action).
 inline constexpr double kFewExpectedExceptions = 5.0;
 BacktestEvaluation evaluate_backtest(const BacktestRun& run);
 
+/// A test rejects at p < kRejectAt (5%).
+inline constexpr double kRejectAt = 0.05;
+
+/// Every test of one level and side that rejects at 5%, each one line naming the series, the test
+/// and which way it fails, e.g. "hedged 99%: Kupiec rejects (too few exceptions: 1 vs 10.4
+/// expected, conservative)", "... (too many exceptions: 12 vs 2.5 expected: model understates
+/// risk)"; Christoffersen's independence "exceptions cluster" (or, when an exception is followed by
+/// another less often than a quiet day is, "exceptions spaced more evenly than chance"); its
+/// conditional coverage with the direction of the count; the ES test (one-sided: Z2 large) "model
+/// understates tail losses". Empty when nothing rejects.
+std::vector<std::string> backtest_rejections(const RiskLevel& level, const std::string& side,
+                                             const BacktestSideTests& tests);
+
+/// "99%", "97.5%": a level as a percentage.
+std::string level_percent(const RiskLevel& level);
+
 /// One line per level and side: exceptions against expected, Kupiec's and Christoffersen's
-/// conditional-coverage p-values, the traffic light, and the ES test (what `backtest` prints).
+/// conditional-coverage p-values, the latest and the worst traffic light, and the ES test; each
+/// followed by its backtest_rejections, indented (what `backtest` prints).
 std::vector<std::string> backtest_result_lines(const BacktestEvaluation& evaluation);
 
 /// P(K >= k) for K the number of successes of independent trials with probabilities `p`.

@@ -105,6 +105,28 @@ std::vector<TrafficLightWindow> traffic_light_windows(const std::vector<int>& ex
   return windows;
 }
 
+TrafficLightWindow worst_traffic_light_window(const std::vector<int>& exceptions, double level, int window) {
+  TrafficLightWindow worst;
+  const int n = static_cast<int>(exceptions.size());
+  if (n == 0) return worst;
+  const int length = std::min(window, n);
+  // A running count over the window ending at `last`; ">=" keeps the most recent of equal counts.
+  int count = 0;
+  worst.exceptions = -1;
+  for (int last = 0; last < n; ++last) {
+    count += exceptions[last] != 0;
+    if (last >= length) count -= exceptions[last - length] != 0;
+    if (last + 1 >= length && count >= worst.exceptions) {
+      worst.first = last - length + 1;
+      worst.last = last;
+      worst.exceptions = count;
+    }
+  }
+  worst.cumulative_probability = binomial_cdf(worst.exceptions, length, 1.0 - level);
+  worst.zone = traffic_light_zone(worst.exceptions, length, level);
+  return worst;
+}
+
 EsTest acerbi_szekely_z2(const std::vector<double>& losses, const std::vector<double>& var,
                          const std::vector<double>& es, const std::vector<std::vector<double>>& tail_quantiles,
                          double level, std::uint64_t seed, int simulations) {

@@ -71,6 +71,12 @@ struct TrafficLightWindow {
 std::vector<TrafficLightWindow> traffic_light_windows(const std::vector<int>& exceptions, double level,
                                                       int window = 250);
 
+/// The `window` consecutive observations with the most exceptions (of equal counts, the most
+/// recent), with its binomial probability and zone: the worst traffic light the series saw, where
+/// traffic_light_windows shows the latest and whole windows cut back from it. A series shorter
+/// than a window is one window of what there is.
+TrafficLightWindow worst_traffic_light_window(const std::vector<int>& exceptions, double level, int window = 250);
+
 /// The Acerbi-Szekely Z2 test of one series.
 struct EsTest {
   double z2 = 0.0;

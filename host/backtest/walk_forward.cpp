@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <tuple>
 
 #include "betahedge/error.hpp"
 #include "calibration/calibrate.hpp"
@@ -69,48 +68,64 @@ std::vector<double> tail_quantiles(const TailSample& tail, double level, int m) 
   return q;
 }
 
-std::string option_error(const std::string& option, const std::string& what) { return option + ": " + what; }
+/// "WHERE: what", the option named as options.names says.
+std::string option_error(const BacktestOptions& options, const std::string& key, const std::string& what) {
+  return options.names.where(key) + ": " + what;
+}
 
-/// The test dates' close indices [first, last] within the history, from --from/--to.
-std::pair<int, int> test_range(const ReturnData& history, const BacktestOptions& options, const std::string& prices) {
+/// The test dates' close indices [first, last] within the history, from --from/--to, and the
+/// testable range [first_testable, last_testable].
+struct TestRange {
+  int first = 0, last = 0;
+  int first_testable = 0, last_testable = 0;
+};
+
+TestRange test_range(const ReturnData& history, const BacktestOptions& options, const std::string& prices) {
+  const BacktestOptionNames& names = options.names;
   const int closes = static_cast<int>(history.price_dates.size());
   const int first_testable = options.window_days;
   const int last_testable = closes - 1 - options.horizon_days;
   if (first_testable > last_testable)
-    throw InputError(prices + ": --window-days " + std::to_string(options.window_days) + " and --horizon-days " +
-                     std::to_string(options.horizon_days) + " need at least " +
-                     std::to_string(options.window_days + options.horizon_days + 1) + " closes; the common window " +
-                     history.price_dates.front() + " .. " + history.price_dates.back() + " of " +
-                     [&] {
-                       std::string s;
-                       for (const std::string& a : history.assets) s += (s.empty() ? "" : ",") + a;
-                       return s;
-                     }() +
-                     " has " + std::to_string(closes));
+    throw InputError(option_error(options, "window_days",
+                                  std::to_string(options.window_days) + " returns before a test date and " +
+                                      std::to_string(options.horizon_days) + " day" +
+                                      (options.horizon_days == 1 ? "" : "s") + " after it (" +
+                                      names.field("horizon_days") + ") need at least " +
+                                      std::to_string(options.window_days + options.horizon_days + 1) +
+                                      " closes; the common window " + history.price_dates.front() + " .. " +
+                                      history.price_dates.back() + " of " +
+                                      [&] {
+                                        std::string s;
+                                        for (const std::string& a : history.assets) s += (s.empty() ? "" : ",") + a;
+                                        return s;
+                                      }() +
+                                      " in " + prices + " has " + std::to_string(closes)));
   const std::string testable = "the testable dates are " + history.price_dates[first_testable] + " .. " +
                                history.price_dates[last_testable] + " (a " + std::to_string(options.window_days) +
                                "-day window before, " + std::to_string(options.horizon_days) +
                                (options.horizon_days == 1 ? " day after)" : " days after)");
-  int first = first_testable, last = last_testable;
+  TestRange range{first_testable, last_testable, first_testable, last_testable};
   const auto& dates = history.price_dates;
   if (options.from) {
-    if (!is_iso_date(*options.from)) throw InputError(option_error("--from", "'" + *options.from + "' is not a date (YYYY-MM-DD)"));
+    if (!is_iso_date(*options.from))
+      throw InputError(option_error(options, "from", "'" + *options.from + "' is not a date (YYYY-MM-DD)"));
     if (*options.from < dates[first_testable] || *options.from > dates[last_testable])
-      throw InputError(option_error("--from", *options.from + " is outside the test period: " + testable));
-    first = static_cast<int>(std::lower_bound(dates.begin(), dates.end(), *options.from) - dates.begin());
+      throw InputError(option_error(options, "from", *options.from + " is outside the test period: " + testable));
+    range.first = static_cast<int>(std::lower_bound(dates.begin(), dates.end(), *options.from) - dates.begin());
   }
   if (options.to) {
-    if (!is_iso_date(*options.to)) throw InputError(option_error("--to", "'" + *options.to + "' is not a date (YYYY-MM-DD)"));
+    if (!is_iso_date(*options.to))
+      throw InputError(option_error(options, "to", "'" + *options.to + "' is not a date (YYYY-MM-DD)"));
     if (*options.to < dates[first_testable] || *options.to > dates[last_testable])
-      throw InputError(option_error("--to", *options.to + " is outside the test period: " + testable));
-    last = static_cast<int>(std::upper_bound(dates.begin(), dates.end(), *options.to) - dates.begin()) - 1;
+      throw InputError(option_error(options, "to", *options.to + " is outside the test period: " + testable));
+    range.last = static_cast<int>(std::upper_bound(dates.begin(), dates.end(), *options.to) - dates.begin()) - 1;
   }
   if (options.from && options.to && *options.to < *options.from)
-    throw InputError(option_error("--to", *options.to + " is before --from " + *options.from));
-  if (first > last)
-    throw InputError(option_error("--from", "no close between " + *options.from + " and " +
-                                                (options.to ? *options.to : dates[last_testable])));
-  return {first, last};
+    throw InputError(option_error(options, "to", *options.to + " is before " + names.field("from") + " " + *options.from));
+  if (range.first > range.last)
+    throw InputError(option_error(options, "from", "no close between " + *options.from + " and " +
+                                                       (options.to ? *options.to : dates[last_testable])));
+  return range;
 }
 
 /// The book's per-regime terms against the regime count every refit will have: one value, or
@@ -124,24 +139,42 @@ void check_per_regime_terms(const BookConfig& book, const BacktestOptions& optio
       if (count <= 1) continue;
       if (!options.num_regimes)
         throw InputError(book_location(book, field) + ": has " + std::to_string(count) +
-                         " per-regime values, but --regimes auto may choose another count at each refit: give one "
-                         "value, or a fixed --regimes " + std::to_string(count));
+                         " per-regime values, but " + options.names.field("regimes") +
+                         " auto may choose another count at each refit: give one value, or a fixed " +
+                         options.names.field("regimes") + " " + std::to_string(count));
       if (count != *options.num_regimes)
         throw InputError(book_location(book, field) + ": has " + std::to_string(count) +
-                         " values; give one, or one per regime (--regimes " + std::to_string(*options.num_regimes) +
-                         ")");
+                         " values; give one, or one per regime (" + options.names.field("regimes") + " " +
+                         std::to_string(*options.num_regimes) + ")");
     }
 }
 
 void check_options(const BacktestOptions& options) {
-  if (options.horizon_days < 1) throw InputError(option_error("--horizon-days", "must be at least 1 day"));
-  if (options.window_days < 1) throw InputError(option_error("--window-days", "must be at least 1 day"));
-  if (options.refit_every < 1) throw InputError(option_error("--refit-every", "must be at least 1 date"));
-  if (options.paths < 1) throw InputError(option_error("--paths", "must be at least 1"));
-  if (options.tail_quantiles < 1) throw InputError(option_error("tail_quantiles", "must be at least 1"));
+  if (options.horizon_days < 1) throw InputError(option_error(options, "horizon_days", "must be at least 1 day"));
+  if (options.window_days < 1) throw InputError(option_error(options, "window_days", "must be at least 1 day"));
+  if (options.refit_every < 1) throw InputError(option_error(options, "refit_every", "must be at least 1 date"));
+  if (options.paths < 1) throw InputError(option_error(options, "paths", "must be at least 1"));
+  if (options.tail_quantiles < 1) throw InputError("tail_quantiles: must be at least 1");
 }
 
 }  // namespace
+
+std::string BacktestOptionNames::field(const std::string& key) const {
+  if (config.empty()) {
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag;
+  }
+  return (key == "benchmark" || key == "regimes" ? "calibrate." : "backtest.") + key;
+}
+
+std::string BacktestOptionNames::where(const std::string& key) const {
+  if (config.empty()) return field(key);
+  const auto found = lines.find(key);
+  const bool in_block = key != "benchmark" && key != "regimes";
+  const int line = found != lines.end() && found->second > 0 ? found->second : in_block ? block_line : 0;
+  return config + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + field(key);
+}
 
 bool BacktestRun::exception(std::size_t date, std::size_t level, bool hedged) const {
   const BacktestDate& d = dates[date];
@@ -157,14 +190,15 @@ struct BacktestHistory {
   std::string benchmark;
   CalibrationOptions calibration;
   ReturnData returns;
-  int first = 0, last = 0;
+  TestRange range;
 };
 
 BacktestHistory backtest_history(const PriceTable& prices, const BookConfig& book, const BacktestOptions& options) {
   check_options(options);
   BacktestHistory h;
   h.benchmark = !options.benchmark.empty() ? options.benchmark : book.hedge.benchmark;
-  if (h.benchmark.empty()) throw InputError(option_error("--benchmark", "is needed: the book names no hedge.benchmark"));
+  if (h.benchmark.empty())
+    throw InputError(option_error(options, "benchmark", "is needed: the book names no hedge.benchmark"));
   h.calibration.num_regimes = options.num_regimes;
   h.calibration.fit.distribution = options.distribution;
   h.calibration.fit.seed = options.calibration_seed;
@@ -179,11 +213,11 @@ BacktestHistory backtest_history(const PriceTable& prices, const BookConfig& boo
   h.returns = log_returns_on_common_window(prices, window);
   const int min_returns = minimum_returns(h.returns.num_assets(), h.calibration);
   if (options.window_days < min_returns)
-    throw InputError(option_error("--window-days", std::to_string(options.window_days) +
+    throw InputError(option_error(options, "window_days", std::to_string(options.window_days) +
                                                        " returns are too few to fit " +
                                                        std::to_string(h.returns.num_assets()) + " assets: at least " +
                                                        std::to_string(min_returns)));
-  std::tie(h.first, h.last) = test_range(h.returns, options, prices.source);
+  h.range = test_range(h.returns, options, prices.source);
   check_per_regime_terms(book, options);
   return h;
 }
@@ -207,11 +241,15 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
   const BacktestHistory checked = backtest_history(prices, book, options);
   const ReturnData& history = checked.returns;
   const CalibrationOptions& calibration = checked.calibration;
-  const int first = checked.first, last = checked.last;
+  const int first = checked.range.first, last = checked.range.last;
   for (const std::string& note : history.notes) progress(note);
   BacktestRun run;
   run.options = options;
   run.prices = prices.source;
+  run.book = book;
+  run.testable_from = history.price_dates[checked.range.first_testable];
+  run.testable_to = history.price_dates[checked.range.last_testable];
+  run.testable_dates = checked.range.last_testable - checked.range.first_testable + 1;
   run.levels = book.risk.levels;
   run.seed = book.simulation.seed;
   run.benchmark = checked.benchmark;
@@ -294,6 +332,7 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
     d.hedged = forecast.hedged;
     d.predicted_hedge_effectiveness = forecast.hedge_effectiveness;
     d.predicted_call_probability = forecast.margin.call_probability;
+    d.hedge_notional = start_hedge_notional(tables);
     const TailSample unhedged_tail = reduced.unhedged_losses(), hedged_tail = reduced.hedged_losses();
     for (const RiskLevel& level : run.levels) {
       d.unhedged_tail_quantiles.push_back(tail_quantiles(unhedged_tail, level.value, options.tail_quantiles));
@@ -312,6 +351,7 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
     d.realised_unhedged = replay.outcome.pnl_unhedged;
     d.realised_hedged = replay.outcome.pnl_hedged;
     d.margin_called = replay.called();
+    d.rebalances = static_cast<int>(replay.outcome.rebalances);
     run.dates.push_back(std::move(d));
 
     const int done = test_index + 1, total = last - first + 1;

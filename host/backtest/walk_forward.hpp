@@ -20,6 +20,7 @@
 /// (within its per-path tolerance), thread count, batch size or rank count.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,23 @@
 
 namespace betahedge {
 
+/// How messages name a backtest option: the command line's flag ("--window-days"), or, for
+/// run.yaml's backtest: block, the YAML field with its file and line
+/// ("run.yaml:14: backtest.window_days"; calibrate.benchmark and calibrate.regimes for the
+/// benchmark and the regime count, which the run takes from its calibration).
+/// Keys: window_days, refit_every, horizon_days, from, to, paths, benchmark, regimes.
+struct BacktestOptionNames {
+  std::string config;                ///< run.yaml as given; empty: the command line
+  std::map<std::string, int> lines;  ///< key -> the line its field is written on (absent: not written)
+  int block_line = 0;                ///< the line of backtest: (where an unwritten backtest field goes)
+
+  /// "--window-days", or "backtest.window_days" (calibrate.benchmark, calibrate.regimes).
+  std::string field(const std::string& key) const;
+  /// "--window-days", or "run.yaml:14: backtest.window_days" (the block's line when the field is
+  /// not written, "run.yaml: calibrate.regimes" when neither is known).
+  std::string where(const std::string& key) const;
+};
+
 struct BacktestOptions {
   std::string benchmark;               ///< empty: the book's hedge.benchmark
   std::optional<int> num_regimes = 2;  ///< none: auto (BIC), chosen at every refit
@@ -38,16 +56,19 @@ struct BacktestOptions {
   std::uint64_t calibration_seed = 42;
   int calibration_starts = 10;
   int window_days = 730;               ///< returns per calibration window
-  int refit_every = 20;                ///< test dates between refits
-  int horizon_days = 1;
+  int refit_every = 20;                ///< test dates between refits (kDefaultBacktestRefitEvery)
+  int horizon_days = 1;                ///< kDefaultBacktestHorizonDays
   std::optional<std::string> from;     ///< first test date (inclusive); none: the first with a full window
   std::optional<std::string> to;       ///< last test date (inclusive); none: the last with a full horizon
   std::uint64_t paths = 100000;        ///< per test date
   int tail_quantiles = 32;             ///< per date, level and side, for the ES test's p-value
   bool fill_forward = false;           ///< empty cells repeat the previous close (calibrate --fill forward)
+  BacktestOptionNames names;           ///< how messages and warnings name these options
 };
 
 inline constexpr int kDefaultBacktestWindowDays = 730;
+inline constexpr int kDefaultBacktestRefitEvery = 20;
+inline constexpr int kDefaultBacktestHorizonDays = 1;
 inline constexpr std::uint64_t kDefaultBacktestPaths = 100000;
 
 /// One refit of the walk forward.
@@ -78,11 +99,20 @@ struct BacktestDate {
   double realised_hedged = 0.0;
   bool margin_called = false;      ///< the realised path met a margin call
   double predicted_call_probability = 0.0;  ///< the forecast's: paths with a call by the horizon
+  /// The hedge's signed notional as opened at t (start_hedge_notional: a short linear leg is
+  /// negative; 0 without a hedge): what the forecast and the realised path both hold.
+  double hedge_notional = 0.0;
+  int rebalances = 0;  ///< dynamic-hedge trades after t on the realised path (0 for a static hedge)
 };
 
 struct BacktestRun {
   BacktestOptions options;
   std::string prices;                ///< the file, as given
+  BookConfig book;                   ///< the book as given (backtest.json's book block)
+  /// The dates a test could have covered ([first, last] with a full window before and a full
+  /// horizon after), of which options.from/to chose [dates.front(), dates.back()].
+  std::string testable_from, testable_to;
+  int testable_dates = 0;
   std::vector<std::string> assets;   ///< the model's, benchmark first as calibrate orders them
   std::string benchmark;
   std::vector<RiskLevel> levels;     ///< the book's risk.levels

@@ -32,7 +32,7 @@ struct BacktestArgs {
   std::string regimes = "2";
   std::string dist = "gaussian";
   int window_days = kDefaultBacktestWindowDays;
-  int refit_every = 20;
+  int refit_every = kDefaultBacktestRefitEvery;
   std::optional<std::string> from, to;
   bool report = true;
   bool force = false;
@@ -53,7 +53,7 @@ void run_backtest_command(const BacktestArgs& args) {
   options.distribution = args.dist == "student-t" ? Distribution::student_t : Distribution::gaussian;
   options.window_days = args.window_days;
   options.refit_every = args.refit_every;
-  options.horizon_days = args.run.horizon_days.value_or(1);
+  options.horizon_days = args.run.horizon_days.value_or(kDefaultBacktestHorizonDays);
   options.from = args.from;
   options.to = args.to;
   options.paths = args.run.paths.value_or(kDefaultBacktestPaths);
@@ -107,6 +107,23 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
   cmd->add_flag("!--no-report", args->report, "do not render report.html");
   add_output_options(*cmd, args->out, args->force);
   add_run_options(*cmd, args->run);
+  // The shared simulation options, as the backtest reads them: --paths and --horizon-days are its
+  // own (with its defaults), the others the book's simulation: block unless given.
+  cmd->get_option("--paths")
+      ->description("paths per test date (2..2^40; not the book's simulation.paths)")
+      ->default_str(std::to_string(kDefaultBacktestPaths));
+  cmd->get_option("--horizon-days")
+      ->description("forecast horizon in days (1..3650; not the book's simulation.horizon_days)")
+      ->default_str(std::to_string(kDefaultBacktestHorizonDays));
+  cmd->get_option("--seed")->description("random seed, the Philox key (0..2^63; default: the book's simulation.seed)");
+  cmd->get_option("--backend")->description("auto | cuda | cpu (default: the book's simulation.backend)");
+  cmd->get_option("--threads")
+      ->description("CPU threads (0 = all cores; at most 1024; default: the book's simulation.threads)");
+  cmd->get_option("--batch-size")
+      ->description("paths per batch (0 = automatic; rounded up to a multiple of 4096; at most 2^40; default: the "
+                    "book's simulation.batch_size)");
+  cmd->footer("VaR and ES levels: the book's risk.levels (default 0.95, 0.99). In run.yaml the same options sit in "
+              "the backtest: block (docs/backtest.md).");
   cmd->callback([args, &action] { action = [args] { run_backtest_command(*args); }; });
 }
 

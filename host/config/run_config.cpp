@@ -69,6 +69,9 @@ RunBacktest parse_backtest(const Fields& b) {
   bt.to = iso_date(b, "to");
   if (bt.from && bt.to && *bt.to < *bt.from) b.fail("to", "must not be before backtest.from " + *bt.from);
   bt.paths = b.whole_number("paths", bt.paths, {kMinPaths, kMaxPaths});
+  bt.config = b.file();
+  for (const char* key : {"window_days", "refit_every", "horizon_days", "from", "to", "paths"})
+    if (b.has(key)) bt.lines[key] = line_of(b.get(key));
   return bt;
 }
 
@@ -86,6 +89,12 @@ RunConfig parse_run_root(const YAML::Node& root, const std::filesystem::path& so
   if (top.has("backtest")) {
     if (!rc.calibrate) top.fail("backtest", "needs calibrate: in this file (the backtest walks forward over its prices)");
     rc.backtest = parse_backtest(top.sub("backtest"));
+    // The backtest's benchmark and regime count are the calibration's: messages point there.
+    for (const Fields::Entry& e : top.entries())
+      if (e.key == "backtest") rc.backtest->block_line = line_of(e.key_node);
+    const Fields calibrate = top.sub("calibrate");
+    for (const char* key : {"benchmark", "regimes"})
+      if (calibrate.has(key)) rc.backtest->lines[key] = line_of(calibrate.get(key));
   }
   return rc;
 }

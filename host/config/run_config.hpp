@@ -13,16 +13,18 @@
 ///     fill_forward: false
 ///     seed: 42                 # 0..2^63
 ///     starts: 10               # 1..1000
-///   backtest:                  # optional; needs calibrate: (it walks forward over its prices)
+///   backtest:                  # optional; needs calibrate: (it walks forward over its prices,
+///                              # the whole file: calibrate.start/end bound the run's model only)
 ///     window_days: 730         # returns per calibration window
 ///     refit_every: 20          # test dates between refits
 ///     horizon_days: 1
 ///     from: 2024-01-01         # optional test period, YYYY-MM-DD
-///     to: 2024-12-31
+///     to: 2024-12-31          # default: the last close with a full horizon (past calibrate.end)
 ///     paths: 100000            # per test date
 ///   report: true               # render report.html (default true)
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,8 +51,14 @@ struct RunBacktest {
   int refit_every = 20;
   int horizon_days = 1;
   std::optional<std::string> from;
-  std::optional<std::string> to;
+  std::optional<std::string> to;  ///< none: the last close with a full horizon, past calibrate.end if need be
   std::uint64_t paths = 100000;
+  /// Where each option is written, for messages "run.yaml:14: backtest.window_days: ...": the
+  /// file as given, the line of backtest: and of each field written (window_days, ..., and the
+  /// calibration's benchmark and regimes, which the backtest uses).
+  std::string config;
+  int block_line = 0;
+  std::map<std::string, int> lines;
 };
 
 struct RunConfig {

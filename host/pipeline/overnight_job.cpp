@@ -45,6 +45,9 @@ BacktestOptions backtest_options(const RunCalibration& c, const RunBacktest& b) 
   o.from = b.from;
   o.to = b.to;
   o.paths = b.paths;
+  o.names.config = b.config.empty() ? std::string("run.yaml") : b.config;
+  o.names.block_line = b.block_line;
+  o.names.lines = b.lines;
   return o;
 }
 
@@ -74,6 +77,13 @@ OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, 
   job.report = run_risk_job(job.model, book, job.stages, say, prices ? &*prices : nullptr);
   // The walk forward over the calibration's prices: how the model's forecasts held up.
   if (backtest) {
+    // Backtests are out of sample by design: the walk forward reads the whole prices file, each
+    // date fitting only the window before it, whatever calibrate.start/end bound the run's model to.
+    const RunCalibration& c = *config.calibrate;
+    if ((c.start || c.end) && !(config.backtest->from && config.backtest->to))
+      say("backtest: the test period is every date of " + c.prices.string() +
+          " with a full window before it and horizon after it, not calibrate.start/end (those bound the run's "
+          "model only; backtest.from/to bound the test period)");
     job.backtest = run_backtest(*prices, book, *backtest, say);
     job.backtest_tests = evaluate_backtest(*job.backtest);
   }

@@ -54,6 +54,7 @@ nlohmann::json side_json(const BacktestRun& run, const BacktestEvaluation& e, co
     nlohmann::json windows = nlohmann::json::array();
     for (const TrafficLightWindow& w : t.windows) windows.push_back(window_json(run, e.sample, w));
     j["windows"] = windows;
+    j["worst_window"] = window_json(run, e.sample, t.worst_window);
   }
   j["es_test"] = {{"method", "acerbi-szekely-z2"},
                   {"z2", t.es_test.z2},
@@ -63,6 +64,102 @@ nlohmann::json side_json(const BacktestRun& run, const BacktestEvaluation& e, co
                   {"critical_values_zone", t.es_test.critical_values_zone},
                   {"critical_values", {{"0.05", kZ2Critical5}, {"0.0001", kZ2Critical001}}}};
   return j;
+}
+
+/// What a value was given as: one number, or a list (per regime) as written.
+nlohmann::json as_given(const std::vector<double>& values) {
+  if (values.size() == 1) return values.front();
+  return values;
+}
+
+/// One instrument's terms: what it is, its costs, funding or basis, as book.yaml gives them.
+void add_instrument_terms(const HedgeLegConfig& leg, nlohmann::json& terms) {
+  terms["fee_bps"] = leg.fee_bps;
+  terms["slippage_bps"] = leg.slippage_bps;
+  if (leg.instrument == HedgeInstrument::perpetual) terms["funding_rate_8h"] = as_given(leg.funding_rate_8h);
+  if (leg.instrument == HedgeInstrument::future)
+    terms["future"] = {{"expiry_days", leg.future.expiry_days},
+                       {"annual_basis", as_given(leg.future.annual_basis)},
+                       {"roll_days_before", leg.future.roll_days_before},
+                       {"roll_cost_bps", leg.future.roll_cost_bps}};
+  if (leg.instrument == HedgeInstrument::option)
+    terms["option"] = {{"strike", leg.option.strike},
+                       {"tenor_days", leg.option.tenor_days},
+                       {"implied_vol_premium", leg.option.implied_vol_premium},
+                       {"rate", leg.option.rate}};
+}
+
+nlohmann::json book_json(const BacktestRun& run) {
+  const BookConfig& book = run.book;
+  nlohmann::json portfolio = nlohmann::json::object();
+  if (!book.holdings.empty()) {
+    nlohmann::json holdings = nlohmann::json::object();
+    for (const auto& [symbol, units] : book.holdings) holdings[symbol] = units;
+    portfolio["holdings"] = holdings;
+  } else {
+    nlohmann::json weights = nlohmann::json::object();
+    for (const auto& [symbol, weight] : book.weights) weights[symbol] = weight;
+    portfolio["notional"] = book.notional.value_or(0.0);
+    portfolio["weights"] = weights;
+  }
+
+  const HedgeConfig& h = book.hedge;
+  const bool several = h.legs.size() > 1;
+  nlohmann::json hedge = {{"instrument", !h.hedged() ? "none" : several ? "legs" : instrument_word(h.legs.front())}};
+  if (h.hedged()) {
+    hedge["benchmark"] = run.benchmark;
+    hedge["mode"] = h.mode == HedgeMode::dynamic ? "dynamic" : "static";
+    if (h.mode == HedgeMode::dynamic) {
+      hedge["target_beta"] = h.target_beta;
+      hedge["band"] = h.band;
+      hedge["rebalance_every_days"] = h.rebalance_every_days;
+      if (several) hedge["allocation"] = h.allocation == HedgeAllocation::weights ? "weights" : "min_variance";
+    } else if (!several) {
+      hedge["ratio"] = h.legs.front().ratio;
+    }
+    hedge["beta_estimate"] = h.beta_estimate;
+    if (!several) add_instrument_terms(h.legs.front(), hedge);
+    if (several) {
+      nlohmann::json legs = nlohmann::json::array();
+      for (const HedgeLegConfig& leg : h.legs) {
+        nlohmann::json t = {{"name", leg_name(leg, run.benchmark)},
+                            {"instrument", instrument_word(leg)},
+                            {"benchmark", leg.benchmark.empty() ? run.benchmark : leg.benchmark}};
+        if (h.mode == HedgeMode::static_ratio) t["ratio"] = leg.ratio;
+        else if (h.allocation == HedgeAllocation::weights) t["weight"] = leg.weight;
+        add_instrument_terms(leg, t);
+        legs.push_back(std::move(t));
+      }
+      hedge["legs"] = std::move(legs);
+    }
+  }
+
+  const MarginConfig& m = book.margin;
+  const bool isolated_legs = several && m.mode == MarginMode::isolated;
+  const bool automatic = isolated_legs ? m.leg_collateral.empty() : !m.collateral.has_value();
+  nlohmann::json margin = {{"mode", m.mode == MarginMode::isolated ? "isolated" : "cross"}};
+  if (automatic) margin["collateral"] = "auto";
+  else if (isolated_legs) margin["collateral"] = m.leg_collateral;
+  else margin["collateral"] = *m.collateral;
+  margin["collateral_sizing"] =
+      automatic ? "each test date: the least collateral whose forecast call probability is at most "
+                  "max_call_probability, sized from that date's simulation (backtest.csv: collateral)"
+                : "fixed: the same collateral on every test date";
+  margin["max_call_probability"] = book.risk.max_call_probability;
+  margin["initial_rate"] = m.initial_rate;
+  margin["maintenance_rate"] = m.maintenance_rate;
+  margin["on_call"] = m.on_call == MarginAction::top_up ? "top_up" : "liquidate";
+
+  nlohmann::json levels = nlohmann::json::array();
+  for (const RiskLevel& l : run.levels) levels.push_back(l.key);
+  return {{"config", book.source.string()},
+          {"portfolio", portfolio},
+          {"hedge", hedge},
+          {"margin", margin},
+          {"risk_levels", levels},
+          {"horizon_days", run.options.horizon_days},
+          {"steps_per_day", book.simulation.steps_per_day},
+          {"drift", to_string(book.simulation.drift)}};
 }
 
 }  // namespace
@@ -75,7 +172,7 @@ std::string backtest_csv(const BacktestRun& run, const BacktestEvaluation& evalu
     out << ",var_unhedged_" << l.key << ",var_hedged_" << l.key << ",es_unhedged_" << l.key << ",es_hedged_" << l.key
         << ",exception_unhedged_" << l.key << ",exception_hedged_" << l.key;
   out << ",end_date,sampled,stdev_unhedged,stdev_hedged,predicted_hedge_effectiveness,portfolio_value,collateral,"
-         "margin_called,predicted_call_probability,fit_date";
+         "hedge_notional,rebalances,margin_called,predicted_call_probability,fit_date";
   for (const std::string& r : regimes) out << ",p_" << r;
   out << "\n";
   std::vector<char> sampled(run.dates.size(), 0);
@@ -90,7 +187,8 @@ std::string backtest_csv(const BacktestRun& run, const BacktestEvaluation& evalu
     const BacktestFit& fit = run.fits[d.fit];
     out << "," << d.end_date << "," << int(sampled[i]) << "," << number(d.unhedged.stdev) << ","
         << number(d.hedged.stdev) << "," << number(d.predicted_hedge_effectiveness) << ","
-        << number(d.portfolio_value) << "," << number(d.collateral) << "," << d.margin_called << ","
+        << number(d.portfolio_value) << "," << number(d.collateral) << "," << number(d.hedge_notional) << ","
+        << d.rebalances << "," << d.margin_called << ","
         << number(d.predicted_call_probability) << "," << fit.window_end;
     for (const std::string& r : regimes) {
       out << ",";
@@ -149,6 +247,7 @@ nlohmann::json backtest_json(const BacktestRun& run, const BacktestEvaluation& e
         {"device", run.device},
         {"ranks", run.ranks},
         {"elapsed_s", run.elapsed_s}}},
+      {"book", book_json(run)},
       {"fits", fits},
       {"warnings", evaluation.warnings}};
   return j;

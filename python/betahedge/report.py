@@ -36,22 +36,27 @@ follows the scenarios and replays):
                             hedged}: exceptions, rate, expected_exceptions, kupiec/independence/
                             conditional_coverage _lr and _p, traffic_light (green|yellow|red),
                             traffic_light_window {from, to, observations, exceptions, cumulative_probability,
-                            zone}, es_test {method, z2, p_value, simulations, zone}; hedge_effectiveness
+                            zone}, optional worst_window (the same keys: the 250 observations with the
+                            most exceptions), es_test {method, z2, p_value, simulations, zone}; hedge_effectiveness
                             {predicted, realised, realised_se}; margin_calls; optional margin_call_test
                             {realised, expected, p_value}; run {prices, benchmark, assets, from, to,
                             window_days, refit_every, horizon_days, sampling_step, regimes, distribution,
-                            paths, seed, backend, device, ranks, elapsed_s}; fits [{date, window_start,
-                            window_end, regimes, loglik, converged, iterations}]; warnings
+                            paths, seed, backend, device, ranks, elapsed_s}; optional book {portfolio, hedge,
+                            margin, risk_levels, horizon_days, ...} (what was tested, shown as it is);
+                            fits [{date, window_start, window_end, regimes, loglik, converged, iterations}];
+                            warnings
     backtest.csv            date, realised_unhedged, realised_hedged, per level var_/es_/exception_ of each
                             side, sampled, predicted_hedge_effectiveness, margin_called (other columns are
                             not read): one row per test date in order from run.from to run.to, its
                             sampled rows as many as observations and their exceptions those of
                             backtest.json (an error otherwise)
-The section: a headline and a table per level and side (the traffic light of the latest window
-with its zone boundaries, computed here exactly; exceptions over every observation; Kupiec and
-Christoffersen; the ES test), realised P&L against -VaR and -ES at the highest level, the
-exceptions in the traffic light's window over time on the zones, predicted against realised hedge
-effectiveness, the margin-call test, the settings and every fit. Its numbers are tagged
+The section: the book tested; a headline (the highest level's zones, then every test that rejects
+at 5%, per level and side, with its direction) and a table per level and side (the traffic light of
+the latest window with its zone boundaries, computed here exactly, and of the worst window;
+exceptions over every observation; Kupiec and Christoffersen; the ES test), realised P&L against
+-VaR and -ES at the highest level, the exceptions in the traffic light's window over time on the
+zones (from the 250th observation; the part before it hatched, as no zone applies to fewer),
+predicted against realised hedge effectiveness, the margin-call test, the settings and every fit. Its numbers are tagged
 backtest.<key of backtest.json> (backtest.levels.0.99.hedged.kupiec_p) and
 traffic_light_threshold:<yellow|red>:<level>:<observations>.
 
@@ -594,6 +599,9 @@ TRAFFIC_ZONES = ("green", "yellow", "red")
 # The Acerbi-Szekely Z2 zones backtest.json writes, and the traffic-light colour each is shown in.
 ES_ZONES = {"accept": "green", "reject at 5%": "yellow", "reject at 0.01%": "red"}
 BACKTEST_COVERAGE = ("kupiec", "independence", "conditional_coverage")
+# The rolling chart's zone colours (those of the zone cells), and the hatched span of short windows.
+ZONE_FILL = {"green": "#d6f0d8", "yellow": "#fff1b8", "red": "#f8d3d0"}
+SHORT_WINDOW_FILL = "#eceef1"
 
 
 def traffic_light_thresholds(n, level):
@@ -618,6 +626,20 @@ def traffic_light_thresholds(n, level):
         if not bounds:
             break
     return tuple(max(1, k) for k in out + [n + 1] * (2 - len(out)))
+
+
+def rolling_zone_limits(n, level, window=TRAFFIC_LIGHT_WINDOW):
+    """(yellow, red): per observation 0..n-1, the fewest exceptions in the traffic light's window
+    ending there that are yellow and red, as float arrays; NaN before the window's `window`th
+    observation, where the window is short and no Basel zone applies (a zone painted there would
+    read as that of a full window)."""
+    yellow = np.full(n, np.nan)
+    red = np.full(n, np.nan)
+    if n >= window:
+        y, r = traffic_light_thresholds(window, level)
+        yellow[window - 1:] = y
+        red[window - 1:] = r
+    return yellow, red
 
 
 def rolling_exceptions(flags, window=TRAFFIC_LIGHT_WINDOW):
@@ -699,6 +721,19 @@ def validate_backtest(bt, path):
             finite(c, tw, "cumulative_probability", ww, 0.0, 1.0)
             if c.get(tw, "zone", ww, kind="string") != zone:
                 raise InputError(f"{path}: {ww}.zone: '{tw['zone'][:40]}', but {w}.traffic_light is '{zone}'")
+            if "worst_window" in s:
+                worst = c.get(s, "worst_window", w, kind="object")
+                wk = f"{w}.worst_window"
+                for key in ("from", "to"):
+                    iso_date(c, worst, key, wk)
+                wm = whole(c, worst, "observations", wk, minimum=1, maximum=n)
+                wx = whole(c, worst, "exceptions", wk, maximum=wm)
+                finite(c, worst, "cumulative_probability", wk, 0.0, 1.0)
+                if c.get(worst, "zone", wk, kind="string") not in TRAFFIC_ZONES:
+                    raise InputError(f"{path}: {wk}.zone: '{worst['zone'][:40]}', expected green, yellow or red")
+                if wm == m and wx < tw["exceptions"]:
+                    raise InputError(f"{path}: {wk}.exceptions: {wx}, fewer than the latest window's "
+                                     f"{tw['exceptions']}")
             es = c.get(s, "es_test", w, kind="object")
             ew = f"{w}.es_test"
             c.get(es, "method", ew, kind="string")
@@ -734,6 +769,20 @@ def validate_backtest(bt, path):
         whole(c, run, key, "run", minimum=1)
     whole(c, run, "seed", "run")
     finite(c, run, "elapsed_s", "run", 0.0)
+    if "book" in bt:
+        book = c.get(bt, "book", "", kind="object")
+        for key in ("portfolio", "hedge", "margin"):
+            c.get(book, key, "book", kind="object")
+        c.get(book["hedge"], "instrument", "book.hedge", kind="string")
+        book_levels = c.get(book, "risk_levels", "book", kind="list")
+        if sorted(book_levels, key=float) != sorted(levels_obj, key=float):
+            raise InputError(f"{path}: book.risk_levels: {book_levels}, but levels has {sorted(levels_obj, key=float)}")
+        if whole(c, book, "horizon_days", "book", minimum=1) != run["horizon_days"]:
+            raise InputError(f"{path}: book.horizon_days: {book['horizon_days']}, but run.horizon_days is "
+                             f"{run['horizon_days']}")
+        for key, value in flatten_book(book):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"{path}: book.{key}: not a finite number")
     fits = c.get(bt, "fits", "", kind="list")
     if not fits:
         raise InputError(f"{path}: fits: empty list (every walk forward fits at least once)")
@@ -962,6 +1011,8 @@ div.warnings strong { color: #8a4b00; }
 div.warnings ul { margin: 4px 0 0 0; padding-left: 20px; }
 div.warnings li { margin: 2px 0; }
 table.verdict td.num { min-width: 78px; }
+table.book td { max-width: 260px; }
+ul.rejections { margin: 4px 0 8px; font-size: 14px; }
 table.verdict td.num[colspan] { text-align: center; }
 table.verdict tr.group th { background: none; color: #23395d; border-bottom: 1px solid #9fb0c8; padding-top: 10px; }
 td.zone { text-align: center; font-weight: 600; }
@@ -2114,6 +2165,146 @@ def td_pvalue(key, value):
 def backtest_key(field):
     return f"backtest.{field}"
 
+# The book block's keys in the order a committee reads them (others follow, by name), and their labels.
+BOOK_ORDER = ("portfolio", "holdings", "notional", "weights", "hedge", "instrument", "benchmark", "mode", "ratio",
+              "target_beta", "band", "rebalance_every_days", "allocation", "beta_estimate", "fee_bps", "slippage_bps",
+              "funding_rate_8h", "future", "option", "legs", "name", "weight", "margin", "collateral",
+              "collateral_sizing", "max_call_probability", "initial_rate", "maintenance_rate", "on_call",
+              "risk_levels", "horizon_days", "steps_per_day", "drift", "config")
+BOOK_LABELS = {
+    "holdings": "Holdings (units)", "notional": "Notional", "weights": "Weights", "instrument": "Instrument",
+    "benchmark": "Benchmark", "mode": "Mode", "ratio": "Hedge ratio (short notional / value)",
+    "target_beta": "Target beta", "band": "Band (|beta \u2212 target|)", "rebalance_every_days": "Beta check every (days)",
+    "allocation": "Split among legs", "beta_estimate": "Beta estimate", "fee_bps": "Fee (bps)",
+    "slippage_bps": "Slippage (bps)", "funding_rate_8h": "Funding per 8 h (per regime as given)",
+    "future": "Future", "option": "Option", "expiry_days": "expiry (days)", "annual_basis": "annual basis",
+    "roll_days_before": "roll (days before expiry)", "roll_cost_bps": "roll cost (bps)", "strike": "strike (of spot)",
+    "tenor_days": "tenor (days)", "implied_vol_premium": "implied vol premium", "rate": "rate", "name": "name",
+    "weight": "weight", "collateral": "Collateral", "collateral_sizing": "Collateral sizing",
+    "max_call_probability": "Largest call probability (auto sizing)", "initial_rate": "Initial margin rate",
+    "maintenance_rate": "Maintenance margin rate", "on_call": "On a margin call", "mode_margin": "Account",
+    "risk_levels": "VaR / ES levels", "horizon_days": "Forecast horizon (days)", "steps_per_day": "Steps per day",
+    "drift": "Drift", "config": "Book file",
+}
+BOOK_GROUPS = (("portfolio", "Portfolio"), ("hedge", "Hedge"), ("margin", "Margin"))
+
+
+def book_sort_key(key):
+    return (BOOK_ORDER.index(key) if key in BOOK_ORDER else len(BOOK_ORDER), key)
+
+
+def flatten_book(obj, prefix=""):
+    """[(dotted key, value)] of a book block's leaves in reading order; a list of numbers or of
+    names (funding per regime, risk levels, isolated collateral) is one leaf, a list of objects
+    (the legs) is walked by index."""
+    out = []
+    items = sorted(obj.items(), key=lambda kv: book_sort_key(kv[0])) if isinstance(obj, dict) else list(
+        (str(i), v) for i, v in enumerate(obj))
+    for key, value in items:
+        here = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+            out += flatten_book(value, here)
+        else:
+            out.append((here, value))
+    return out
+
+
+def book_value_format(key, value):
+    """How a book value prints: money for a notional or collateral, a probability for a rate, six
+    significant digits for the rest (units, bps, betas, funding)."""
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf in ("notional", "collateral"):
+        return fmt_money
+    if leaf in ("horizon_days", "steps_per_day", "rebalance_every_days", "expiry_days", "roll_days_before",
+                "tenor_days"):
+        return fmt_int
+    if leaf in ("rate", "initial_rate", "maintenance_rate", "max_call_probability", "target_beta", "band", "ratio",
+                "weight") or ".weights." in f".{key}.":
+        return fmt_prob
+    return fmt_small
+
+
+def book_label(key):
+    parts = key.split(".")
+    if parts[0] == "portfolio" and len(parts) == 3:
+        return f"{BOOK_LABELS[parts[1]].split(' (')[0]}: {parts[2]}" + (" (units)" if parts[1] == "holdings" else "")
+    if len(parts) >= 3 and parts[1] == "legs":
+        return f"Leg {int(parts[2]) + 1}: " + " ".join(BOOK_LABELS.get(p, p) for p in parts[3:])
+    if parts[0] == "margin" and parts[-1] == "mode":
+        return "Account (cross or isolated)"
+    return " ".join(BOOK_LABELS.get(p, p) if i == 0 else BOOK_LABELS.get(p, p).lower()
+                    for i, p in enumerate(parts[1:] or parts))
+
+
+def backtest_book_table(bt):
+    """backtest.json's book block: what was backtested (holdings or weights and notional, the hedge
+    and its terms, the margin and how its collateral was sized, levels and horizon), every value
+    tagged backtest.book.<key>: one column of labels and values per group (portfolio and the risk
+    settings, hedge, margin), side by side."""
+    book = bt.get("book")
+    if book is None:
+        return ""
+    columns = {"Portfolio and risk": [], "Hedge": [], "Margin": []}
+    for key, value in flatten_book(book):
+        head = key.split(".")[0]
+        name = {"hedge": "Hedge", "margin": "Margin"}.get(head, "Portfolio and risk")
+        # A list (funding or basis per regime, isolated accounts' collateral, the levels): a row each.
+        leaf = key.rsplit(".", 1)[-1]
+        unit = "regime" if leaf in ("funding_rate_8h", "annual_basis") else "leg" if leaf == "collateral" else "#"
+        entries = ([(f"{key}.{i}", f"{book_label(key)}, {unit} {i + 1}" if unit != "#" else f"{book_label(key)} "
+                     f"({i + 1})", v) for i, v in enumerate(value)] if isinstance(value, list)
+                   else [(key, book_label(key), value)])
+        for entry_key, label, v in entries:
+            k = backtest_key(f"book.{entry_key}")
+            if isinstance(v, str):
+                cell = td(k, v, fmt_text)
+            elif isinstance(v, bool):
+                cell = f'<td class="txt" data-key="{esc(k)}">{"true" if v else "false"}</td>'
+            else:
+                cell = td(k, v, book_value_format(key, v))
+            columns[name].append(f'<th class="left">{esc(label)}</th>{cell}')
+    head = "".join(f'<th class="left" colspan="2">{name}</th>' for name in columns)
+    depth = max(len(c) for c in columns.values())
+    body = "".join("<tr>" + "".join(c[i] if i < len(c) else "<th></th><td></td>" for c in columns.values()) + "</tr>"
+                   for i in range(depth))
+    return ('<h3 id="backtest-book">The book tested</h3>'
+            f'<table class="kv book"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+
+
+def backtest_rejections(bt, levels):
+    """[(level, side, text)]: every test of every level and side that rejects at 5%, with which way
+    it fails (as `betahedge backtest` prints them): Kupiec too many or too few exceptions,
+    Christoffersen's independence (exceptions cluster, or are spaced more evenly than chance), its
+    conditional coverage, the ES test (one-sided: the model understates tail losses)."""
+    out = []
+    for lvl in reversed(levels):
+        for side in ("hedged", "unhedged"):
+            s = bt["levels"][lvl][side]
+            series = f"{side} {level_label(lvl)}: "
+            x, e = s["exceptions"], s["expected_exceptions"]
+            too_many = x > e
+            count = (f"{'too many' if too_many else 'too few'} exceptions: {x} vs {e:.1f} expected"
+                     + (": model understates risk" if too_many else ", conservative"))
+            (n00, n01), (n10, n11) = s.get("transitions", [[0, 0], [0, 0]])
+            after_exception = n11 / (n10 + n11) if n10 + n11 else 0.0
+            after_quiet = n01 / (n00 + n01) if n00 + n01 else 0.0
+            cluster = after_exception > after_quiet
+            spacing = "exceptions cluster" if cluster else "exceptions spaced more evenly than chance"
+            if s["kupiec_p"] < 0.05:
+                out.append((lvl, side, f"{series}Kupiec rejects ({count})"))
+            if s["independence_p"] < 0.05:
+                out.append((lvl, side, f"{series}Christoffersen independence rejects ({spacing}: "
+                                       f"{100 * after_exception:.1f}% of exceptions followed by another, "
+                                       f"{100 * after_quiet:.1f}% of quiet observations)"))
+            if s["conditional_coverage_p"] < 0.05:
+                out.append((lvl, side, f"{series}Christoffersen conditional coverage rejects ({count}"
+                                       + (f"; {spacing}" if s["independence_p"] < 0.05 else "") + ")"))
+            es = s["es_test"]
+            if es["p_value"] < 0.05:
+                out.append((lvl, side, f"{series}ES test rejects (Z2 {es['z2']:.2f}, p {es['p_value']:.3g}: losses "
+                                       "beyond VaR larger than the ES forecast, model understates tail losses)"))
+    return out
+
 
 def backtest_verdict_table(bt, levels):
     """One column per level and side, one row per figure: the traffic light of the latest window
@@ -2175,6 +2366,27 @@ def backtest_verdict_table(bt, levels):
                                  f'{"yellow" if index == 0 else "red"}:{esc(lvl)}:{m}">'
                                  f'{esc(fmt_int(traffic_light_thresholds(m, lvl)[index]))}</td>')
         body.append(row(name, cells))
+
+    if all("worst_window" in s(lvl, side) for lvl, side in series):
+        def worst(lvl, side):
+            return s(lvl, side)["worst_window"]
+        body.append(group(f"Worst window: the {TRAFFIC_LIGHT_WINDOW} observations with the most exceptions "
+                          f"(all of them when there are fewer)"))
+        body.append(row("Zone", [td_zone(k(lvl, side, "worst_window.zone"), worst(lvl, side)["zone"],
+                                         worst(lvl, side)["zone"]) for lvl, side in series]))
+        body.append(row("Exceptions in the window", [td(k(lvl, side, "worst_window.exceptions"),
+                                                        worst(lvl, side)["exceptions"], fmt_int)
+                                                     for lvl, side in series]))
+        body.append(row("Observations in the window", [td(k(lvl, side, "worst_window.observations"),
+                                                          worst(lvl, side)["observations"], fmt_int)
+                                                       for lvl, side in series]))
+        body.append(row("Cumulative probability P(X \u2264 exceptions)",
+                        [td(k(lvl, side, "worst_window.cumulative_probability"),
+                            worst(lvl, side)["cumulative_probability"], fmt_prob) for lvl, side in series]))
+        body.append(row("From", [td(k(lvl, side, "worst_window.from"), worst(lvl, side)["from"], fmt_text)
+                                 for lvl, side in series]))
+        body.append(row("To", [td(k(lvl, side, "worst_window.to"), worst(lvl, side)["to"], fmt_text)
+                               for lvl, side in series]))
 
     body.append(group(f"Exceptions over all {fmt_int(n)} observations"))
     body.append(row("Exceptions", [td(k(lvl, side, "exceptions"), s(lvl, side)["exceptions"], fmt_int)
@@ -2259,30 +2471,43 @@ def backtest_pnl_chart(b, top):
 
 def backtest_rolling_chart(b):
     """Per level: the exceptions in the traffic light's window ending at each observation, unhedged
-    and hedged, over the green / yellow / red zones for that window's length."""
+    and hedged, over the green / yellow / red zones of a full 250-observation window. The zones
+    start at the 250th observation (rolling_zone_limits); before it the window is short, no zone
+    applies, and that part is hatched grey, labelled as such."""
     levels = b["levels"]
     sampled = [r for r in b["rows"] if r["sampled"] == 1]
     dates = np.array([r["date"] for r in sampled])
     n = len(sampled)
-    lengths = np.minimum(np.arange(1, n + 1), TRAFFIC_LIGHT_WINDOW)
+    window = TRAFFIC_LIGHT_WINDOW
+    full = np.arange(n) >= window - 1
     fig, axes = plt.subplots(1, len(levels), figsize=(12, 3.9), squeeze=False)
     latest = {}
     for ax, lvl in zip(axes[0], levels):
-        thresholds = {m: traffic_light_thresholds(int(m), lvl) for m in set(lengths.tolist())}
-        yellow = np.array([thresholds[m][0] for m in lengths])
-        red = np.array([thresholds[m][1] for m in lengths])
+        yellow, red = rolling_zone_limits(n, lvl, window)
         counts = {side: rolling_exceptions([r[f"exception_{side}_{lvl}"] for r in sampled])
                   for side in ("unhedged", "hedged")}
-        top = max(int(red.max()) + 1, max(int(c.max()) for c in counts.values()) + 1)
-        # Zone edges halfway between counts: a count on the yellow threshold sits inside the yellow band.
-        ax.fill_between(dates, -0.5, yellow - 0.5, step="mid", color="#d6f0d8", linewidth=0)
-        ax.fill_between(dates, yellow - 0.5, red - 0.5, step="mid", color="#fff1b8", linewidth=0)
-        ax.fill_between(dates, red - 0.5, top + 0.5, step="mid", color="#f8d3d0", linewidth=0)
+        full_red = traffic_light_thresholds(window, lvl)[1]
+        top = max(full_red + 1 if full.any() else 1, max(int(c.max()) for c in counts.values()) + 1)
+        if full.any():
+            # Zone edges halfway between counts: a count on the yellow threshold sits inside the yellow band.
+            d, y, r = dates[full], yellow[full], red[full]
+            ax.fill_between(d, -0.5, y - 0.5, step="mid", color=ZONE_FILL["green"], linewidth=0)
+            ax.fill_between(d, y - 0.5, r - 0.5, step="mid", color=ZONE_FILL["yellow"], linewidth=0)
+            ax.fill_between(d, r - 0.5, top + 0.5, step="mid", color=ZONE_FILL["red"], linewidth=0)
+        if not full.all():
+            # The observations before the 250th: a window of fewer, which Basel's zones do not judge.
+            last_short = dates[min(n, window - 1) - 1] if n > 1 else dates[0]
+            end = dates[window - 1] if full.any() else last_short
+            ax.axvspan(dates[0], end, facecolor=SHORT_WINDOW_FILL, edgecolor="#b9bec7", hatch="///", linewidth=0,
+                       label=f"fewer than {window} observations: no zone")
         # Unhedged wide and pale under hedged narrow: where the counts agree both stay visible.
         for side, color, width in (("unhedged", "#e08a87", 4.0), ("hedged", "#2f6db5", 1.6)):
             ax.plot(dates, counts[side], drawstyle="steps-mid", color=color, linewidth=width, label=side)
             latest[(lvl, side)] = int(counts[side][-1])
-        zone_text = f"yellow from {yellow[-1]}, red from {red[-1]} in {lengths[-1]}"
+        if full.any():
+            zone_text = f"yellow from {int(yellow[-1])}, red from {int(red[-1])} in {window}"
+        else:
+            zone_text = f"no zone: {n} < {window} observations"
         ax.set_title(f"VaR {level_label(lvl)}: exceptions in the window ({zone_text})", fontsize=10.5)
         ax.set_ylim(-0.5, top + 0.5)
         if n > 1:
@@ -2438,7 +2663,14 @@ def backtest_headline(bt, top):
                      f'observations, ES test: <span class="zone zone-{ES_ZONES[es["zone"]]}" '
                      f'data-key="{k}.es_test.zone">'
                      f'{esc(es["zone"])}</span>')
-    return f'<p class="headline"><b>At {level_label(top)}:</b> {"; ".join(parts)}.</p>'
+    rejected = backtest_rejections(bt, sorted(bt["levels"], key=float))
+    if rejected:
+        items = "".join(f'<li data-series="{esc(lvl)}.{side}">{esc(text)}</li>' for lvl, side, text in rejected)
+        verdict = (f'<p class="headline"><b>Rejected at 5%</b> ({len(rejected)} test'
+                   f'{"" if len(rejected) == 1 else "s"}, every level and side):</p><ul class="rejections">{items}</ul>')
+    else:
+        verdict = '<p class="headline rejections-none">No test rejects at 5% at any level, unhedged or hedged.</p>'
+    return f'<p class="headline"><b>At {level_label(top)}:</b> {"; ".join(parts)}.</p>' + verdict
 
 
 def section_backtest(d, shown_dir=None):
@@ -2491,6 +2723,7 @@ def section_backtest(d, shown_dir=None):
             "that forecast. No forecast sees a price after its date. An <b>exception</b> is a realised loss beyond "
             "the forecast VaR.</p>"
             + sampling + box
+            + backtest_book_table(bt)
             + '<h3 id="backtest-verdict">Traffic light and tests</h3>'
             + backtest_headline(bt, top)
             + '<p class="note">The traffic light counts exceptions in the latest 250 observations (all of them when '
@@ -2511,8 +2744,12 @@ def section_backtest(d, shown_dir=None):
                           f"From backtest.csv's exception columns over the observations the tests read: at each "
                           f"observation, the exceptions in the {TRAFFIC_LIGHT_WINDOW} observations ending there "
                           f"(all so far before the {TRAFFIC_LIGHT_WINDOW}th), on the green, yellow and red zones "
-                          "for that many observations (the least counts whose binomial cumulative probability "
-                          f"reaches 95% and 99.99%). Latest: {esc(latest_text)}.")
+                          f"of a full {TRAFFIC_LIGHT_WINDOW}-observation window (the least counts whose binomial "
+                          "cumulative probability reaches 95% and 99.99%). "
+                          + f"Hatched grey: the first {fmt_int(min(n, TRAFFIC_LIGHT_WINDOW - 1))} observations, "
+                            f"fewer than {TRAFFIC_LIGHT_WINDOW} observations, where no zone applies (the table's "
+                            "traffic light judges a short test by the law of its own count). "
+                          + f"Latest: {esc(latest_text)}.")
             + '<h3 id="backtest-effectiveness">Hedge effectiveness: predicted against realised</h3>'
             + he_table
             + f'<p class="note">Realised minus predicted: {gap:+.4f}{in_se}. Realised: 1 \u2212 Var(hedged) / '
@@ -2532,7 +2769,8 @@ def render_backtest_only(d, shown_dir):
     bt = b["json"]
     run = bt["run"]
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
-        ("backtest-verdict", "Traffic light and tests"), ("backtest-pnl", "P&amp;L against VaR"),
+        *((("backtest-book", "The book"),) if "book" in bt else ()), ("backtest-verdict", "Traffic light and tests"),
+        ("backtest-pnl", "P&amp;L against VaR"),
         ("backtest-rolling", "Exceptions over time"), ("backtest-effectiveness", "Hedge effectiveness"),
         ("backtest-margin", "Margin calls"),
         ("backtest-settings", "Settings")))

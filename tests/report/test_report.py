@@ -1143,6 +1143,51 @@ def check_traffic_light_functions(module):
     for t in range(len(flags)):
         want = sum(flags[max(0, t - 249):t + 1])
         check(counts[t] == want, f"rolling_exceptions at {t}: {counts[t]}, a direct count {want}")
+    # The chart's zones: none before the 250th observation (a short window is no Basel window),
+    # Basel's (5, 10) at 99% from it.
+    import numpy as np
+    for n in (60, 249, 250, 600):
+        yellow, red = module.rolling_zone_limits(n, "0.99")
+        check(len(yellow) == len(red) == n, f"rolling_zone_limits({n}): {len(yellow)} limits")
+        check(np.isnan(yellow[:249]).all() and np.isnan(red[:249]).all(),
+              f"rolling_zone_limits({n}): a zone before the 250th observation")
+        check((yellow[249:] == 5).all() and (red[249:] == 10).all(),
+              f"rolling_zone_limits({n}): from the 250th observation {set(yellow[249:])}, {set(red[249:])}, Basel 5, 10")
+    check_rolling_chart(module)
+
+
+def check_rolling_chart(module):
+    """The exceptions chart paints the green / yellow / red zones only from the 250th observation;
+    the part before is one hatched span labelled 'fewer than 250 observations'."""
+    import numpy as np
+    import matplotlib
+    from matplotlib.colors import to_rgba
+    from matplotlib.dates import date2num
+    zone_colours = {tuple(round(c, 3) for c in to_rgba(v)) for v in module.ZONE_FILL.values()}
+    for n in (60, 300):
+        dates = np.arange(np.datetime64("2023-01-01"), np.datetime64("2023-01-01") + n)
+        rows = [{"date": d, "sampled": 1.0, "exception_unhedged_0.99": float(i % 37 == 5),
+                 "exception_hedged_0.99": float(i % 53 == 7)} for i, d in enumerate(dates)]
+        fig, _ = module.backtest_rolling_chart({"levels": ["0.99"], "rows": rows})
+        ax = fig.axes[0]
+        zones = [c for c in ax.collections
+                 if tuple(round(x, 3) for x in c.get_facecolor()[0]) in zone_colours]
+        check(len(zones) == (3 if n >= 250 else 0), f"rolling chart of {n} observations: {len(zones)} zone bands")
+        for band in zones:
+            left = min(path.vertices[:, 0].min() for path in band.get_paths())
+            # step="mid" starts the band half a day before the 250th observation, after the 249th.
+            check(left > date2num(dates[248]), f"rolling chart of {n}: a zone starts at {left}, before the 250th "
+                                               f"observation {dates[249]}")
+        hatched = [p for p in ax.patches if p.get_hatch()]
+        check(len(hatched) == 1, f"rolling chart of {n}: {len(hatched)} hatched spans, expected 1")
+        xs = hatched[0].get_path().transformed(hatched[0].get_patch_transform()).vertices[:, 0] \
+            if hasattr(hatched[0], "get_patch_transform") else hatched[0].get_xy()[:, 0]
+        end = dates[249] if n >= 250 else dates[-1]
+        check(abs(min(xs) - date2num(dates[0])) < 1e-9 and abs(max(xs) - date2num(end)) < 1e-9,
+              f"rolling chart of {n}: the hatched span covers {min(xs)}..{max(xs)}")
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        check("fewer than 250 observations: no zone" in labels, f"rolling chart of {n}: legend {labels}")
+        matplotlib.pyplot.close(fig)
 
 
 def check_backtest_files(rows, module, name):
@@ -1202,6 +1247,17 @@ def check_backtest_files(rows, module, name):
                   and s["traffic_light"] == w["zone"] == zone,
                   f"{where}: the traffic light's latest window differs from the CSV's ({m} observations, "
                   f"{sum(x[-m:])} exceptions, P {cdf!r}, {zone})")
+            # The worst window: the most exceptions in any m consecutive observations, the latest of equals.
+            sums = [(sum(x[i - m + 1:i + 1]), i) for i in range(m - 1, n)]
+            most, end = max(sums)
+            cdf = float(binom.cdf(most, m, p))
+            zone = "green" if cdf < 0.95 or most == 0 else "yellow" if cdf < 0.9999 else "red"
+            worst = s["worst_window"]
+            check(worst["observations"] == m and worst["exceptions"] == most
+                  and worst["from"] == sampled[end - m + 1]["date"] and worst["to"] == sampled[end]["date"]
+                  and abs(worst["cumulative_probability"] - cdf) < 1e-10 and worst["zone"] == zone,
+                  f"{where}: worst_window {worst}; from the CSV {most} exceptions in {sampled[end - m + 1]['date']} .. "
+                  f"{sampled[end]['date']}, P {cdf!r}, {zone}")
             counts = module.rolling_exceptions(x)
             dates = [r["date"] for r in sampled]
             for win in s.get("windows", []):
@@ -1219,6 +1275,19 @@ def check_backtest_files(rows, module, name):
           f"{predicted!r}")
     calls = sum(int(r["margin_called"]) for r in sampled)
     check(bt["margin_calls"] == calls, f"{name}: margin calls differ")
+    # Per date, the hedge as opened and the realised path's rebalances (whole, at most one beta
+    # check a day of the horizon, at the book's steps per day).
+    book = bt["book"]
+    check(book["horizon_days"] == h and book["risk_levels"] == backtest_levels(), f"{name}: the book block {book}")
+    for r in rows:
+        check(math.isfinite(float(r["hedge_notional"])), f"{name} {r['date']}: hedge_notional {r['hedge_notional']}")
+        check(r["rebalances"].isdigit() and int(r["rebalances"]) <= h * book["steps_per_day"],
+              f"{name} {r['date']}: rebalances '{r['rebalances']}' over a {h}-day horizon")
+    if name.startswith("fixture"):
+        # The demo book: short a BTC perpetual (a negative notional), collateral sized on each date.
+        check(all(float(r["hedge_notional"]) < 0 for r in rows), f"{name}: a hedge_notional not short")
+        check(book["hedge"]["instrument"] == "perpetual" and book["margin"]["collateral"] == "auto"
+              and book["portfolio"]["holdings"] == {"ETH": 400, "SOL": 6000}, f"{name}: the book block {book}")
     test = bt.get("margin_call_test")
     if test is not None:
         # P(K >= calls), K the calls of independent dates each with its forecast probability: the
@@ -1249,7 +1318,57 @@ def backtest_expected_keys():
     for lvl in backtest_levels():
         m = bt["levels"][lvl]["hedged"]["traffic_light_window"]["observations"]
         keys += [f"traffic_light_threshold:{c}:{lvl}:{m}" for c in ("yellow", "red")]
+        keys += [f"backtest.levels.{lvl}.{side}.worst_window.{f}" for side in BACKTEST_SIDES
+                 for f in ("zone", "exceptions", "observations", "cumulative_probability", "from", "to")]
+    keys += book_keys(bt["book"], "backtest.book")
     return keys
+
+
+def book_keys(obj, prefix):
+    """Every leaf of backtest.json's book block as a data-key; each element of a list of values
+    its own (funding per regime, the risk levels)."""
+    if isinstance(obj, dict):
+        return [k for key, value in obj.items() for k in book_keys(value, f"{prefix}.{key}")]
+    if isinstance(obj, list):
+        return [k for i, value in enumerate(obj) for k in book_keys(value, f"{prefix}.{i}")]
+    return [prefix]
+
+
+def expected_rejections(bt):
+    """(series, test, the start of its line) of every test that rejects at 5%, from backtest.json."""
+    out = []
+    for lvl in backtest_levels():
+        for side in BACKTEST_SIDES:
+            s = bt["levels"][lvl][side]
+            series = f"{side} {float(lvl) * 100:g}%: "
+            x, e = s["exceptions"], s["expected_exceptions"]
+            direction = (f"too many exceptions: {x} vs {e:.1f} expected: model understates risk" if x > e
+                         else f"too few exceptions: {x} vs {e:.1f} expected, conservative")
+            (n00, n01), (n10, n11) = s["transitions"]
+            clusters = n10 + n11 > 0 and n11 / (n10 + n11) > (n01 / (n00 + n01) if n00 + n01 else 0.0)
+            if s["kupiec_p"] < 0.05:
+                out.append(f"{series}Kupiec rejects ({direction})")
+            if s["independence_p"] < 0.05:
+                out.append(f"{series}Christoffersen independence rejects (exceptions "
+                           + ("cluster" if clusters else "spaced more evenly than chance"))
+            if s["conditional_coverage_p"] < 0.05:
+                out.append(f"{series}Christoffersen conditional coverage rejects ({direction}")
+            if s["es_test"]["p_value"] < 0.05:
+                out.append(f"{series}ES test rejects (Z2 {s['es_test']['z2']:.2f}, p ")
+    return out
+
+
+def check_headline_rejections(raw):
+    """The headline lists every test that rejects at 5%, each with its direction, or says none does."""
+    want = expected_rejections(BACKTEST)
+    found = re.search(r'<ul class="rejections">(.*?)</ul>', raw, re.S)
+    items = [html.unescape(i) for i in re.findall(r"<li[^>]*>(.*?)</li>", found.group(1), re.S)] if found else []
+    check(len(items) == len(want), f"headline rejections {items}, expected {len(want)}: {want}")
+    for start in want:
+        check(sum(1 for i in items if i.startswith(start)) == 1, f"headline: no single rejection '{start}' in {items}")
+    if not want:
+        check("No test rejects at 5% at any level, unhedged or hedged." in raw, "headline: no rejection, not said")
+    return items
 
 
 def check_backtest_section(page, raw, rows):
@@ -1289,6 +1408,9 @@ def check_backtest_section(page, raw, rows):
     for side in BACKTEST_SIDES:
         check(f'data-key="backtest.levels.{top}.{side}.traffic_light">{bt["levels"][top][side]["traffic_light"]}<'
               in head, f"the headline does not give the {side} zone at {top}")
+    check_headline_rejections(head)
+    check(f"fewer than 250 observations, where no zone applies" in raw,
+          "the exceptions chart's caption does not say where the window is short of 250 observations")
     box = re.search(r'<div class="warnings" id="backtest-warnings"[^>]*>(.*?)</div>', raw, re.S)
     if bt["warnings"]:
         check(box is not None, "backtest.json has warnings, but the section has no warnings box")
@@ -1392,6 +1514,10 @@ def check_backtest_fixtures(script, source_dir, binary, work):
     rows = load_backtest_files(out)
     check_backtest_only(parse(raw), raw, rows)
     check(raw.count('class="num reject"') == 2, "backtest-rejections: expected two p-values marked as rejections")
+    items = check_headline_rejections(raw)
+    check(items[0].startswith("unhedged 99%: ES test rejects (Z2 ") and "model understates tail losses" in items[0]
+          and items[1] == "hedged 95%: Kupiec rejects (too many exceptions: 2 vs 1.0 expected: model understates risk)",
+          f"backtest-rejections: headline {items}")
 
     # A run directory with a backtest beside it: everything as before, and the backtest section
     # after the replays.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -132,6 +133,50 @@ TEST(BacktestCli, RealHistoryWritesSpecKeysAndColumns) {
   EXPECT_EQ(std::vector<std::string>(rows[0].begin(), rows[0].begin() + static_cast<std::ptrdiff_t>(spec.size())), spec);
   EXPECT_EQ(rows[1][0], "2024-01-01");
   EXPECT_EQ(rows.back()[0], "2024-06-30");
+  // The book as tested, and the worst window beside the latest.
+  const json& book = j.at("book");
+  EXPECT_EQ(book.at("portfolio").at("holdings"), json({{"ETH", 20.0}, {"SOL", 400.0}}));
+  EXPECT_EQ(book.at("hedge").at("instrument"), "perpetual");
+  EXPECT_EQ(book.at("hedge").at("benchmark"), "BTC");
+  EXPECT_EQ(book.at("hedge").at("mode"), "dynamic");
+  EXPECT_EQ(book.at("hedge").at("target_beta"), 0.0);
+  EXPECT_EQ(book.at("hedge").at("band"), 0.05);
+  EXPECT_EQ(book.at("hedge").at("fee_bps"), 2.0);
+  EXPECT_EQ(book.at("hedge").at("funding_rate_8h"), 0.0001);
+  EXPECT_EQ(book.at("margin").at("collateral"), "auto");
+  EXPECT_NE(book.at("margin").at("collateral_sizing").get<std::string>().find("each test date"), std::string::npos);
+  EXPECT_EQ(book.at("margin").at("on_call"), "liquidate");
+  EXPECT_EQ(book.at("risk_levels"), json({"0.95", "0.99"}));
+  EXPECT_EQ(book.at("horizon_days"), 1);
+  for (const char* level : {"0.95", "0.99"})
+    for (const char* side : {"hedged", "unhedged"}) {
+      const json& t = j.at("levels").at(level).at(side);
+      const json& worst = t.at("worst_window");
+      EXPECT_EQ(worst.at("observations"), 182);  // fewer than 250: the whole test
+      EXPECT_EQ(worst.at("exceptions"), t.at("exceptions"));
+      EXPECT_EQ(worst.at("zone"), t.at("traffic_light"));
+    }
+  // Per date: the hedge as opened (short: negative) and the realised rebalances of the dynamic hedge.
+  const auto column = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(rows[0].begin(), rows[0].end(), name) - rows[0].begin());
+  };
+  const std::size_t notional = column("hedge_notional"), rebalances = column("rebalances");
+  ASSERT_LT(notional, rows[0].size());
+  ASSERT_LT(rebalances, rows[0].size());
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_LT(std::stod(rows[i].at(notional)), 0.0) << rows[i][0];
+    const int n = std::stoi(rows[i].at(rebalances));
+    EXPECT_TRUE(n == 0 || n == 1) << rows[i][0];  // a one-day horizon has one beta check after t
+  }
+  // 182 observations at 99% expect 1.8 exceptions: the warning says widen the test period, and
+  // gives the testable dates.
+  const auto few = std::find_if(j.at("warnings").begin(), j.at("warnings").end(), [](const json& w) {
+    return w.get<std::string>().rfind("backtest: 182 observations expect 1.8 exceptions at 0.99", 0) == 0;
+  });
+  ASSERT_NE(few, j.at("warnings").end()) << j.at("warnings");
+  EXPECT_NE(few->get<std::string>().find("The test period 2024-01-01 .. 2024-06-30 is 182 of the "), std::string::npos);
+  EXPECT_NE(few->get<std::string>().find("widen --from/--to"), std::string::npos);
+
   // The json's exception counts are the csv's columns summed (horizon 1: every date sampled).
   for (std::size_t level = 0; level < 2; ++level)
     for (std::size_t side = 0; side < 2; ++side) {
@@ -142,6 +187,131 @@ TEST(BacktestCli, RealHistoryWritesSpecKeysAndColumns) {
                 sum)
           << rows[0][column];
     }
+}
+
+/// stdout of `betahedge ARGS`.
+std::string cli_stdout(const std::string& args) {
+  std::string out;
+  FILE* pipe = ::popen((std::string(BETAHEDGE_CLI) + " " + args + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  ::pclose(pipe);
+  return out;
+}
+
+/// The help line of `option` and the description lines under it.
+std::string help_entry(const std::string& help, const std::string& option) {
+  const std::size_t at = help.find("  " + option + " ");
+  if (at == std::string::npos) return "";
+  const std::size_t next = help.find("\n  --", at + 1);
+  return help.substr(at, next == std::string::npos ? std::string::npos : next - at);
+}
+
+TEST(BacktestCli, HelpShowsEveryDefault) {
+  const std::string help = cli_stdout("backtest --help");
+  ASSERT_NE(help.find("walk-forward test"), std::string::npos) << help;
+  const struct {
+    const char* option;
+    const char* shows;
+  } cases[] = {
+      {"--paths", "=100000"},        {"--horizon-days", "=1\n"}, {"--window-days", "=730"},
+      {"--refit-every", "=20"},      {"--regimes", "=2"},         {"--dist", "=gaussian"},
+      {"--seed", "default: the book's simulation.seed"},          {"--backend", "default: the book's simulation.backend"},
+      {"--threads", "default: the book's simulation.threads"},    {"--batch-size", "default: the book's"},
+      {"--benchmark", "default: the book's hedge.benchmark"},     {"--from", "default: the first with a full window"},
+      {"--to", "default: the last with a full horizon"},
+  };
+  for (const auto& c : cases) {
+    const std::string entry = help_entry(help, c.option);
+    EXPECT_NE(entry.find(c.shows), std::string::npos) << c.option << ":\n" << entry;
+  }
+  EXPECT_NE(help.find("VaR and ES levels: the book's risk.levels (default 0.95, 0.99)"), std::string::npos) << help;
+}
+
+/// A small book on the demo prices for `betahedge run`: no stresses, 2,000 paths on the command line.
+void write_run_book(const fs::path& dir) {
+  test::write_text(dir / "book.yaml",
+                   "model: unused.json\n"
+                   "portfolio:\n"
+                   "  holdings: {ETH: 400, SOL: 6000}\n"
+                   "hedge:\n"
+                   "  instrument: perpetual\n"
+                   "  benchmark: BTC\n"
+                   "  mode: static\n"
+                   "  ratio: 0.8\n"
+                   "margin:\n"
+                   "  collateral: 500000\n"
+                   "simulation:\n"
+                   "  horizon_days: 5\n"
+                   "risk:\n"
+                   "  levels: [0.99]\n");
+}
+
+/// run.yaml on the demo prices (closes 2022-02-11 .. 2025-02-15), calibrated up to 2024-06-30,
+/// with `backtest` as the block's lines (from line 9).
+std::string run_yaml(const std::string& backtest) {
+  return "book: book.yaml\n"                                                              // 1
+         "calibrate:\n"                                                                   // 2
+         "  prices: " + (test::source_dir() / "data/demo_prices.csv").string() + "\n"     // 3
+         "  benchmark: BTC\n"                                                              // 4
+         "  assets: [BTC, ETH, SOL]\n"                                                     // 5
+         "  regimes: 2\n"                                                                  // 6
+         "  starts: 2\n"                                                                   // 7
+         "  end: 2024-06-30\n"                                                             // 8
+         "backtest:\n" +                                                                   // 9
+         backtest;                                                                         // 10..
+}
+
+// run.yaml's backtest: errors name the YAML field at its file and line, never the CLI's flag.
+TEST(BacktestCli, RunYamlErrorsNameTheFieldAndLine) {
+  test::TempDir dir;
+  write_run_book(dir.path());
+  const struct {
+    std::string block, names, mentions;
+  } cases[] = {
+      {"  window_days: 5000\n  paths: 2000\n", ":10: backtest.window_days: 5000 returns", "has 1101"},
+      {"  paths: 2000\n  window_days: 365\n  from: 2020-01-01\n", ":12: backtest.from: 2020-01-01",
+       "the testable dates are 2023-02-11 .. 2025-02-14"},
+      {"  window_days: 365\n  to: 2030-01-01\n", ":11: backtest.to: 2030-01-01", "outside the test period"},
+      {"  to: 2022-06-01\n", ":10: backtest.to: 2022-06-01", "a 730-day window before"},  // the default window
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.block);
+    test::write_text(dir / "run.yaml", run_yaml(c.block));
+    const test::CliResult r = test::run_cli("run --quiet --backend cpu --paths 2000 --config " +
+                                            (dir / "run.yaml").string() + " --out " + (dir / "out").string());
+    EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+    EXPECT_EQ(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n'), 1) << r.stderr_text;
+    EXPECT_EQ(r.stderr_text.rfind("error: " + (dir / "run.yaml").string() + c.names, 0), 0u) << r.stderr_text;
+    EXPECT_NE(r.stderr_text.find(c.mentions), std::string::npos) << r.stderr_text;
+    EXPECT_EQ(r.stderr_text.find("--"), std::string::npos) << r.stderr_text;
+    EXPECT_FALSE(fs::exists(dir / "out"));
+  }
+}
+
+// The run's backtest is out of sample by design: without backtest.to it tests up to the last
+// close with a full horizon, past calibrate.end (2024-06-30); backtest.to, when given, ends it.
+TEST(BacktestCli, RunTestsPastCalibrateEndUnlessToIsGiven) {
+  test::TempDir dir;
+  write_run_book(dir.path());
+  for (const auto& [to, last] : {std::pair<std::string, std::string>{"", "2025-02-14"},
+                                 std::pair<std::string, std::string>{"  to: 2025-02-10\n", "2025-02-10"}}) {
+    SCOPED_TRACE(last);
+    test::write_text(dir / "run.yaml", run_yaml("  window_days: 365\n  paths: 2000\n  from: 2025-02-05\n" + to) +
+                                           "report: false\n");
+    const fs::path out = dir / ("out-" + last);
+    const test::CliResult r = test::run_cli("run --quiet --backend cpu --paths 2000 --config " +
+                                            (dir / "run.yaml").string() + " --out " + out.string());
+    ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+    const json j = json::parse(test::read_text(out / "backtest.json"));
+    EXPECT_EQ(j.at("run").at("from"), "2025-02-05");
+    EXPECT_EQ(j.at("run").at("to"), last);
+    // The book block records what was tested: the static hedge and its fixed collateral.
+    EXPECT_EQ(j.at("book").at("hedge").at("ratio"), 0.8);
+    EXPECT_EQ(j.at("book").at("margin").at("collateral"), 500000.0);
+    EXPECT_EQ(j.at("book").at("margin").at("collateral_sizing"), "fixed: the same collateral on every test date");
+  }
 }
 
 }  // namespace

@@ -199,6 +199,86 @@ TEST(TrafficLight, WindowsAreCutBackFromTheLastObservation) {
   EXPECT_TRUE(traffic_light_windows({}, 0.99).empty());
 }
 
+TEST(TrafficLight, WorstWindowIsTheMostExceptionsOfAnyRun) {
+  // The 600 observations above: 11 exceptions in 400..580, so every window starting in 331..350
+  // holds 11 (one starting at 140 or before ends before 400); the most recent is [350, 599].
+  const std::vector<int> where = {10, 20, 120, 130, 140, 400, 450, 500, 510, 520, 530, 540, 550, 560, 570, 580};
+  const TrafficLightWindow w = worst_traffic_light_window(indicators(600, where), 0.99);
+  EXPECT_EQ(w.exceptions, 11);
+  EXPECT_EQ(w.first, 350);
+  EXPECT_EQ(w.last, 599);
+  EXPECT_EQ(w.zone, "red");
+  expect_close(w.cumulative_probability, 0.999989361192373, "worst window");
+
+  // Against a direct count of every window on random series: the largest count, the latest of
+  // equals, its zone and probability as a window of that length.
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 40; ++trial) {
+    const int n = 1 + static_cast<int>(rng() % 700);
+    const double rate = 0.005 + 0.05 * (rng() % 100) / 100.0;
+    std::vector<int> series(static_cast<std::size_t>(n));
+    for (int& x : series) x = std::uniform_real_distribution<double>(0.0, 1.0)(rng) < rate;
+    const int length = std::min(250, n);
+    int best = -1, best_first = 0;
+    for (int first = 0; first + length <= n; ++first) {
+      int count = 0;
+      for (int i = first; i < first + length; ++i) count += series[static_cast<std::size_t>(i)];
+      if (count >= best) best = count, best_first = first;
+    }
+    const TrafficLightWindow got = worst_traffic_light_window(series, 0.99);
+    SCOPED_TRACE("trial " + std::to_string(trial) + ", n " + std::to_string(n));
+    EXPECT_EQ(got.exceptions, best);
+    EXPECT_EQ(got.first, best_first);
+    EXPECT_EQ(got.last, best_first + length - 1);
+    EXPECT_EQ(got.zone, traffic_light_zone(best, length, 0.99));
+    expect_close(got.cumulative_probability, binomial_cdf(best, length, 0.01), "probability");
+  }
+  // Shorter than a window: the whole series.
+  const TrafficLightWindow short_series = worst_traffic_light_window(indicators(60, {3, 40}), 0.99);
+  EXPECT_EQ(short_series.first, 0);
+  EXPECT_EQ(short_series.last, 59);
+  EXPECT_EQ(short_series.exceptions, 2);
+}
+
+/// The side's tests of an exception series at `level`, with an ES test of p-value `es_p`.
+BacktestSideTests side_of(const std::vector<int>& series, double level, double es_p = 0.5, double z2 = 0.0) {
+  BacktestSideTests t;
+  t.coverage = coverage_tests(series, level);
+  t.es_test.p_value = es_p;
+  t.es_test.z2 = z2;
+  t.es_test.simulations = 10000;
+  return t;
+}
+
+TEST(BacktestRejections, EveryRejectingTestWithItsDirection) {
+  const RiskLevel l99{"0.99", 0.99}, l95{"0.95", 0.95};
+  // 1 exception in 1038 at 99% (the docs' hedged example): Kupiec p 0.0002, too few.
+  const std::vector<std::string> few = backtest_rejections(l99, "hedged", side_of(indicators(1038, {500}), 0.99));
+  ASSERT_EQ(few.size(), 2u);
+  EXPECT_EQ(few[0], "hedged 99%: Kupiec rejects (too few exceptions: 1 vs 10.4 expected, conservative)");
+  EXPECT_EQ(few[1], "hedged 99%: Christoffersen conditional coverage rejects (too few exceptions: 1 vs 10.4 expected, "
+                    "conservative)");
+  // 12 in 250 at 99%, five of them in a row: too many, and they cluster.
+  const std::vector<std::string> many = backtest_rejections(
+      l99, "unhedged",
+      side_of(indicators(250, {10, 40, 70, 100, 101, 102, 103, 104, 150, 180, 200, 230}), 0.99, 0.003, 1.4));
+  ASSERT_EQ(many.size(), 4u);
+  EXPECT_EQ(many[0], "unhedged 99%: Kupiec rejects (too many exceptions: 12 vs 2.5 expected: model understates risk)");
+  EXPECT_NE(many[1].find("unhedged 99%: Christoffersen independence rejects (exceptions cluster: 33.3% of exceptions "
+                         "followed by another"),
+            std::string::npos)
+      << many[1];
+  EXPECT_NE(many[2].find("conditional coverage rejects (too many exceptions: 12 vs 2.5 expected: model understates "
+                         "risk; exceptions cluster)"),
+            std::string::npos)
+      << many[2];
+  EXPECT_EQ(many[3].rfind("unhedged 99%: ES test rejects (Z2 1.40, p 0.003: ", 0), 0u) << many[3];
+  EXPECT_NE(many[3].find("model understates tail losses"), std::string::npos);
+  // 5 in 100 at 95% (as expected), p-values over 5%: nothing; the level reads as a percentage.
+  EXPECT_TRUE(backtest_rejections(l95, "hedged", side_of(indicators(100, {5, 30, 50, 70, 90}), 0.95)).empty());
+  EXPECT_EQ(level_percent({"0.975", 0.975}), "97.5%");
+}
+
 TEST(AcerbiSzekely, Z2ByHand) {
   // Level 90% (p = 0.1), five observations; exceptions where the loss exceeds VaR strictly:
   // t = 1 (3 > 2) and t = 3 (4 > 2); t = 4 (2.5 = VaR) is not one.

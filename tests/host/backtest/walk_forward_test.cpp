@@ -14,6 +14,7 @@
 
 #include "backtest/backtest_evaluation.hpp"
 #include "backtest/walk_forward.hpp"
+#include "betahedge/error.hpp"
 #include "config/book_config.hpp"
 #include "engine/return_history.hpp"
 #include "engine/synthetic_model.hpp"
@@ -168,6 +169,9 @@ void expect_closed_form_pnl(const PriceTable& prices, const BacktestRun& run, in
     const double unhedged = 10.0 * (close(end, 1) - close(t, 1)) + 20.0 * (close(end, 2) - close(t, 2));
     const double hedged = unhedged - kRatio * v * (close(end, 0) / close(t, 0) - 1.0);
     EXPECT_NEAR(d.portfolio_value, v, 1e-12 * v) << d.date;
+    // The hedge as opened at t: short ratio x V_t, never traded (static).
+    EXPECT_NEAR(d.hedge_notional, -kRatio * v, 1e-12 * v) << d.date;
+    EXPECT_EQ(d.rebalances, 0) << d.date;
     EXPECT_NEAR(d.realised_unhedged, unhedged, 1e-10 * v) << d.date;
     EXPECT_NEAR(d.realised_hedged, hedged, 1e-10 * v) << d.date;
     EXPECT_FALSE(d.margin_called) << d.date;
@@ -187,6 +191,64 @@ TEST(WalkForward, RealisedPnlIsTheBookAndItsStaticHedgeInClosedForm) {
     EXPECT_EQ(run.fits[f].window_end, prices.dates[300 + 25 * f]);
   }
   for (std::size_t i = 0; i < run.dates.size(); ++i) EXPECT_EQ(run.dates[i].fit, static_cast<int>(i) / 25);
+  // 60 dates (closes 300..359 of 361) at 99% expect 0.6 exceptions; they are every testable date,
+  // so the warning says a longer history or a shorter window would add observations, not a wider
+  // test period.
+  ASSERT_EQ(prices.num_rows(), 361);
+  EXPECT_EQ(run.testable_dates, 60);
+  const BacktestEvaluation e = evaluate_backtest(run);
+  ASSERT_FALSE(e.warnings.empty());  // (a refit at the EM cap would add its own warning after it)
+  EXPECT_EQ(e.warnings[0], "backtest: 60 observations expect 0.6 exceptions at 0.99, too few for the coverage tests to "
+                           "reject a wrong model (500 observations would expect 5). The test period " +
+                               prices.dates[300] + " .. " + prices.dates[359] +
+                               " is already every date of the prices with a 300-day window before it and the horizon "
+                               "after it; more observations need a longer price history or a shorter --window-days");
+  // A test period inside the testable dates: widen it.
+  BacktestOptions part = short_run(1);
+  part.to = prices.dates[320];
+  part.names.config = "run.yaml";
+  part.names.block_line = 12;
+  const BacktestRun shorter = backtest(prices, test_book(), part);
+  const BacktestEvaluation f = evaluate_backtest(shorter);
+  ASSERT_FALSE(f.warnings.empty());
+  EXPECT_NE(f.warnings[0].find(". The test period " + prices.dates[300] + " .. " + prices.dates[320] +
+                               " is 21 of the 60 testable dates (" + prices.dates[300] + " .. " + prices.dates[359] +
+                               "): widen backtest.from/backtest.to"),
+            std::string::npos)
+      << f.warnings[0];
+}
+
+TEST(WalkForward, OptionsAreNamedAsTheCommandLineOrRunYamlWritesThem) {
+  const BacktestOptionNames cli;
+  EXPECT_EQ(cli.where("window_days"), "--window-days");
+  EXPECT_EQ(cli.field("horizon_days"), "--horizon-days");
+  EXPECT_EQ(cli.where("regimes"), "--regimes");
+  BacktestOptionNames run_yaml;
+  run_yaml.config = "configs/run.yaml";
+  run_yaml.block_line = 12;
+  run_yaml.lines = {{"window_days", 14}, {"benchmark", 5}};
+  EXPECT_EQ(run_yaml.where("window_days"), "configs/run.yaml:14: backtest.window_days");
+  EXPECT_EQ(run_yaml.where("to"), "configs/run.yaml:12: backtest.to");  // not written: the block's line
+  EXPECT_EQ(run_yaml.where("benchmark"), "configs/run.yaml:5: calibrate.benchmark");
+  EXPECT_EQ(run_yaml.where("regimes"), "configs/run.yaml: calibrate.regimes");
+  EXPECT_EQ(run_yaml.field("from"), "backtest.from");
+
+  // An error of run_backtest names the field, not the flag.
+  const Model model = make_synthetic_model(3, 1);
+  const PriceTable prices = synthetic_prices(model, 320, 1006);
+  BacktestOptions o = short_run(1);
+  o.window_days = 400;
+  o.names = run_yaml;
+  try {
+    check_backtest_inputs(prices, test_book(), o);
+    ADD_FAILURE() << "a 400-day window on 320 closes ran";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("configs/run.yaml:14: backtest.window_days: 400 returns before a test date "
+                                          "and 1 day after it (backtest.horizon_days) need at least 402 closes",
+                                          0),
+              0u)
+        << e.what();
+  }
 }
 
 TEST(WalkForward, SameCsvWhateverTheThreadsAndBatchSize) {

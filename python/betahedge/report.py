@@ -1212,6 +1212,14 @@ def section_committee(d):
                      '<p class="note">Ratios are static hedges (short notional / value), on the base scenario\'s '
                      "paths; the band is the bands section's recommendation; collateral is the least starting "
                      "amount with at most that share of paths meeting a margin call over the horizon.</p>")
+    # The backtest's verdict, when the run walked forward: does this VaR hold up on history?
+    if d.get("backtest"):
+        bt = d["backtest"]["json"]
+        parts.append("<h3>Backtest: did the VaR hold up on history?</h3>"
+                     + backtest_headline(bt, d["backtest"]["levels"][-1])
+                     + f'<p class="note">Walk forward over {fmt_int(bt["test_dates"])} test dates, '
+                     f'{esc(bt["run"]["from"])} to {esc(bt["run"]["to"])}; the tests, the P&amp;L against VaR and '
+                     'the windows are in the <a href="#backtest">backtest section</a>.</p>')
     return ('<section id="summary"><h2>Committee summary</h2>' + "".join(parts) + "</section>")
 
 

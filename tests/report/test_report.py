@@ -539,6 +539,15 @@ def check_report(page, raw, summary, bands, expect_regimes, backtest=None):
     check_self_contained(page, raw, expected_charts)
     if backtest:
         check_backtest_section(page, raw, backtest)
+        # Page one carries the backtest's verdict: each side's zone at the highest level.
+        where = {}
+        for (key, _, _), section in zip(page.cells, page.cell_sections):
+            if key:
+                where.setdefault(key, set()).add(section)
+        top = max(BACKTEST["levels"], key=float)
+        for side in ("hedged", "unhedged"):
+            key = f"backtest.levels.{top}.{side}.traffic_light"
+            check("summary" in where.get(key, ()), f"{key}: the backtest's zone is not on page one")
     else:
         check('id="backtest"' not in raw, "a backtest section without backtest.json")
     if "legs" in summary:

@@ -231,6 +231,15 @@ TEST_F(HardeningCli, ABookWithoutModelRunsWithModelOptionOnly) {
   const auto r = test::run_cli(simulate_nomodel + " --model " + in("model.json"));
   EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_TRUE(fs::exists(dir_ / "o/summary.json"));
+  // run.yaml's calibrate: block gives the run its model: the book need not name one.
+  std::string run = test::read_text(dir_ / "inputs/run.yaml");
+  run.replace(run.find("book: book.yaml"), 15, "book: nomodel.yaml");
+  run = run.substr(0, run.find("backtest:")) + "report: false\n";
+  test::write_text(dir_ / "inputs/run_nomodel.yaml", run);
+  const auto ran = test::run_cli("run --quiet --backend cpu --paths 2000 --config " + in("run_nomodel.yaml") +
+                                 " --out " + (dir_ / "r").string());
+  EXPECT_EQ(ran.exit_code, 0) << ran.stderr_text;
+  EXPECT_TRUE(fs::exists(dir_ / "r/summary.json"));
 }
 
 }  // namespace

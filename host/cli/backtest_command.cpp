@@ -40,7 +40,7 @@ struct BacktestArgs {
 };
 
 void run_backtest_command(const BacktestArgs& args) {
-  BookConfig book = load_book(args.config);
+  BookConfig book = load_book(args.config, ModelKey::optional);  // each date's model is fitted
   // --paths and --horizon-days are the backtest's own (per date, and the forecast horizon), not
   // the book's simulation block; the seed, backend, threads and batch size apply as anywhere.
   RunOptions simulation_options = args.run;

@@ -31,9 +31,10 @@ struct RiskArgs {
 };
 
 void run_risk_command(const std::string& name, const RiskArgs& args, const JobStages& stages) {
-  BookConfig book = load_book(args.config);
+  // With --model the book need not name one; --model replaces the book's model: everywhere,
+  // messages included.
+  BookConfig book = load_book(args.config, args.model ? ModelKey::optional : ModelKey::required);
   apply_run_options(args.run, book.simulation);
-  // --model replaces the book's model: everywhere, messages included.
   if (args.model) book.model_path = *args.model;
   const std::filesystem::path& model_path = book.model_path;
   // A bad --out fails now, not after the simulation. Rank 0 alone writes, so it alone checks.

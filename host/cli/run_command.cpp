@@ -31,7 +31,7 @@ std::vector<std::filesystem::path> run_inputs(const RunConfig& config, const Boo
 
 void run_overnight(const RunArgs& args) {
   const RunConfig config = load_run_config(args.config);
-  BookConfig book = load_book(config.book);
+  BookConfig book = load_run_book(config);
   apply_run_options(args.run, book.simulation);
   const OutputRules rules{run_inputs(config, book), "betahedge run", args.force};
   ranks::run_on_root([&] { check_output_directory(args.out, rules); });

@@ -374,15 +374,15 @@ void check_margin_accounts(const BookConfig& book, const Fields& top) {
                                   std::to_string(book.hedge.legs.size()) + " hedge legs: give one per leg");
 }
 
-BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& source) {
+BookConfig parse_book_root(const YAML::Node& root, const std::filesystem::path& source, ModelKey model_key) {
   const std::string file = source.string();
   if (!root || root.IsNull()) throw InputError(file + ": empty config");
   const Fields top(root, file, "");
   top.allow_only({"model", "portfolio", "hedge", "margin", "simulation", "risk", "stress"});
   BookConfig book;
   book.source = source;
-  if (!top.has("model")) top.fail("model", "is missing (path of model.json, relative to this file)");
-  book.model_path = source.parent_path() / top.name("model", 4096);
+  if (top.has("model")) book.model_path = source.parent_path() / top.name("model", 4096);
+  else if (model_key == ModelKey::required) top.fail("model", "is missing (path of model.json, relative to this file)");
 
   const Fields portfolio = top.sub("portfolio");
   portfolio.allow_only({"holdings", "notional", "weights"});
@@ -491,18 +491,18 @@ std::string to_string(BackendChoice choice) {
   }
 }
 
-BookConfig parse_book(const std::string& yaml_text, const std::filesystem::path& source) {
+BookConfig parse_book(const std::string& yaml_text, const std::filesystem::path& source, ModelKey model_key) {
   const std::string file = source.string();
   const YAML::Node root = load_yaml(yaml_text, file);
   try {
-    return parse_book_root(root, source);
+    return parse_book_root(root, source, model_key);
   } catch (const YAML::Exception& e) {
     throw_yaml_error(e, file);
   }
 }
 
-BookConfig load_book(const std::filesystem::path& path) {
-  return parse_book(read_input_file(path, "config file", kMaxConfigBytes), path);
+BookConfig load_book(const std::filesystem::path& path, ModelKey model_key) {
+  return parse_book(read_input_file(path, "config file", kMaxConfigBytes), path, model_key);
 }
 
 }  // namespace betahedge

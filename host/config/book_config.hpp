@@ -157,7 +157,8 @@ struct StressScenario {
 
 struct BookConfig {
   std::filesystem::path source;      ///< the YAML file this came from
-  std::filesystem::path model_path;  ///< resolved relative to the YAML file
+  /// `model:` resolved relative to the YAML file; empty when the book names none (ModelKey::optional).
+  std::filesystem::path model_path;
   /// Units per asset: portfolio.holdings as written, or derived from notional and weights
   /// (resolve_holdings) once the model's spot prices are known.
   std::vector<std::pair<std::string, double>> holdings;
@@ -185,13 +186,19 @@ std::string to_string(DriftRule rule);
 /// simulation.horizon_days itself (a --horizon-days shorter than a listed horizon drops it).
 std::vector<int> report_horizons(const BookConfig& book);
 
+/// Whether a book must name its model. A command that has its model another way (--model, a
+/// model passed from Python, run's calibrate: block, a backtest fitting its own) takes a book
+/// without `model:` (ModelKey::optional; its model_path is then empty).
+enum class ModelKey { required, optional };
+
 /// Loads book.yaml (a regular file of at most kMaxConfigBytes). Throws InputError
 /// "FILE:LINE: FIELD: what is wrong".
-BookConfig load_book(const std::filesystem::path& path);
+BookConfig load_book(const std::filesystem::path& path, ModelKey model_key = ModelKey::required);
 
 /// Parses book YAML text; `source` names it in messages and anchors the relative model path.
 /// Returns a book or throws InputError, whatever the bytes.
-BookConfig parse_book(const std::string& yaml_text, const std::filesystem::path& source);
+BookConfig parse_book(const std::string& yaml_text, const std::filesystem::path& source,
+                      ModelKey model_key = ModelKey::required);
 
 BackendChoice parse_backend_choice(const std::string& text, const std::string& where);
 std::string to_string(BackendChoice choice);

@@ -205,8 +205,11 @@ std::vector<std::string> hedge_vector_warnings(const std::string& scenario, cons
 }
 
 
-/// An amount of money with two decimals and thousands separators: 1,234,567.89.
+/// An amount of money with two decimals and thousands separators: 1,234,567.89; "NaN" or
+/// "infinite" (signed) for a figure that overflowed, which the output check then reports.
 std::string money(double amount) {
+  if (std::isnan(amount)) return "NaN";
+  if (std::isinf(amount)) return amount < 0.0 ? "-infinite" : "infinite";
   const std::string digits = formatted("%.2f", std::abs(amount));
   const std::size_t point = digits.find('.');
   std::string out;
@@ -860,10 +863,20 @@ void check_statistics_memory(const BookConfig& book, const JobStages& stages, co
   }
 }
 
+/// `work()`, its numerical failure (a NaN P&L) said of scenario `name`.
+template <class Work>
+auto with_scenario_named(const std::string& name, Work work) {
+  try {
+    return work();
+  } catch (const NumericalError& e) {
+    throw NumericalError("scenario " + name + ": " + e.what());
+  }
+}
+
 }  // namespace
 
 RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobStages& stages,
-                        const ProgressFn& progress, const PriceTable* prices) {
+                        const ProgressFn& progress, const PriceTable* prices, const BatchCheck& between_batches) {
   const auto start = std::chrono::steady_clock::now();
   const auto say = [&](const std::string& line) {
     char elapsed[32];
@@ -876,7 +889,7 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
   // Each rank chooses its own backend (its own GPU); one that fails stops every rank.
   SelectedBackend selected;
   ranks::agree_on_errors([&] { selected = select_backend(book.simulation.backend, book.simulation.threads); });
-  PathBackend& backend = *selected.backend;
+  CheckedBackend backend(*selected.backend, between_batches);
   check_statistics_memory(book, stages, backend, model.num_assets());
   const int steps = book.simulation.horizon_days * book.simulation.steps_per_day;
   say("backend " + backend.name() + " (" + backend.device_name() + ")" +
@@ -892,7 +905,9 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
   std::uint64_t simulated_paths = 0;
   const bool sizing = !book.margin.collateral && book.hedge.hedged() && book.margin.leg_collateral.empty();
   if (sizing) say("collateral: auto: simulating the base scenario for its collateral shortfalls");
-  report.collateral = choose_collateral(backend, model, inputs, book);
+  report.collateral = with_scenario_named(inputs.scenarios.front().name, [&] {
+    return choose_collateral(backend, model, inputs, book);
+  });
   if (isolated_accounts(book)) {
     if (sizing) simulated_paths += book.simulation.paths;
     std::string amounts;
@@ -924,7 +939,9 @@ RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobSta
                   : ": simulating") +
         " (" + std::to_string(report.scenarios.size()) + " of " + std::to_string(inputs.scenarios.size()) +
         " scenarios done)");
-    ScenarioRun run = run_scenario(backend, scenario, portfolio, job_book, extras, &report.histogram);
+    ScenarioRun run = with_scenario_named(scenario.name, [&] {
+      return run_scenario(backend, scenario, portfolio, job_book, extras, &report.histogram);
+    });
     simulated_paths += book.simulation.paths * (vector && run.vector_optimization->margin_constrained ? 2 : 1);
     report.peak_tail_values = std::max(report.peak_tail_values, run.result.peak_tail_values);
     report.scenarios.push_back(std::move(run));

@@ -11,6 +11,7 @@
 #include "betahedge/model_types.hpp"
 #include "betahedge/path_backend.hpp"
 #include "config/book_config.hpp"
+#include "engine/backend_select.hpp"
 #include "engine/hedge_vector_job.hpp"
 #include "engine/replay.hpp"
 #include "engine/risk_engine.hpp"
@@ -191,8 +192,11 @@ using ProgressFn = std::function<void(const std::string&)>;
 /// Every book error the model reveals is thrown before the backend's progress line.
 /// Replay stresses (stages.stresses) read their windows from `prices` (stress --prices, or
 /// run's calibration prices); one without prices is an InputError naming the stress.
+/// `between_batches` is called after every batch of every pass (BatchCheck): its exception
+/// stops the job.
 RiskReport run_risk_job(const Model& model, const BookConfig& book, const JobStages& stages,
-                        const ProgressFn& progress, const PriceTable* prices = nullptr);
+                        const ProgressFn& progress, const PriceTable* prices = nullptr,
+                        const BatchCheck& between_batches = {});
 
 /// What a job simulates, checked against the model.
 struct JobInputs {

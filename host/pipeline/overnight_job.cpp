@@ -8,6 +8,14 @@
 #include "report/finite_check.hpp"
 
 namespace betahedge {
+namespace {
+
+/// The name of run.yaml's calibrated model in messages (it has no file until the run writes it).
+std::string calibrated_model_name(const RunConfig& config) {
+  return "the model calibrated from " + config.calibrate->prices.string();
+}
+
+}  // namespace
 
 CalibratedModel calibrate_from_prices(const PriceTable& table, const RunCalibration& c) {
   CalibrationOptions options;
@@ -51,7 +59,15 @@ BacktestOptions backtest_options(const RunCalibration& c, const RunBacktest& b) 
   return o;
 }
 
-OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, const ProgressFn& say) {
+BookConfig load_run_book(const RunConfig& config) {
+  if (!config.calibrate) return load_book(config.book);
+  BookConfig book = load_book(config.book, ModelKey::optional);
+  book.model_path = calibrated_model_name(config);
+  return book;
+}
+
+OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, const ProgressFn& say,
+                               const BatchCheck& between_batches) {
   OvernightJob job;
   job.model = [&] {
     if (!config.calibrate) return load_model(book.model_path);
@@ -61,7 +77,7 @@ OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, 
       for (const std::string& note : job.calibrated->notes) say(note);
       return model_to_json(job.calibrated->calibration.model).dump();
     });
-    return parse_model_json(model_text, "the model calibrated from " + config.calibrate->prices.string());
+    return parse_model_json(model_text, calibrated_model_name(config));
   }();
   job.stages = {.stresses = true, .optimize = true, .bands = book.hedge.hedged(), .histogram = true};
   // Replay stresses and the backtest read the calibration's prices (on every rank, as each runs them).
@@ -74,7 +90,7 @@ OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, 
     backtest = backtest_options(*config.calibrate, *config.backtest);
     check_backtest_inputs(*prices, book, *backtest);  // fails now, not after the risk job
   }
-  job.report = run_risk_job(job.model, book, job.stages, say, prices ? &*prices : nullptr);
+  job.report = run_risk_job(job.model, book, job.stages, say, prices ? &*prices : nullptr, between_batches);
   // The walk forward over the calibration's prices: how the model's forecasts held up.
   if (backtest) {
     // Backtests are out of sample by design: the walk forward reads the whole prices file, each

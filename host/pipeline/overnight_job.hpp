@@ -40,10 +40,15 @@ struct OvernightJob {
   std::optional<BacktestEvaluation> backtest_tests;
 };
 
+/// run.yaml's book. With a calibrate: block the run makes its own model: the book's model: may
+/// be left out, and messages about the model name the calibration's prices.
+BookConfig load_run_book(const RunConfig& config);
+
 /// Runs the job of `config` on `book` (the run's book, command-line overrides applied). Rank 0
 /// calibrates and sends the model as model.json text, which every rank reads back. A backtest:
-/// block that cannot run fails before the risk job.
-OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, const ProgressFn& say);
+/// block that cannot run fails before the risk job. `between_batches` as for run_risk_job.
+OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, const ProgressFn& say,
+                               const BatchCheck& between_batches = {});
 
 /// model.json (and regimes.csv when calibrated), summary.json and the tables, and backtest.json
 /// and backtest.csv: on rank 0, which holds the calibration.

@@ -49,7 +49,7 @@ void LegReduction::merge(const LegReduction& other) {
 }
 
 TailSample LegReduction::shortfalls(int account) const {
-  return TailSample(paths_, shortfall_tails_[account].sorted_values());
+  return shortfall_tails_[account].sample(paths_, "account " + std::to_string(account) + "'s collateral shortfall");
 }
 
 std::uint64_t LegReduction::peak_tail_values() const {

@@ -235,4 +235,14 @@ OutcomeReduction OutcomeReduction::decode(const ReductionPlan& plan, const std::
   return r;
 }
 
+TailSample OutcomeReduction::tail(int i) const {
+  const int ratio = i - 3;
+  const std::string what = i == 0   ? "the unhedged P&L"
+                           : i == 1 ? "the hedged P&L"
+                           : i == 2 ? "the collateral shortfall"
+                           : ratio < plan_.grid_count ? "the hedged P&L at grid ratio " + std::to_string(ratio)
+                                                      : std::string("the unit hedge's collateral shortfall");
+  return tails_[i].sample(paths_, what);
+}
+
 }  // namespace betahedge

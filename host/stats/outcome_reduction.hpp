@@ -127,7 +127,9 @@ class OutcomeReduction {
   /// components' P&L (the assets in column order, then the hedge's, ReductionPlan::hedge_legs),
   /// and component j's own losses.
   TailRows component_rows() const { return component_rows_.sorted_rows(); }
-  TailSample component_losses(int j) const { return TailSample(paths_, component_tails_[j].sorted_values()); }
+  TailSample component_losses(int j) const {
+    return component_tails_[j].sample(paths_, "the hedged P&L's component " + std::to_string(j) + " (the assets, then the hedge)");
+  }
   /// Paths per histogram bin (empty without a histogram in the plan).
   const std::vector<std::uint64_t>& unhedged_counts() const { return unhedged_counts_; }
   const std::vector<std::uint64_t>& hedged_counts() const { return hedged_counts_; }
@@ -142,7 +144,7 @@ class OutcomeReduction {
 
  private:
   static int grid_sum_index(int r, int which) { return static_cast<int>(OutcomeSum::count) + 3 * r + which; }
-  TailSample tail(int i) const { return TailSample(paths_, tails_[i].sorted_values()); }
+  TailSample tail(int i) const;
   void add_block_sums(const OutcomeBatch& batch);
   /// The contributions' rows and component tails of `batch` (this plan's columns of `whole`).
   void add_components(const OutcomeBatch& whole, const OutcomeBatch& batch);

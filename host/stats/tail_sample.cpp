@@ -5,6 +5,7 @@
 #include <functional>
 #include <stdexcept>
 
+#include "betahedge/error.hpp"
 #include "stats/risk_statistics.hpp"
 
 namespace betahedge {
@@ -76,6 +77,13 @@ std::vector<double> TailKeeper::sorted_values() const {
   return top;
 }
 
+TailSample TailKeeper::sample(std::uint64_t size, std::string what) const {
+  std::vector<double> top = sorted_values();
+  // Fewer held than kept means nothing was ever trimmed: every value offered but NaN is held.
+  const std::uint64_t not_a_number = top.size() < std::min(keep_, size) ? size - top.size() : 0;
+  return TailSample(size, std::move(top), not_a_number, std::move(what));
+}
+
 void TailKeeper::write(std::string& bytes) const {
   const std::uint64_t header[2] = {keep_, held_};
   bytes.append(reinterpret_cast<const char*>(header), sizeof header);
@@ -97,11 +105,19 @@ TailKeeper TailKeeper::read(const std::string& bytes, std::size_t& cursor) {
   return k;
 }
 
-TailSample::TailSample(std::uint64_t size, std::vector<double> top_ascending) : size_(size), top_(std::move(top_ascending)) {
-  if (top_.size() > size_) throw std::logic_error("TailSample: more kept values than the sample has");
+TailSample::TailSample(std::uint64_t size, std::vector<double> top_ascending, std::uint64_t not_a_number,
+                       std::string what)
+    : size_(size), top_(std::move(top_ascending)), not_a_number_(not_a_number), what_(std::move(what)) {
+  if (top_.size() + not_a_number_ > size_) throw std::logic_error("TailSample: more values than the sample has");
 }
 
 const double* TailSample::element(std::uint64_t i) const {
+  // NaN values sort nowhere: an order statistic among them does not exist.
+  if (i < first_kept() && not_a_number_ > 0)
+    throw NumericalError(what_ + " is NaN on " + std::to_string(not_a_number_) + " of " + std::to_string(size_) +
+                         " paths (the simulation overflowed or divided by zero; "
+                         "check the book's holdings, the model's vols and means, the horizon and the stresses "
+                         "for extreme values)");
   if (i < first_kept() || i >= size_)
     throw std::logic_error("TailSample: order statistic " + std::to_string(i) + " of " + std::to_string(size_) +
                            " was not kept (the top " + std::to_string(top_.size()) + " were)");

@@ -12,7 +12,9 @@
 
 namespace betahedge {
 
-/// The largest `keep` values of a stream.
+class TailSample;
+
+/// The largest `keep` values of a stream; NaN is never kept.
 class TailKeeper {
  public:
   explicit TailKeeper(std::uint64_t keep = 0) : keep_(keep) {}
@@ -24,6 +26,10 @@ class TailKeeper {
   std::uint64_t peak_values() const { return peak_; }
   /// The kept values (the largest min(keep, offered) of all offered), sorted ascending.
   std::vector<double> sorted_values() const;
+  /// The kept values as the top of a sample of `size` values, `size` being every value offered
+  /// (NaN included): what the tail's order statistics are read from. `what` names the values
+  /// in its errors ("the hedged P&L").
+  TailSample sample(std::uint64_t size, std::string what) const;
 
   void write(std::string& bytes) const;
   static TailKeeper read(const std::string& bytes, std::size_t& cursor);
@@ -39,10 +45,14 @@ class TailKeeper {
 };
 
 /// The top of a sample of n values sorted ascending: element i for i >= first_kept().
-/// Reading below it is a bug (the run did not keep that order statistic) and throws.
+/// Reading below it throws: NumericalError when the values missing there are NaN (a simulation
+/// that overflowed), else std::logic_error (the run did not keep that order statistic: a bug).
 class TailSample {
  public:
-  TailSample(std::uint64_t size, std::vector<double> top_ascending);
+  /// `not_a_number`: how many of the `size` values were NaN and left out of `top_ascending`
+  /// (counted only when all the others are there; 0 when unknown); `what` names the values.
+  TailSample(std::uint64_t size, std::vector<double> top_ascending, std::uint64_t not_a_number = 0,
+             std::string what = "the values");
   std::uint64_t size() const { return size_; }
   std::uint64_t first_kept() const { return size_ - top_.size(); }
   double at(std::uint64_t i) const;
@@ -55,6 +65,8 @@ class TailSample {
   const double* element(std::uint64_t i) const;
   std::uint64_t size_;
   std::vector<double> top_;
+  std::uint64_t not_a_number_;
+  std::string what_;
 };
 
 }  // namespace betahedge

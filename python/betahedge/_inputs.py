@@ -132,8 +132,17 @@ def overrides(*, paths=None, horizon_days=None, seed=None, backend=None, threads
     return {k: v for k, v in checked.items() if v is not None}
 
 
-def prices_text(prices, keyword: str = "prices") -> tuple[str, str]:
-    """A prices CSV path or DataFrame as (CSV text, name for messages)."""
+def source_name(keyword: str, value) -> str:
+    """A name for an input without a file (messages, model.json's calibration.source): a
+    non-empty single line of text."""
+    if not isinstance(value, str) or not value or any(c in value for c in "\r\n\0"):
+        raise InputError(f"{keyword}: must be a non-empty str on one line, got {value!r}", keyword)
+    return value
+
+
+def prices_text(prices, keyword: str = "prices", frame_name: str | None = None) -> tuple[str, str]:
+    """A prices CSV path or DataFrame as (CSV text, name for messages): a file's path, or
+    ``frame_name`` (default ``<prices DataFrame>``) for a DataFrame."""
     if is_path(prices):
         return read_input_file(prices, "prices file", MAX_PRICES_BYTES, keyword)
     try:
@@ -141,7 +150,7 @@ def prices_text(prices, keyword: str = "prices") -> tuple[str, str]:
     except ImportError:  # pandas is a dependency; a DataFrame cannot exist without it
         pd = None
     if pd is not None and isinstance(prices, pd.DataFrame):
-        return dataframe_csv(prices, keyword), f"<{keyword} DataFrame>"
+        return dataframe_csv(prices, keyword), frame_name if frame_name is not None else f"<{keyword} DataFrame>"
     raise InputError(f"{keyword}: must be a CSV path or a pandas DataFrame indexed by date, "
                      f"got {type(prices).__name__}", keyword)
 

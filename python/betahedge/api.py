@@ -37,12 +37,14 @@ def _model_inputs(model) -> tuple[str | None, str, object]:
 
 
 def calibrate(prices, benchmark, *, regimes=2, dist="gaussian", assets=None, start=None, end=None, fill=None,
-              seed=42, starts=10, progress=None) -> Model:
+              seed=42, starts=10, name="DataFrame", progress=None) -> Model:
     """Fits betas and the regime model to a price history (``betahedge calibrate``).
 
     ``prices``: a prices CSV path, or a DataFrame indexed by date (DatetimeIndex or ISO
     strings) with one column per symbol and NaN for a missing close; both give the same model
-    bit for bit. ``regimes``: 1..8 or ``"auto"`` (BIC). ``dist``: ``"gaussian"`` or
+    bit for bit, but for model.json's ``calibration.source``: a file's path, or ``name`` for a
+    DataFrame (the name its messages give too; a path's own name is used for a path).
+    ``regimes``: 1..8 or ``"auto"`` (BIC). ``dist``: ``"gaussian"`` or
     ``"student-t"``. ``assets``: the symbols to model (benchmark added), default every column.
     ``start``/``end``: the window (YYYY-MM-DD or dates). ``fill="forward"`` repeats the previous
     close in empty cells. ``seed`` and ``starts``: the EM starts.
@@ -62,7 +64,7 @@ def calibrate(prices, benchmark, *, regimes=2, dist="gaussian", assets=None, sta
     seed = _inputs.whole_number("seed", seed, 0, _inputs.MAX_SEED)
     starts = _inputs.whole_number("starts", starts, 1, 1000)
     _inputs.callback("progress", progress)
-    text, source = _inputs.prices_text(prices)
+    text, source = _inputs.prices_text(prices, frame_name=_inputs.source_name("name", name))
     core = _core()
     out = call_core(core.calibrate, text, source, benchmark, list(assets), num_regimes, dist, seed, starts, start, end,
                     fill == "forward", progress, sources={source: "prices"})
@@ -78,7 +80,8 @@ def _risk_call(command: str, config, model, prices, progress, overrides: dict) -
         raise InputError(f"prices: {command} runs no replay stress; prices= is for stress and optimize", "prices")
     prices_csv, prices_source = _inputs.prices_text(prices) if prices is not None else (None, "")
     sources = {book.source: "config", model_source: "model", prices_source: "prices"}
-    book_yaml = book.engine_yaml(None if model_json is None else model_source)
+    # With model= the engine reads the book without model: and names the model passed.
+    book_yaml = book.to_yaml()
     core = _core()
     out = call_core(core.risk_job, command, book_yaml, book.source, model_json, model_source, prices_csv, prices_source,
                     overrides, progress, sources=sources)
@@ -207,8 +210,7 @@ def backtest(prices, config, *, benchmark=None, regimes=2, dist="gaussian", wind
     _inputs.callback("progress", progress)
     book = _book(config)
     text, source = _inputs.prices_text(prices)
-    # A backtest fits its own model at each refit: a book without model: is complete here.
-    out = call_core(_core().backtest, text, source, book.engine_yaml("<fitted at each refit>"), book.source, options, o,
-                    progress,
+    # A backtest fits its own model at each refit: the engine reads a book without model: too.
+    out = call_core(_core().backtest, text, source, book.to_yaml(), book.source, options, o, progress,
                     sources={source: "prices", book.source: "config"})
     return BacktestResult(out["files"], out["warnings"], out["lines"])

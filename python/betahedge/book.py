@@ -53,8 +53,8 @@ class Book:
 
     ``Book(path)`` reads a book.yaml; its relative ``model:`` resolves against the file's
     directory. ``Book(dict)`` takes the same document as a dict; its relative ``model:``
-    resolves against the current directory when the Book is made, and may be left out when a
-    :class:`Model` is passed to the call. The engine validates the book when a call uses it,
+    resolves against the current directory when the Book is made. ``model:`` may be left out
+    when the call gets its model another way (``model=``, or a backtest, which fits its own). The engine validates the book when a call uses it,
     with the CLI's messages (file, line, field); a dict's lines are those of :meth:`to_yaml`.
     """
 
@@ -79,23 +79,6 @@ class Book:
     def to_yaml(self) -> str:
         """The YAML text the engine reads: the file's own text, or the dict dumped."""
         return self._text
-
-    def engine_yaml(self, model_source: str | None) -> str:
-        """The text for the engine. When a call passes its own model (``model_source``, its
-        name) and the book has no ``model:``, a last line ``model: <that name>`` is added, so
-        that the book still parses; the engine reads the model passed, never that path, and the
-        book's own lines keep their numbers."""
-        if model_source is None:
-            return self._text
-        try:
-            has_model = "model" in self.to_dict()
-        except InputError:
-            return self._text  # the engine reports what is wrong with the YAML, with its line
-        if has_model:
-            return self._text
-        if not model_source.startswith("<"):
-            model_source = os.path.abspath(model_source)
-        return self._text + ("" if self._text.endswith("\n") else "\n") + f"model: {json.dumps(model_source)}\n"
 
     def to_dict(self) -> dict:
         """The book as a dict (a copy)."""

@@ -7,7 +7,7 @@ import json
 import os
 
 from . import _inputs
-from .errors import InputError
+from .errors import InputError, call_core
 
 __all__ = ["Model"]
 
@@ -21,7 +21,8 @@ class Model:
 
     Made by :func:`betahedge.calibrate` or :meth:`Model.from_json`. ``to_json()`` returns the
     text the engine wrote (or the text read), so that a model written and read back is the same
-    model bit for bit. The engine validates the model fully when a call uses it.
+    model bit for bit. :meth:`from_json` validates the model as the CLI does; the engine checks
+    it again, against the book, when a call uses it.
     """
 
     def __init__(self, model_json: str, *, source: str = "<model>", regimes_csv: str | None = None,
@@ -46,12 +47,18 @@ class Model:
 
     @classmethod
     def from_json(cls, text_or_path) -> "Model":
-        """A model from model.json text, or from the path of a model.json file."""
+        """A model from model.json text, or from the path of a model.json file, validated as the
+        CLI validates a model it loads: a bad one raises :class:`InputError` with the CLI's
+        message and ``field`` the model field it names (``"regimes[0] (calm).vol[0]"``)."""
         if isinstance(text_or_path, str) and text_or_path.lstrip().startswith("{"):
-            return cls(text_or_path, source="<model JSON text>")
-        if not _inputs.is_path(text_or_path):
+            text, name = text_or_path, "<model JSON text>"
+        elif _inputs.is_path(text_or_path):
+            text, name = _inputs.read_input_file(text_or_path, "model file", _inputs.MAX_MODEL_BYTES, "model")
+        else:
             raise InputError(f"model: must be model.json text or a path, got {type(text_or_path).__name__}", "model")
-        text, name = _inputs.read_input_file(text_or_path, "model file", _inputs.MAX_MODEL_BYTES, "model")
+        from . import _core
+
+        call_core(_core.check_model, text, name, sources={name: "model"})
         return cls(text, source=name)
 
     def to_json(self) -> str:

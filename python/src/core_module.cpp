@@ -9,6 +9,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
@@ -35,11 +36,36 @@ using namespace betahedge;
 
 namespace {
 
-/// A progress callable (or None) as the engine's ProgressFn. The GIL is held throughout a call:
-/// the engine calls it from the calling thread only.
+/// Raises the pending KeyboardInterrupt (or the exception a signal handler raised) as a C++
+/// exception that unwinds the engine. Needs the GIL.
+void check_signals() {
+  if (PyErr_CheckSignals() != 0) throw nb::python_error();
+}
+
+/// A progress callable (or None) as the engine's ProgressFn, for a call that runs the engine
+/// with the GIL released: each line takes the GIL back, checks for Ctrl-C, then calls it. An
+/// exception it raises ends the run and propagates. `progress` must outlive the run (the
+/// call's argument does); it is held by pointer so that copies of the function never touch its
+/// reference count without the GIL.
 ProgressFn progress_of(const nb::object& progress) {
-  return [progress](const std::string& line) {
-    if (!progress.is_none()) progress(line);
+  return [p = &progress](const std::string& line) {
+    nb::gil_scoped_acquire gil;
+    check_signals();
+    if (!p->is_none()) (*p)(line);
+  };
+}
+
+/// The engine's check between batches (BatchCheck): Ctrl-C stops a long pass at the first batch
+/// boundary 50 ms or more after the last check. Taking the GIL back waits for a busy Python
+/// thread to yield it (its switch interval, 5 ms): once per batch, that would slow the CPU
+/// backend's batches of a few ms several times over.
+BatchCheck interrupt_check() {
+  return [last = std::chrono::steady_clock::now()]() mutable {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(50)) return;
+    last = now;
+    nb::gil_scoped_acquire gil;
+    check_signals();
   };
 }
 
@@ -53,13 +79,22 @@ std::optional<T> optional_key(const nb::dict& d, const char* key) {
   }
 }
 
+/// d[key], a Python int in lo..hi (any size: 2^63 and above too), or `value` when absent.
 std::uint64_t whole_in(const nb::dict& d, const char* key, std::uint64_t lo, std::uint64_t hi, std::uint64_t value) {
-  const std::optional<long long> v = optional_key<long long>(d, key);
-  if (!v) return value;
-  if (*v < 0 || static_cast<std::uint64_t>(*v) < lo || static_cast<std::uint64_t>(*v) > hi)
-    throw InputError(std::string(key) + ": " + std::to_string(*v) + " is outside " + std::to_string(lo) + ".." +
-                     std::to_string(hi));
-  return static_cast<std::uint64_t>(*v);
+  if (!d.contains(key) || d[key].is_none()) return value;
+  const nb::object v = d[key];
+  if (!PyLong_Check(v.ptr()) || PyBool_Check(v.ptr())) throw InputError(std::string(key) + ": has the wrong type");
+  const auto outside = [&] {
+    return InputError(std::string(key) + ": " + nb::cast<std::string>(nb::str(v)) + " is outside " + std::to_string(lo) +
+                      ".." + std::to_string(hi));
+  };
+  const unsigned long long u = PyLong_AsUnsignedLongLong(v.ptr());  // negative or above 2^64-1: an error
+  if (u == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw outside();
+  }
+  if (u < lo || u > hi) throw outside();
+  return u;
 }
 
 /// The CLI's common options (SPEC 3) on the book's simulation block, with the CLI's limits.
@@ -83,6 +118,16 @@ void apply_overrides(const nb::dict& o, SimulationConfig& s) {
 PriceTable prices_of(const std::string& csv, const std::string& source) {
   std::istringstream in(csv);
   return parse_prices_csv(in, source);
+}
+
+/// The book of a call. With the model passed as text (`model_json`) the book need not name one,
+/// and the book's model path becomes the model's name, so that messages name the model used.
+BookConfig book_of(const std::string& book_yaml, const std::string& book_source,
+                   const std::optional<std::string>& model_json, const std::string& model_source) {
+  if (!model_json) return parse_book(book_yaml, book_source);
+  BookConfig book = parse_book(book_yaml, book_source, ModelKey::optional);
+  book.model_path = model_source;
+  return book;
 }
 
 Model model_of(const std::optional<std::string>& model_json, const std::string& model_source, const BookConfig& book) {
@@ -116,14 +161,22 @@ nb::dict calibrate_py(const std::string& prices_csv, const std::string& prices_s
   c.fill_forward = fill_forward;
   c.seed = seed;
   c.starts = starts;
-  const CalibratedModel calibrated = calibrate_from_prices(prices_of(prices_csv, prices_source), c);
-  const ProgressFn say = progress_of(progress);
-  for (const std::string& note : calibrated.notes) say(note);
+  std::optional<CalibratedModel> calibrated;
+  std::string model_json;
+  std::vector<std::string> warnings;
+  {
+    nb::gil_scoped_release released;
+    calibrated = calibrate_from_prices(prices_of(prices_csv, prices_source), c);
+    model_json = calibration_to_json(calibrated->calibration).dump(2) + "\n";
+    warnings = calibration_warnings(calibrated->calibration);
+    const ProgressFn say = progress_of(progress);
+    for (const std::string& note : calibrated->notes) say(note);
+  }
   nb::dict out;
-  out["model_json"] = calibration_to_json(calibrated.calibration).dump(2) + "\n";
-  out["regimes_csv"] = calibrated.regimes_csv;
-  out["notes"] = calibrated.notes;
-  out["warnings"] = calibration_warnings(calibrated.calibration);
+  out["model_json"] = model_json;
+  out["regimes_csv"] = calibrated->regimes_csv;
+  out["notes"] = calibrated->notes;
+  out["warnings"] = warnings;
   return out;
 }
 
@@ -140,59 +193,78 @@ nb::dict risk_job_py(const std::string& command, const std::string& book_yaml, c
                   const std::optional<std::string>& prices_csv, const std::string& prices_source, const nb::dict& overrides,
                   const nb::object& progress) {
   const JobStages stages = stages_of(command);
-  BookConfig book = parse_book(book_yaml, book_source);
+  BookConfig book = book_of(book_yaml, book_source, model_json, model_source);
   apply_overrides(overrides, book.simulation);
-  const Model model = model_of(model_json, model_source, book);
-  std::optional<PriceTable> prices;
-  if (prices_csv) prices = prices_of(*prices_csv, prices_source);
-  const RiskReport report = run_risk_job(model, book, stages, progress_of(progress), prices ? &*prices : nullptr);
+  std::vector<OutputFile> files;
+  std::vector<std::string> warnings;
+  {
+    nb::gil_scoped_release released;
+    const Model model = model_of(model_json, model_source, book);
+    std::optional<PriceTable> prices;
+    if (prices_csv) prices = prices_of(*prices_csv, prices_source);
+    const RiskReport report =
+        run_risk_job(model, book, stages, progress_of(progress), prices ? &*prices : nullptr, interrupt_check());
+    files = risk_output_files(report, book, stages);
+    warnings = report.warnings;
+  }
   nb::dict out;
-  out["files"] = files_dict(risk_output_files(report, book, stages));
-  out["warnings"] = report.warnings;
+  out["files"] = files_dict(files);
+  out["warnings"] = warnings;
   return out;
 }
 
 nb::dict outcomes_py(const std::string& book_yaml, const std::string& book_source, const std::optional<std::string>& model_json,
                   const std::string& model_source, const nb::dict& overrides, const nb::object& progress) {
-  BookConfig book = parse_book(book_yaml, book_source);
+  BookConfig book = book_of(book_yaml, book_source, model_json, model_source);
   apply_overrides(overrides, book.simulation);
-  const Model model = model_of(model_json, model_source, book);
   book.risk.horizons_days.clear();  // the intermediate horizons' columns are not returned: not kept
-  const JobInputs inputs = prepare_job(model, book, JobStages{});
-  SelectedBackend selected = select_backend(book.simulation.backend, book.simulation.threads);
-  PathBackend& backend = *selected.backend;
-  progress_of(progress)("outcomes: the base scenario's " + std::to_string(book.simulation.paths) + " paths on " +
-                        backend.name());
-  // The collateral `simulate` posts, then the base scenario's paths with every outcome column kept.
-  const CollateralChoice collateral = choose_collateral(backend, model, inputs, book);
-  if (collateral.accounts.empty()) book.margin.collateral = collateral.amount;
-  else book.margin.leg_collateral = collateral.accounts;
-  const SimulationTables tables = build_simulation_tables(model, inputs.portfolio, book);
   const std::uint64_t paths = book.simulation.paths;
-  auto* values = new std::vector<double>(
-      collect_outcomes(backend, tables, PathProgram::outcomes, paths, book.simulation.batch_size));
-  values->resize(static_cast<std::size_t>(kNumOutcomeFields) * paths);  // the outcome fields, column-major
-  nb::capsule owner(values, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
+  auto values = std::make_unique<std::vector<double>>();
+  double collateral_amount = 0.0;
+  {
+    nb::gil_scoped_release released;
+    const Model model = model_of(model_json, model_source, book);
+    const JobInputs inputs = prepare_job(model, book, JobStages{});
+    SelectedBackend selected = select_backend(book.simulation.backend, book.simulation.threads);
+    CheckedBackend backend(*selected.backend, interrupt_check());
+    progress_of(progress)("outcomes: the base scenario's " + std::to_string(paths) + " paths on " + backend.name());
+    // The collateral `simulate` posts, then the base scenario's paths with every outcome column kept.
+    const CollateralChoice collateral = choose_collateral(backend, model, inputs, book);
+    if (collateral.accounts.empty()) book.margin.collateral = collateral.amount;
+    else book.margin.leg_collateral = collateral.accounts;
+    const SimulationTables tables = build_simulation_tables(model, inputs.portfolio, book);
+    *values = collect_outcomes(backend, tables, PathProgram::outcomes, paths, book.simulation.batch_size);
+    values->resize(static_cast<std::size_t>(kNumOutcomeFields) * paths);  // the outcome fields, column-major
+    collateral_amount = collateral.amount;
+  }
+  std::vector<double>* data = values.release();
+  nb::capsule owner(data, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
   const std::size_t shape[2] = {static_cast<std::size_t>(kNumOutcomeFields), static_cast<std::size_t>(paths)};
   nb::dict out;
   out["columns"] = std::vector<std::string>{"pnl_unhedged", "pnl_hedged", "collateral_shortfall", "min_equity",
                                             "first_call_step", "liquidated", "costs", "rebalances", "beta_deviation"};
-  out["values"] = nb::ndarray<nb::numpy, double, nb::ndim<2>, nb::c_contig>(values->data(), 2, shape, owner);
-  out["collateral"] = collateral.amount;
+  out["values"] = nb::ndarray<nb::numpy, double, nb::ndim<2>, nb::c_contig>(data->data(), 2, shape, owner);
+  out["collateral"] = collateral_amount;
   return out;
 }
 
 nb::dict run_py(const std::string& run_yaml, const std::string& run_source, const nb::dict& overrides,
              const nb::object& progress) {
   const RunConfig config = parse_run_config(run_yaml, run_source);
-  BookConfig book = load_book(config.book);
+  BookConfig book = load_run_book(config);
   apply_overrides(overrides, book.simulation);
-  const OvernightJob job = run_overnight_job(config, book, progress_of(progress));
-  std::vector<std::string> warnings = job.report.warnings;
-  if (job.backtest_tests)
-    warnings.insert(warnings.end(), job.backtest_tests->warnings.begin(), job.backtest_tests->warnings.end());
+  std::vector<OutputFile> files;
+  std::vector<std::string> warnings;
+  {
+    nb::gil_scoped_release released;
+    const OvernightJob job = run_overnight_job(config, book, progress_of(progress), interrupt_check());
+    warnings = job.report.warnings;
+    if (job.backtest_tests)
+      warnings.insert(warnings.end(), job.backtest_tests->warnings.begin(), job.backtest_tests->warnings.end());
+    files = overnight_output_files(job, book);
+  }
   nb::dict out;
-  out["files"] = files_dict(overnight_output_files(job, book));
+  out["files"] = files_dict(files);
   out["warnings"] = warnings;
   out["report"] = config.report;
   return out;
@@ -207,7 +279,7 @@ nb::dict backtest_py(const std::string& prices_csv, const std::string& prices_so
     const std::string name = nb::cast<std::string>(nb::str(key));
     if (!known.count(name)) throw InputError(name + ": not a backtest option");
   }
-  BookConfig book = parse_book(book_yaml, book_source);
+  BookConfig book = parse_book(book_yaml, book_source, ModelKey::optional);  // each date's model is fitted
   for (const char* key : {"paths", "horizon_days"})
     if (overrides.contains(key)) throw InputError(std::string(key) + ": a backtest option, not an override");
   apply_overrides(overrides, book.simulation);
@@ -227,13 +299,29 @@ nb::dict backtest_py(const std::string& prices_csv, const std::string& prices_so
   o.from = optional_key<std::string>(options, "from");
   o.to = optional_key<std::string>(options, "to");
   o.paths = whole_in(options, "paths", kMinPaths, kMaxPaths, o.paths);
-  const BacktestRun result = run_backtest(prices_of(prices_csv, prices_source), book, o, progress_of(progress));
-  const BacktestEvaluation evaluation = evaluate_backtest(result);
+  std::vector<OutputFile> files;
+  std::vector<std::string> warnings, lines;
+  {
+    // The walk forward stops for Ctrl-C at its progress lines (it runs its own passes).
+    nb::gil_scoped_release released;
+    const BacktestRun result = run_backtest(prices_of(prices_csv, prices_source), book, o, progress_of(progress));
+    const BacktestEvaluation evaluation = evaluate_backtest(result);
+    files = backtest_output_files(result, evaluation);
+    warnings = evaluation.warnings;
+    lines = backtest_result_lines(evaluation);
+  }
   nb::dict out;
-  out["files"] = files_dict(backtest_output_files(result, evaluation));
-  out["warnings"] = evaluation.warnings;
-  out["lines"] = backtest_result_lines(evaluation);
+  out["files"] = files_dict(files);
+  out["warnings"] = warnings;
+  out["lines"] = lines;
   return out;
+}
+
+/// Validates model.json text as the CLI does when it loads a model (InputError naming the
+/// field); `source` names it in messages.
+void check_model_py(const std::string& model_json, const std::string& source) {
+  nb::gil_scoped_release released;
+  parse_model_json(model_json, source);
 }
 
 }  // namespace
@@ -254,6 +342,7 @@ NB_MODULE(_core, m) {
   m.def("outcomes", &outcomes_py, nb::arg("book_yaml"), nb::arg("book_source"), nb::arg("model_json").none(),
         nb::arg("model_source"), nb::arg("overrides"), nb::arg("progress").none());
   m.def("run", &run_py, nb::arg("run_yaml"), nb::arg("run_source"), nb::arg("overrides"), nb::arg("progress").none());
+  m.def("check_model", &check_model_py, nb::arg("model_json"), nb::arg("source"));
   m.def("backtest", &backtest_py, nb::arg("prices_csv"), nb::arg("prices_source"), nb::arg("book_yaml"),
         nb::arg("book_source"), nb::arg("options"), nb::arg("overrides"), nb::arg("progress").none());
 }

@@ -12,7 +12,7 @@ from conftest import DEMO_PRICES, run_cli
 
 def without_source(model) -> dict:
     """The model's document without calibration.source, the name of the prices it was fitted
-    to: a file's path, or "<prices DataFrame>"."""
+    to: a file's path, or "DataFrame"."""
     document = model.to_dict()
     del document["calibration"]["source"]
     return document
@@ -30,9 +30,9 @@ def test_dataframe_and_csv_give_the_same_model(model):
     for frame in (by_dates, by_strings):
         from_frame = betahedge.calibrate(frame, "BTC", regimes=2)
         assert without_source(from_frame) == without_source(model)
-        assert from_frame.to_dict()["calibration"]["source"] == "<prices DataFrame>"
+        assert from_frame.to_dict()["calibration"]["source"] == "DataFrame"
         assert model.to_dict()["calibration"]["source"] == str(DEMO_PRICES)
-        assert from_frame.to_json().replace('"<prices DataFrame>"', json.dumps(str(DEMO_PRICES))) == model.to_json()
+        assert from_frame.to_json().replace('"DataFrame"', json.dumps(str(DEMO_PRICES))) == model.to_json()
         assert from_frame.regimes_csv == model.regimes_csv
 
 
@@ -47,7 +47,7 @@ def test_empty_cells_and_nan_give_the_same_model(tmp_path):
     assert frame["SOL"].isna().sum() == 200
     from_file = betahedge.calibrate(path, "BTC", regimes=1)
     from_frame = betahedge.calibrate(frame, "BTC", regimes=1)
-    assert from_frame.to_json().replace('"<prices DataFrame>"', json.dumps(str(path))) == from_file.to_json()
+    assert from_frame.to_json().replace('"DataFrame"', json.dumps(str(path))) == from_file.to_json()
     # The common window starts at SOL's first close, and the calibration says so.
     first_sol = frame["SOL"].first_valid_index().strftime("%Y-%m-%d")
     assert from_frame.to_dict()["calibration"]["start"] >= first_sol

@@ -90,7 +90,7 @@ def test_bad_prices_in_a_dataframe_name_the_column():
     frame = pd.read_csv(DEMO_PRICES, index_col="date", parse_dates=True)
     frame.iloc[10, frame.columns.get_loc("ETH")] = -1.0
     message = raises_input_error("ETH", betahedge.calibrate, frame, "BTC")
-    assert message.startswith("<prices DataFrame>:12:")  # row 10 is line 12: the header is line 1
+    assert message.startswith("DataFrame:12:")  # row 10 is line 12: the header is line 1
     raises_input_error("prices", betahedge.calibrate, frame.reset_index(), "BTC")  # not indexed by date
 
 

@@ -50,6 +50,19 @@ stress:
   - {name: eth-sol-lockstep, correlation_set: {"ETH,SOL": 0.98, "BTC,SOL": 0.3}}
 )";
 
+// A book whose model comes from elsewhere (--model, Python's model=, a backtest's refits, run's
+// calibrate: block) may leave model: out; a book that must name it may not.
+TEST(BookConfig, ModelIsOptionalOnlyWhenAskedFor) {
+  const std::string book = "portfolio:\n  holdings: {ETH: 1}\n";
+  EXPECT_EQ(test::message_of<InputError>([&] { parse_book(book, "/books/book.yaml"); }),
+            "/books/book.yaml:1: model: is missing (path of model.json, relative to this file)");
+  const BookConfig b = parse_book(book, "/books/book.yaml", ModelKey::optional);
+  EXPECT_TRUE(b.model_path.empty());
+  EXPECT_EQ(b.holdings.at(0).first, "ETH");
+  EXPECT_EQ(parse_book("model: m.json\n" + book, "/books/book.yaml", ModelKey::optional).model_path,
+            "/books/m.json");
+}
+
 TEST(BookConfig, ParsesTheSpecExample) {
   const BookConfig b = parse_book(kSpecBook, "/books/book.yaml");
   EXPECT_EQ(b.model_path, std::filesystem::path("/books/model.json"));

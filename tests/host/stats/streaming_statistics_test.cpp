@@ -20,6 +20,8 @@
 #include "stats/exact_sum.hpp"
 #include "stats/outcome_reduction.hpp"
 #include "stats/risk_statistics.hpp"
+#include "test_support.hpp"
+#include "betahedge/error.hpp"
 
 namespace betahedge {
 namespace {
@@ -123,6 +125,29 @@ TEST(TailSample, RefusesAnOrderStatisticItDidNotKeep) {
   EXPECT_EQ(t.at(8), 8.0);
   EXPECT_EQ(t.sum(7, 10), 24.0);
   EXPECT_THROW(t.at(6), std::logic_error);
+}
+
+// Values left out as NaN make the order statistics below the kept ones a numerical failure
+// naming the values, not a bug report: a P&L that overflowed reads as what it is.
+TEST(TailSample, OrderStatisticsAmongNaNAreANumericalError) {
+  std::vector<double> x(100, std::nan(""));
+  x[10] = 3.0, x[20] = 1.0, x[30] = 2.0;
+  TailKeeper k(5);
+  k.add(x.data(), x.size(), false);
+  const TailSample t = k.sample(x.size(), "the hedged P&L");
+  EXPECT_EQ(t.first_kept(), 97u);
+  EXPECT_EQ(t.at(99), 3.0);
+  EXPECT_EQ(t.at(97), 1.0);
+  const std::string e = test::message_of<NumericalError>([&] { t.at(96); });
+  EXPECT_EQ(e.rfind("the hedged P&L is NaN on 97 of 100 paths (the simulation overflowed", 0), 0u) << e;
+  // With keep values or more that are numbers, every order statistic kept is read as before, and
+  // reading below them is still a bug.
+  TailKeeper full(2);
+  full.add(x.data(), x.size(), false);
+  const TailSample f = full.sample(x.size(), "the hedged P&L");
+  EXPECT_EQ(f.at(98), 2.0);
+  EXPECT_THROW(f.at(97), std::logic_error);
+  EXPECT_THROW(TailSample(100, {1.0, 2.0}, 99), std::logic_error);
 }
 
 struct Case {

@@ -153,8 +153,8 @@ def run(config, *, paths=None, seed=None, backend=None, threads=None, batch_size
     ``backtest:`` block.
 
     ``config``: a run.yaml path, or the same document as a dict (its relative ``book:`` and
-    ``calibrate.prices`` resolve against the current directory; ``book:`` may be a
-    :class:`Book` read from a file). The keywords are the CLI's run options. Returns a
+    ``calibrate.prices`` resolve against the current directory; ``book:`` may be a path, a
+    :class:`Book` or a dict). The keywords are the CLI's run options. Returns a
     :class:`RunResult`; its ``write(out_dir)`` renders report.html as the CLI does when run.yaml's
     ``report:`` is true (the default).
     """
@@ -163,10 +163,11 @@ def run(config, *, paths=None, seed=None, backend=None, threads=None, batch_size
     _inputs.callback("progress", progress)
     if isinstance(config, dict):
         document = dict(config)
-        if isinstance(document.get("book"), Book):
-            if document["book"].path is None:
-                raise InputError("book: a run needs its book as a file; give a path or a Book read from one", "book")
-            document["book"] = document["book"].source
+        book = document.get("book")
+        if isinstance(book, dict) or (isinstance(book, Book) and book.path is None):
+            return _run_with_book_in_memory(document, _book(book), o, progress)
+        if isinstance(book, Book):
+            document["book"] = book.source
         run_yaml, run_source = yaml_text(document), dict_source()
     elif _inputs.is_path(config):
         run_yaml, run_source = _inputs.read_input_file(config, "config file", _inputs.MAX_CONFIG_BYTES, "config")
@@ -174,6 +175,30 @@ def run(config, *, paths=None, seed=None, backend=None, threads=None, batch_size
     else:
         raise InputError(f"config: must be a run.yaml path or a dict, got {type(config).__name__}", "config")
     out = call_core(_core().run, run_yaml, run_source, o, progress, sources={run_source: "config"})
+    return RunResult(out["files"], out["warnings"], out["report"])
+
+
+def _run_with_book_in_memory(document: dict, book: Book, overrides: dict, progress) -> RunResult:
+    """run() of a run.yaml dict whose ``book:`` is a dict or a Book made from one. The engine
+    reads a run's book from its file, so the book's YAML (Book.to_yaml(), its ``model:`` made
+    absolute against the directory the Book resolves it in) goes into a temporary file for the
+    call; messages name the book as ``<dict>`` again, with the lines of Book.to_yaml()."""
+    import tempfile
+
+    book_document = book.to_dict()
+    if isinstance(book_document.get("model"), str):
+        book_document["model"] = os.path.abspath(book.model_path)
+    run_source = dict_source()
+    with tempfile.TemporaryDirectory(prefix="betahedge-run-") as folder:
+        book_file = os.path.join(folder, "book.yaml")
+        with open(book_file, "w", encoding="utf-8") as f:
+            f.write(yaml_text(book_document, "book"))
+        document = dict(document, book=book_file)
+        try:
+            out = call_core(_core().run, yaml_text(document), run_source, overrides, progress,
+                            sources={run_source: "config", book_file: "book"})
+        except InputError as e:
+            raise InputError(str(e).replace(book_file, book.source), e.field) from None
     return RunResult(out["files"], out["warnings"], out["report"])
 
 

@@ -24,8 +24,14 @@ def _plain(value, where: str):
         return plain
     if isinstance(value, (list, tuple)):
         return [_plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if value is None or isinstance(value, (str, bool, int, float, _dt.date)):
+    # Exact types: numpy's float64 is a float and its int64 an Integral, but yaml.safe_dump
+    # represents only the built-in types themselves.
+    if value is None or type(value) in (str, bool, int, float) or isinstance(value, _dt.date):
         return value
+    if type(value).__name__ == "bool_" or isinstance(value, bool):  # numpy.bool_
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, numbers.Integral):

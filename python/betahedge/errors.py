@@ -53,6 +53,9 @@ _FIELD_TOKEN = re.compile(r"[A-Za-z_<][^\s:]*")
 _OPTION = re.compile(r"--([A-Za-z][A-Za-z0-9-]*)")
 _QUOTED_FIELD = re.compile(r"field '([^']*)'")
 _LOCATION = re.compile(r"^(?::\d+)?:\s*")
+# "no column for benchmark 'X'": the benchmark (or an asset) asked for is not in the prices.
+_MISSING_COLUMN = re.compile(r"no column for (benchmark|asset)s? ")
+_MISSING_COLUMN_KEYWORDS = {"benchmark": "benchmark", "asset": "assets"}
 _FILE_NAME = re.compile(r"/|\.(ya?ml|json|csv|txt)$|^<.*>$")
 
 
@@ -90,7 +93,9 @@ def field_of(message: str, sources: dict[str, str] | None = None) -> str | None:
         return option_keyword(option[1])
     if quoted := _QUOTED_FIELD.match(text):
         return quoted[1]
-    head, sep, _ = text.partition(": ")
+    head, sep, rest = text.partition(": ")
+    if head == "header" and (missing := _MISSING_COLUMN.match(rest)):
+        return _MISSING_COLUMN_KEYWORDS[missing[1]]  # the keyword that asked for a column the prices lack
     if sep and _FIELD_TOKEN.fullmatch(head):
         return head
     for kind, keyword in _FILE_KINDS:

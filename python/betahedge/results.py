@@ -171,6 +171,17 @@ class RiskResult(Result):
         self._outcomes_fn = outcomes_fn
         self._outcomes = None
 
+    def write(self, out_dir, *, report: bool = False, overwrite: bool = False) -> str:
+        """As :meth:`Result.write`. report.html is the overnight job's page (the committee
+        summary, scenarios, hedge-ratio curve, bands, regimes) and needs all of a run's files:
+        ``report=True`` raises InputError (field ``report``) here; render it from
+        :func:`betahedge.run`'s result."""
+        if report:
+            raise InputError(f"report: report.html needs the overnight job's files (bands.csv, "
+                             f"hedge_ratio_curve.csv, model.json, ...), not {self.command}'s; use "
+                             "betahedge.run(...).write(out_dir) for a report", "report")
+        return super().write(out_dir, overwrite=overwrite)
+
     @property
     def outcomes(self) -> Outcomes:
         if self._outcomes is None:

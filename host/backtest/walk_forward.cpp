@@ -236,7 +236,7 @@ std::uint64_t date_seed(std::uint64_t seed, int price_index) {
 }
 
 BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const BacktestOptions& options,
-                         const BacktestProgress& progress) {
+                         const BacktestProgress& progress, const BatchCheck& between_batches) {
   const auto start = std::chrono::steady_clock::now();
   const BacktestHistory checked = backtest_history(prices, book, options);
   const ReturnData& history = checked.returns;
@@ -269,7 +269,7 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
 
   SelectedBackend selected;
   ranks::agree_on_errors([&] { selected = select_backend(book.simulation.backend, book.simulation.threads); });
-  PathBackend& backend = *selected.backend;
+  CheckedBackend backend(*selected.backend, between_batches);
   run.backend = backend.name();
   run.device = backend.device_name();
   run.ranks = ranks::count();
@@ -283,6 +283,7 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
   Calibration fit;
   int fit_first = 0;  // the fit's first return
   for (int t = first; t <= last; ++t) {
+    if (between_batches) between_batches();  // a refit can take longer than a batch
     const int test_index = t - first;
     if (test_index % options.refit_every == 0) {
       fit_first = t - options.window_days;

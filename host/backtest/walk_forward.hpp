@@ -27,6 +27,7 @@
 
 #include "betahedge/model_types.hpp"
 #include "config/book_config.hpp"
+#include "engine/backend_select.hpp"
 #include "market/prices_csv.hpp"
 #include "stats/risk_statistics.hpp"
 
@@ -142,7 +143,9 @@ void check_backtest_inputs(const PriceTable& prices, const BookConfig& book, con
 /// hedge.benchmark); a history too short for one window and one horizon; --from/--to not a date,
 /// in the wrong order, or outside the testable dates (which the message gives); every error
 /// calibrate and the book's checks raise. NumericalError when a refit fails.
+/// `between_batches` (BatchCheck) is called before each date and after every batch of its passes:
+/// what it throws stops the walk forward and propagates (the Python package's Ctrl-C).
 BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const BacktestOptions& options,
-                         const BacktestProgress& progress);
+                         const BacktestProgress& progress, const BatchCheck& between_batches = {});
 
 }  // namespace betahedge

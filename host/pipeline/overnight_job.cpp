@@ -100,7 +100,7 @@ OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, 
       say("backtest: the test period is every date of " + c.prices.string() +
           " with a full window before it and horizon after it, not calibrate.start/end (those bound the run's "
           "model only; backtest.from/to bound the test period)");
-    job.backtest = run_backtest(*prices, book, *backtest, say);
+    job.backtest = run_backtest(*prices, book, *backtest, say, between_batches);
     job.backtest_tests = evaluate_backtest(*job.backtest);
   }
   if (job.calibrated) {

@@ -302,9 +302,10 @@ nb::dict backtest_py(const std::string& prices_csv, const std::string& prices_so
   std::vector<OutputFile> files;
   std::vector<std::string> warnings, lines;
   {
-    // The walk forward stops for Ctrl-C at its progress lines (it runs its own passes).
+    // Ctrl-C stops the walk forward before a date or between the batches of its passes.
     nb::gil_scoped_release released;
-    const BacktestRun result = run_backtest(prices_of(prices_csv, prices_source), book, o, progress_of(progress));
+    const BacktestRun result =
+        run_backtest(prices_of(prices_csv, prices_source), book, o, progress_of(progress), interrupt_check());
     const BacktestEvaluation evaluation = evaluate_backtest(result);
     files = backtest_output_files(result, evaluation);
     warnings = evaluation.warnings;

@@ -143,6 +143,22 @@ def test_ctrl_c_stops_a_long_simulation_at_the_next_batch():
     assert time.monotonic() - started["t"] < 3.0
 
 
+def test_ctrl_c_stops_a_backtest_within_a_date():
+    # A walk forward of 700+ dates at 10^6 paths a date takes many minutes; Ctrl-C 0.2 s after its
+    # first line stops it between two batches of the first date's pass.
+    started = {}
+
+    def progress(line):
+        if "test dates" in line and "t" not in started:
+            started["t"] = time.monotonic()
+            threading.Timer(0.2, _thread.interrupt_main).start()
+
+    with pytest.raises(KeyboardInterrupt):
+        betahedge.backtest(DEMO_PRICES, DEMO_BOOK, window_days=365, paths=1_000_000, threads=1, batch_size=4096,
+                           backend="cpu", progress=progress)
+    assert time.monotonic() - started["t"] < 3.0
+
+
 # --- 4. a P&L that overflows -------------------------------------------------------------------
 
 def test_a_pnl_that_overflows_to_nan_is_a_numerical_error_saying_so():

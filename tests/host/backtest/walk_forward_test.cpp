@@ -290,5 +290,29 @@ TEST(WalkForward, AFiveDayHorizonSamplesEveryFifthDate) {
   }
 }
 
+
+// The check between batches (the Python package's Ctrl-C) runs before every date and after every
+// batch of its passes without changing a figure, and what it throws stops the walk forward.
+TEST(WalkForward, TheCheckBetweenBatchesRunsEveryDateAndWhatItThrowsStopsTheRun) {
+  const Model model = make_synthetic_model(3, 2);
+  const PriceTable prices = synthetic_prices(model, 300 + 40, 1004);
+  BookConfig book = test_book("0.95, 0.99");
+  book.simulation.batch_size = 1000;
+  const BacktestOptions options = short_run(1);
+  const BacktestRun unchecked = backtest(prices, book, options);
+  int checks = 0;
+  const BacktestRun checked = run_backtest(prices, book, options, [](const std::string&) {}, [&] { ++checks; });
+  EXPECT_EQ(backtest_csv(checked, evaluate_backtest(checked)), backtest_csv(unchecked, evaluate_backtest(unchecked)));
+  // 40 dates, each checked once before it and after each batch of its pass (at least one).
+  EXPECT_GE(checks, 40 * 2);
+  struct Interrupted {};
+  int dates_started = 0;
+  EXPECT_THROW(run_backtest(prices, book, options, [](const std::string&) {},
+                            [&] {
+                              if (++dates_started == 5) throw Interrupted{};
+                            }),
+               Interrupted);
+}
+
 }  // namespace
 }  // namespace betahedge

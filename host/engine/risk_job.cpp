@@ -256,6 +256,23 @@ PnlHistogram histogram_from(const OutcomeReduction& reduced) {
 
 }  // namespace
 
+void add_instrument_terms(const HedgeLegConfig& leg, nlohmann::json& terms,
+                          const std::function<nlohmann::json(const std::vector<double>&)>& per_regime) {
+  terms["fee_bps"] = leg.fee_bps;
+  terms["slippage_bps"] = leg.slippage_bps;
+  if (leg.instrument == HedgeInstrument::perpetual) terms["funding_rate_8h"] = per_regime(leg.funding_rate_8h);
+  if (leg.instrument == HedgeInstrument::future)
+    terms["future"] = {{"expiry_days", leg.future.expiry_days},
+                       {"annual_basis", per_regime(leg.future.annual_basis)},
+                       {"roll_days_before", leg.future.roll_days_before},
+                       {"roll_cost_bps", leg.future.roll_cost_bps}};
+  if (leg.instrument == HedgeInstrument::option)
+    terms["option"] = {{"strike", leg.option.strike},
+                       {"tenor_days", leg.option.tenor_days},
+                       {"implied_vol_premium", leg.option.implied_vol_premium},
+                       {"rate", leg.option.rate}};
+}
+
 std::vector<AppliedScenario> book_scenarios(const Model& model, const BookConfig& book, bool with_stresses) {
   std::vector<AppliedScenario> scenarios{base_scenario(model)};
   if (with_stresses)
@@ -485,22 +502,6 @@ void describe_book(const Model& model, const BookConfig& book, const PortfolioSe
       out[model.regimes[k].name] = values.size() == 1 ? values[0] : values[static_cast<std::size_t>(k)];
     return out;
   };
-  // An instrument's costs and terms (the one-instrument form's in `hedge` itself, else per leg).
-  const auto add_instrument_terms = [&](const HedgeLegConfig& leg, nlohmann::json& terms) {
-    terms["fee_bps"] = leg.fee_bps;
-    terms["slippage_bps"] = leg.slippage_bps;
-    if (leg.instrument == HedgeInstrument::perpetual) terms["funding_rate_8h"] = by_regime(leg.funding_rate_8h);
-    if (leg.instrument == HedgeInstrument::future)
-      terms["future"] = {{"expiry_days", leg.future.expiry_days},
-                         {"annual_basis", by_regime(leg.future.annual_basis)},
-                         {"roll_days_before", leg.future.roll_days_before},
-                         {"roll_cost_bps", leg.future.roll_cost_bps}};
-    if (leg.instrument == HedgeInstrument::option)
-      terms["option"] = {{"strike", leg.option.strike},
-                         {"tenor_days", leg.option.tenor_days},
-                         {"implied_vol_premium", leg.option.implied_vol_premium},
-                         {"rate", leg.option.rate}};
-  };
   const bool several = programme.legs.size() > 1;
   nlohmann::json terms = {{"instrument", !programme.hedged() ? "none" : several ? "legs" : instrument_word(programme.legs.front())}};
   if (programme.hedged()) {
@@ -515,7 +516,7 @@ void describe_book(const Model& model, const BookConfig& book, const PortfolioSe
       terms["ratio"] = programme.legs.front().ratio;
     }
     terms["beta_estimate"] = programme.beta_estimate;
-    if (!several) add_instrument_terms(programme.legs.front(), terms);
+    if (!several) add_instrument_terms(programme.legs.front(), terms, by_regime);
     terms["margin"] = {{"initial_rate", book.margin.initial_rate},
                        {"maintenance_rate", book.margin.maintenance_rate},
                        {"on_call", book.margin.on_call == MarginAction::top_up ? "top_up" : "liquidate"}};
@@ -535,7 +536,7 @@ void describe_book(const Model& model, const BookConfig& book, const PortfolioSe
           t["weight"] = tables.scalars.hedge.legs[l].weight;
         else
           t["ratio"] = leg.ratio;
-        add_instrument_terms(leg, t);
+        add_instrument_terms(leg, t, by_regime);
         t["account"] = isolated ? report.leg_names[l] : "cross";
         legs.push_back(std::move(t));
       }

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "engine/risk_job.hpp"
+
 namespace betahedge {
 namespace {
 
@@ -72,23 +74,6 @@ nlohmann::json as_given(const std::vector<double>& values) {
   return values;
 }
 
-/// One instrument's terms: what it is, its costs, funding or basis, as book.yaml gives them.
-void add_instrument_terms(const HedgeLegConfig& leg, nlohmann::json& terms) {
-  terms["fee_bps"] = leg.fee_bps;
-  terms["slippage_bps"] = leg.slippage_bps;
-  if (leg.instrument == HedgeInstrument::perpetual) terms["funding_rate_8h"] = as_given(leg.funding_rate_8h);
-  if (leg.instrument == HedgeInstrument::future)
-    terms["future"] = {{"expiry_days", leg.future.expiry_days},
-                       {"annual_basis", as_given(leg.future.annual_basis)},
-                       {"roll_days_before", leg.future.roll_days_before},
-                       {"roll_cost_bps", leg.future.roll_cost_bps}};
-  if (leg.instrument == HedgeInstrument::option)
-    terms["option"] = {{"strike", leg.option.strike},
-                       {"tenor_days", leg.option.tenor_days},
-                       {"implied_vol_premium", leg.option.implied_vol_premium},
-                       {"rate", leg.option.rate}};
-}
-
 nlohmann::json book_json(const BacktestRun& run) {
   const BookConfig& book = run.book;
   nlohmann::json portfolio = nlohmann::json::object();
@@ -118,7 +103,7 @@ nlohmann::json book_json(const BacktestRun& run) {
       hedge["ratio"] = h.legs.front().ratio;
     }
     hedge["beta_estimate"] = h.beta_estimate;
-    if (!several) add_instrument_terms(h.legs.front(), hedge);
+    if (!several) add_instrument_terms(h.legs.front(), hedge, as_given);
     if (several) {
       nlohmann::json legs = nlohmann::json::array();
       for (const HedgeLegConfig& leg : h.legs) {
@@ -127,7 +112,7 @@ nlohmann::json book_json(const BacktestRun& run) {
                             {"benchmark", leg.benchmark.empty() ? run.benchmark : leg.benchmark}};
         if (h.mode == HedgeMode::static_ratio) t["ratio"] = leg.ratio;
         else if (h.allocation == HedgeAllocation::weights) t["weight"] = leg.weight;
-        add_instrument_terms(leg, t);
+        add_instrument_terms(leg, t, as_given);
         legs.push_back(std::move(t));
       }
       hedge["legs"] = std::move(legs);

@@ -1,5 +1,6 @@
 #include "backtest/backtest_evaluation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -31,6 +32,42 @@ BacktestSideTests side_tests(const BacktestRun& run, const std::vector<int>& sam
   const std::uint64_t seed = date_seed(run.seed, -1 - static_cast<int>(2 * level + (hedged ? 1 : 0)));
   t.es_test = acerbi_szekely_z2(losses, var, es, tails, a, seed);
   return t;
+}
+
+/// At a horizon of h > 1 days the tests read one test date in h, starting with the first: another
+/// start (phase) reads other dates, and with few exceptions the verdict can turn on it. One warning
+/// per level and side whose Kupiec test rejects on any phase, with every phase's p-value.
+std::vector<std::string> phase_warnings(const BacktestRun& run, int step) {
+  std::vector<std::string> out;
+  const int dates = static_cast<int>(run.dates.size());
+  for (std::size_t level = 0; level < run.levels.size(); ++level)
+    for (const bool hedged : {false, true}) {
+      std::vector<double> p;
+      std::string listed;
+      int rejecting = 0;
+      for (int phase = 0; phase < std::min(step, dates); ++phase) {
+        std::vector<int> exceptions;
+        for (int i = phase; i < dates; i += step) exceptions.push_back(run.exception(i, level, hedged) ? 1 : 0);
+        const double kupiec_p = coverage_tests(exceptions, run.levels[level].value).kupiec_p;
+        rejecting += kupiec_p < kRejectAt;
+        char item[64];
+        std::snprintf(item, sizeof item, "%s%.2g from %s", phase == 0 ? "" : ", ", kupiec_p,
+                      run.dates[phase].date.c_str());
+        listed += item;
+      }
+      if (rejecting == 0) continue;
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "backtest: %s %s at a %d-day horizon: Kupiec rejects on %d of the %d ways to take one test "
+                    "date in %d (p ",
+                    hedged ? "hedged" : "unhedged", level_percent(run.levels[level]).c_str(), step, rejecting,
+                    std::min(step, dates), step);
+      out.push_back(line + listed +
+                    (rejecting < std::min(step, dates)
+                         ? "); the verdict turns on which dates are sampled: the tests above read the first"
+                         : "); every sampling agrees"));
+    }
+  return out;
 }
 
 }  // namespace
@@ -96,17 +133,37 @@ std::vector<std::string> backtest_result_lines(const BacktestEvaluation& evaluat
     for (const auto& [side, t] : {std::pair{"unhedged", &l.unhedged}, std::pair{"hedged", &l.hedged}}) {
       char line[400];
       std::snprintf(line, sizeof line,
-                    "%s %s: %d exceptions in %d (expected %.1f), Kupiec p %.3g, Christoffersen cc p %.3g, %s "
-                    "(worst %d observations %d exceptions, %s), ES Z2 %.2f (p %.3g, %s)",
-                    l.level.key.c_str(), side, t->coverage.exceptions, t->coverage.observations,
+                    "%s %s: %d exception%s in %d (expected %.1f), Kupiec p %.3g, Christoffersen cc p %.3g, %s "
+                    "(worst %d observations %d exception%s, %s), ES Z2 %.2f (p %.3g, %s)",
+                    l.level.key.c_str(), side, t->coverage.exceptions, t->coverage.exceptions == 1 ? "" : "s",
+                    t->coverage.observations,
                     t->coverage.expected_exceptions, t->coverage.kupiec_p, t->coverage.conditional_coverage_p,
                     t->traffic_light.zone.c_str(), t->worst_window.last - t->worst_window.first + 1,
-                    t->worst_window.exceptions, t->worst_window.zone.c_str(), t->es_test.z2, t->es_test.p_value,
+                    t->worst_window.exceptions, t->worst_window.exceptions == 1 ? "" : "s", t->worst_window.zone.c_str(), t->es_test.z2, t->es_test.p_value,
                     t->es_test.zone.c_str());
       lines.push_back(line);
       for (const std::string& rejection : backtest_rejections(l.level, side, *t)) lines.push_back("  " + rejection);
     }
+  if (evaluation.margin_calls > 0 || evaluation.expected_margin_calls > 0.0) {
+    char line[240];
+    std::snprintf(line, sizeof line, "margin calls: %d in %d (expected %.1f), P(as many or more) %.3g",
+                  evaluation.margin_calls, static_cast<int>(evaluation.sample.size()),
+                  evaluation.expected_margin_calls, evaluation.margin_calls_p);
+    lines.push_back(line);
+    const std::string rejection = margin_call_rejection(evaluation);
+    if (!rejection.empty()) lines.push_back("  " + rejection);
+  }
   return lines;
+}
+
+std::string margin_call_rejection(const BacktestEvaluation& evaluation) {
+  if (evaluation.margin_calls == 0 || evaluation.margin_calls_p >= kRejectAt) return "";
+  char text[240];
+  std::snprintf(text, sizeof text,
+                "margin-call test rejects (too many calls: %d vs %.1f expected, p %.3g: the collateral the model "
+                "sized was too thin)",
+                evaluation.margin_calls, evaluation.expected_margin_calls, evaluation.margin_calls_p);
+  return text;
 }
 
 BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
@@ -146,7 +203,7 @@ BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
     // Observations that would expect kFewExpectedExceptions, and the test dates that give them.
     const int needed = static_cast<int>(std::ceil(kFewExpectedExceptions / (1.0 - l.level.value) - 1e-9));
     std::snprintf(line, sizeof line,
-                  "backtest: %d observations expect %.1f exceptions at %s, too few for the coverage tests to reject "
+                  "backtest: %d observations expect %.2g exceptions at %s, too few for the coverage tests to reject "
                   "a wrong model (%d observations would expect %g)",
                   n, expected, l.level.key.c_str(), needed, kFewExpectedExceptions);
     std::string text = line;
@@ -168,6 +225,9 @@ BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
       text += line;
     }
     e.warnings.push_back(text);
+  }
+  if (e.sampling_step > 1) {
+    for (const std::string& warning : phase_warnings(run, e.sampling_step)) e.warnings.push_back(warning);
   }
   int unconverged = 0;
   for (const BacktestFit& f : run.fits) unconverged += !f.converged;

@@ -55,8 +55,10 @@ struct BacktestEvaluation {
 /// run's seed. Warns when a level expects fewer than kFewExpectedExceptions exceptions in the
 /// sample (its tests can then hardly reject anything: the warning says how many observations
 /// would do, and whether a wider test period can give them or the test already covers every
-/// testable date), when a fit did not converge, and when realised paths met margin calls (their
-/// hedged P&L includes the call's action).
+/// testable date), when a fit did not converge, when realised paths met margin calls (their
+/// hedged P&L includes the call's action), and, at a horizon of h > 1 days, when Kupiec rejects on
+/// any of the h ways to sample one date in h (each phase's p-value listed: the verdict may turn on
+/// the phase).
 inline constexpr double kFewExpectedExceptions = 5.0;
 BacktestEvaluation evaluate_backtest(const BacktestRun& run);
 
@@ -73,12 +75,20 @@ inline constexpr double kRejectAt = 0.05;
 std::vector<std::string> backtest_rejections(const RiskLevel& level, const std::string& side,
                                              const BacktestSideTests& tests);
 
+/// The margin model's rejection, one line, when the realised calls are more than the forecasts'
+/// call probabilities allow (margin_calls_p < kRejectAt): "margin-call test rejects (too many
+/// calls: 11 vs 4.0 expected, p 0.0025: the collateral the model sized was too thin)". Empty
+/// otherwise. The test is one-sided: fewer calls than expected is no evidence against the model.
+std::string margin_call_rejection(const BacktestEvaluation& evaluation);
+
 /// "99%", "97.5%": a level as a percentage.
 std::string level_percent(const RiskLevel& level);
 
 /// One line per level and side: exceptions against expected, Kupiec's and Christoffersen's
 /// conditional-coverage p-values, the latest and the worst traffic light, and the ES test; each
-/// followed by its backtest_rejections, indented (what `backtest` prints).
+/// followed by its backtest_rejections, indented; then, when the book can be called (calls
+/// realised or expected), the margin calls against expected and margin_call_rejection (what
+/// `backtest` prints).
 std::vector<std::string> backtest_result_lines(const BacktestEvaluation& evaluation);
 
 /// P(K >= k) for K the number of successes of independent trials with probabilities `p`.

@@ -31,6 +31,12 @@ std::vector<std::string> backtest_assets(const BookConfig& book, const std::stri
   return assets;
 }
 
+std::string join_symbols(const std::vector<std::string>& symbols) {
+  std::string out;
+  for (const std::string& s : symbols) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
 /// The book as each date simulates it: the backtest's horizon and paths, the date's seed, no
 /// stresses and no intermediate horizons (a forecast is the horizon's figures only).
 BookConfig forecast_book(const BookConfig& book, const BacktestOptions& options) {
@@ -206,6 +212,16 @@ BacktestHistory backtest_history(const PriceTable& prices, const BookConfig& boo
   // A walk forward fits hundreds of windows: one whose EM stops at the iteration cap is kept
   // (its fit says so, and the evaluation warns) rather than ending the test.
   h.calibration.accept_unconverged = true;
+  // A book asset the prices lack: name the book's field (the prices reader names only its header).
+  const auto need_column = [&](const std::string& symbol, const std::string& field) {
+    if (!symbol.empty() && prices.column(symbol) < 0)
+      throw InputError(book_location(book, field) + ": '" + symbol + "' has no column in " + prices.source +
+                       " (its columns: " + join_symbols(prices.symbols) + ")");
+  };
+  for (const auto& [symbol, units] : book.holdings) need_column(symbol, "portfolio.holdings." + symbol);
+  for (const auto& [symbol, weight] : book.weights) need_column(symbol, "portfolio.weights." + symbol);
+  need_column(book.hedge.benchmark, "hedge.benchmark");
+  for (const HedgeLegConfig& leg : book.hedge.legs) need_column(leg.benchmark, leg.field + ".benchmark");
   ReturnWindowOptions window;
   window.benchmark = h.benchmark;
   window.assets = backtest_assets(book, h.benchmark);

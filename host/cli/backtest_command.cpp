@@ -34,7 +34,7 @@ struct BacktestArgs {
   int window_days = kDefaultBacktestWindowDays;
   int refit_every = kDefaultBacktestRefitEvery;
   std::optional<std::string> from, to;
-  bool report = true;
+  bool no_report = false;
   bool force = false;
   RunOptions run;
 };
@@ -68,7 +68,7 @@ void run_backtest_command(const BacktestArgs& args) {
     const std::vector<OutputFile> files = backtest_output_files(run, evaluation);
     write_directory_atomically(args.out, rules, [&](const std::filesystem::path& dir) {
       write_output_files(dir, files);
-      if (args.report) {
+      if (!args.no_report) {
         progress(args.run, "backtest: rendering report.html");
         render_html_report(dir, args.out);
       }
@@ -87,7 +87,8 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--prices", args->prices, "prices CSV: date,<SYM>,... (SPEC 4)")->required();
   cmd->add_option("--config", args->config, "book.yaml (its model: is not read: each date's model is fitted)")
       ->required();
-  cmd->add_option("--benchmark", args->benchmark, "benchmark column (default: the book's hedge.benchmark)");
+  cmd->add_option("--benchmark", args->benchmark, "the model's benchmark, the market factor each window is fitted against (default: "
+                  "the book's hedge.benchmark); the hedge still trades the book's hedge.benchmark");
   cmd->add_option("--regimes", args->regimes, "number of regimes 1..8, or auto (BIC at every refit)")
       ->capture_default_str();
   cmd->add_option("--dist", args->dist, "emission distribution")
@@ -104,7 +105,7 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
       ->capture_default_str();
   cmd->add_option("--from", args->from, "first test date (YYYY-MM-DD; default: the first with a full window)");
   cmd->add_option("--to", args->to, "last test date (YYYY-MM-DD; default: the last with a full horizon)");
-  cmd->add_flag("!--no-report", args->report, "do not render report.html");
+  cmd->add_flag("--no-report", args->no_report, "do not render report.html");
   add_output_options(*cmd, args->out, args->force);
   add_run_options(*cmd, args->run);
   // The shared simulation options, as the backtest reads them: --paths and --horizon-days are its

@@ -247,7 +247,9 @@ void Fields::fail_at(const YAML::Node& n, const std::string& where, const std::s
 
 void Fields::fail(const std::string& key, const std::string& what) const {
   const Entry* e = find(key);
-  fail_at(e ? e->value : node_, field(key), what);
+  // A block mapping or sequence starts on the line after its key: the key's line is the field's.
+  const bool block = e && (e->value.IsMap() || e->value.IsSequence());
+  fail_at(e ? (block ? e->key_node : e->value) : node_, field(key), what);
 }
 
 }  // namespace betahedge

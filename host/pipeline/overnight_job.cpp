@@ -69,6 +69,16 @@ BookConfig load_run_book(const RunConfig& config) {
 OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, const ProgressFn& say,
                                const BatchCheck& between_batches) {
   OvernightJob job;
+  // Replay stresses and the backtest read the calibration's prices (on every rank, as each runs them).
+  std::optional<PriceTable> prices;
+  const bool replays = std::any_of(book.stress.begin(), book.stress.end(),
+                                   [](const StressScenario& s) { return s.replay.has_value(); });
+  if (config.calibrate && (replays || config.backtest)) prices = read_prices_csv(config.calibrate->prices);
+  std::optional<BacktestOptions> backtest;
+  if (config.backtest) {
+    backtest = backtest_options(*config.calibrate, *config.backtest);
+    check_backtest_inputs(*prices, book, *backtest);  // fails now, before the calibration and the risk job
+  }
   job.model = [&] {
     if (!config.calibrate) return load_model(book.model_path);
     const std::string model_text = ranks::bytes_from_root([&] {
@@ -80,16 +90,6 @@ OvernightJob run_overnight_job(const RunConfig& config, const BookConfig& book, 
     return parse_model_json(model_text, calibrated_model_name(config));
   }();
   job.stages = {.stresses = true, .optimize = true, .bands = book.hedge.hedged(), .histogram = true};
-  // Replay stresses and the backtest read the calibration's prices (on every rank, as each runs them).
-  std::optional<PriceTable> prices;
-  const bool replays = std::any_of(book.stress.begin(), book.stress.end(),
-                                   [](const StressScenario& s) { return s.replay.has_value(); });
-  if (config.calibrate && (replays || config.backtest)) prices = read_prices_csv(config.calibrate->prices);
-  std::optional<BacktestOptions> backtest;
-  if (config.backtest) {
-    backtest = backtest_options(*config.calibrate, *config.backtest);
-    check_backtest_inputs(*prices, book, *backtest);  // fails now, not after the risk job
-  }
   job.report = run_risk_job(job.model, book, job.stages, say, prices ? &*prices : nullptr, between_batches);
   // The walk forward over the calibration's prices: how the model's forecasts held up.
   if (backtest) {

@@ -91,8 +91,11 @@ nlohmann::json book_json(const BacktestRun& run) {
   const HedgeConfig& h = book.hedge;
   const bool several = h.legs.size() > 1;
   nlohmann::json hedge = {{"instrument", !h.hedged() ? "none" : several ? "legs" : instrument_word(h.legs.front())}};
+  // What the hedge trades: the book's hedge.benchmark; the model's benchmark (run.benchmark, which
+  // --benchmark sets) only where the book names none, as the engine reads it (hedge_benchmark_index).
+  const std::string hedged_asset = h.benchmark.empty() ? run.benchmark : h.benchmark;
   if (h.hedged()) {
-    hedge["benchmark"] = run.benchmark;
+    hedge["benchmark"] = hedged_asset;
     hedge["mode"] = h.mode == HedgeMode::dynamic ? "dynamic" : "static";
     if (h.mode == HedgeMode::dynamic) {
       hedge["target_beta"] = h.target_beta;
@@ -107,9 +110,9 @@ nlohmann::json book_json(const BacktestRun& run) {
     if (several) {
       nlohmann::json legs = nlohmann::json::array();
       for (const HedgeLegConfig& leg : h.legs) {
-        nlohmann::json t = {{"name", leg_name(leg, run.benchmark)},
+        nlohmann::json t = {{"name", leg_name(leg, hedged_asset)},
                             {"instrument", instrument_word(leg)},
-                            {"benchmark", leg.benchmark.empty() ? run.benchmark : leg.benchmark}};
+                            {"benchmark", leg.benchmark.empty() ? hedged_asset : leg.benchmark}};
         if (h.mode == HedgeMode::static_ratio) t["ratio"] = leg.ratio;
         else if (h.allocation == HedgeAllocation::weights) t["weight"] = leg.weight;
         add_instrument_terms(leg, t, as_given);

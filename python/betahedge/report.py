@@ -1012,7 +1012,7 @@ div.warnings ul { margin: 4px 0 0 0; padding-left: 20px; }
 div.warnings li { margin: 2px 0; }
 table.verdict td.num { min-width: 78px; }
 table.book td { max-width: 260px; }
-ul.rejections { margin: 4px 0 8px; font-size: 14px; }
+ul.rejections, ul.zones { margin: 4px 0 8px; font-size: 14px; }
 table.verdict td.num[colspan] { text-align: center; }
 table.verdict tr.group th { background: none; color: #23395d; border-bottom: 1px solid #9fb0c8; padding-top: 10px; }
 td.zone { text-align: center; font-weight: 600; }
@@ -2656,7 +2656,8 @@ def backtest_margin_calls(bt):
 
 def backtest_headline(bt, top):
     """One sentence a committee reads first: the traffic light at the highest level, each side's
-    exceptions in its window, and the ES test's zone; every value tagged."""
+    exceptions in its window, and the ES test's zone; then every other window outside green
+    (backtest_zone_flags) and every rejection, the margin-call test's included; every value tagged."""
     parts = []
     for side in ("hedged", "unhedged"):
         s = bt["levels"][top][side]
@@ -2672,13 +2673,57 @@ def backtest_headline(bt, top):
                      f'data-key="{k}.es_test.zone">'
                      f'{esc(es["zone"])}</span>')
     rejected = backtest_rejections(bt, sorted(bt["levels"], key=float))
+    test = bt.get("margin_call_test")
+    if test is not None and test["realised"] > 0 and test["p_value"] < 0.05:
+        rejected.append(("margin", "hedged",
+                         f"margin-call test rejects (too many calls: {test['realised']} vs {test['expected']:.1f} "
+                         f"expected, p {test['p_value']:.3g}: the collateral the model sized was too thin)"))
+    zones = backtest_zone_flags(bt, top)
+    if zones:
+        items = "".join(f'<li data-series="{esc(lvl)}.{side}">{text}</li>' for lvl, side, text in zones)
+        flagged = (f'<p class="headline"><b>Outside the green zone</b> (any level, latest and worst '
+                   f'{TRAFFIC_LIGHT_WINDOW} observations):</p><ul class="zones">{items}</ul>')
+    else:
+        flagged = ""
     if rejected:
         items = "".join(f'<li data-series="{esc(lvl)}.{side}">{esc(text)}</li>' for lvl, side, text in rejected)
         verdict = (f'<p class="headline"><b>Rejected at 5%</b> ({len(rejected)} test'
                    f'{"" if len(rejected) == 1 else "s"}, every level and side):</p><ul class="rejections">{items}</ul>')
     else:
         verdict = '<p class="headline rejections-none">No test rejects at 5% at any level, unhedged or hedged.</p>'
-    return f'<p class="headline"><b>At {level_label(top)}:</b> {"; ".join(parts)}.</p>' + verdict
+    return f'<p class="headline"><b>At {level_label(top)}:</b> {"; ".join(parts)}.</p>' + flagged + verdict
+
+
+def backtest_zone_flags(bt, top):
+    """[(level, side, html)]: every traffic light outside green that the headline's sentence does not
+    already give (it gives the top level's latest windows): the latest window at the other levels,
+    and the worst window at every level, each zone tagged with its exceptions, observations and dates."""
+    out = []
+    for lvl in sorted(bt["levels"], key=float, reverse=True):
+        for side in ("hedged", "unhedged"):
+            s = bt["levels"][lvl][side]
+            k = backtest_key(f"levels.{lvl}.{side}")
+            windows = []
+            if lvl != top:
+                windows.append(("latest", "traffic_light_window"))
+            if "worst_window" in s:
+                windows.append(("worst", "worst_window"))
+            for name, field in windows:
+                w = s[field]
+                if w["zone"] == "green":
+                    continue
+                latest = s["traffic_light_window"]
+                if name == "worst" and (w["from"], w["to"]) == (latest["from"], latest["to"]):
+                    continue  # the worst window is the latest, given above: said once
+                out.append((lvl, side,
+                            f'{esc(side)} {esc(level_label(lvl))}, {name} window: '
+                            f'<span class="zone zone-{esc(w["zone"])}" data-key="{k}.{field}.zone">'
+                            f'{esc(w["zone"])}</span> with <span data-key="{k}.{field}.exceptions">'
+                            f'{esc(fmt_int(w["exceptions"]))}</span> exception{"" if w["exceptions"] == 1 else "s"} in '
+                            f'<span data-key="{k}.{field}.observations">{esc(fmt_int(w["observations"]))}</span> '
+                            f'observations (<span data-key="{k}.{field}.from">{esc(w["from"])}</span> to '
+                            f'<span data-key="{k}.{field}.to">{esc(w["to"])}</span>)'))
+    return out
 
 
 def section_backtest(d, shown_dir=None):

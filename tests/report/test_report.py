@@ -1364,7 +1364,39 @@ def expected_rejections(bt):
                 out.append(f"{series}Christoffersen conditional coverage rejects ({direction}")
             if s["es_test"]["p_value"] < 0.05:
                 out.append(f"{series}ES test rejects (Z2 {s['es_test']['z2']:.2f}, p ")
+    test = bt.get("margin_call_test")
+    if test and test["realised"] > 0 and test["p_value"] < 0.05:
+        out.append(f"margin-call test rejects (too many calls: {test['realised']} vs {test['expected']:.1f} expected")
     return out
+
+
+def expected_zone_flags(bt):
+    """(series, window) of every traffic light outside green the headline must flag beyond its sentence
+    (the top level's latest windows): the latest window at the other levels, the worst at every level
+    (unless it is the latest window already flagged or given)."""
+    levels = backtest_levels()
+    top = levels[-1]
+    out = []
+    for lvl in levels:
+        for side in BACKTEST_SIDES:
+            s = bt["levels"][lvl][side]
+            latest, worst = s["traffic_light_window"], s.get("worst_window")
+            if lvl != top and latest["zone"] != "green":
+                out.append((f"{side} {float(lvl) * 100:g}%", "latest"))
+            if worst and worst["zone"] != "green" and (worst["from"], worst["to"]) != (latest["from"], latest["to"]):
+                out.append((f"{side} {float(lvl) * 100:g}%", "worst"))
+    return out
+
+
+def check_headline_zones(raw):
+    """The headline flags every yellow or red window its sentence does not give, with its dates."""
+    want = expected_zone_flags(BACKTEST)
+    found = re.search(r'<ul class="zones">(.*?)</ul>', raw, re.S)
+    items = [re.sub(r"<[^>]+>", "", html.unescape(i)) for i in re.findall(r"<li[^>]*>(.*?)</li>", found.group(1), re.S)] if found else []
+    check(len(items) == len(want), f"headline zone flags {items}, expected {want}")
+    for series, window in want:
+        check(sum(1 for i in items if i.startswith(f"{series}, {window} window: ")) == 1,
+              f"headline: no single flag of the {window} window of {series} in {items}")
 
 
 def check_headline_rejections(raw):
@@ -1418,6 +1450,7 @@ def check_backtest_section(page, raw, rows):
         check(f'data-key="backtest.levels.{top}.{side}.traffic_light">{bt["levels"][top][side]["traffic_light"]}<'
               in head, f"the headline does not give the {side} zone at {top}")
     check_headline_rejections(head)
+    check_headline_zones(head)
     check(f"fewer than 250 observations, where no zone applies" in raw,
           "the exceptions chart's caption does not say where the window is short of 250 observations")
     box = re.search(r'<div class="warnings" id="backtest-warnings"[^>]*>(.*?)</div>', raw, re.S)
@@ -1514,6 +1547,14 @@ def check_backtest_fixtures(script, source_dir, binary, work):
         bt = json.load(f)
     bt["levels"]["0.95"]["hedged"]["kupiec_p"] = 0.012
     bt["levels"]["0.99"]["unhedged"]["es_test"]["p_value"] = 0.0001
+    # The margin-call test rejecting; the 95% hedged light yellow (below the headline's level) and
+    # a yellow worst window that is not the latest: each flagged in the headline.
+    bt["margin_calls"] = 3
+    bt["margin_call_test"] = {"realised": 3, "expected": 0.6, "p_value": 0.02}
+    for field in ("traffic_light_window", "worst_window"):
+        bt["levels"]["0.95"]["hedged"][field]["zone"] = "yellow"
+    bt["levels"]["0.95"]["hedged"]["traffic_light"] = "yellow"
+    bt["levels"]["0.99"]["unhedged"]["worst_window"].update(zone="yellow", to="2023-07-20")
     with open(os.path.join(out, "backtest.json"), "w") as f:
         json.dump(bt, f)
     r = run_render(script, out)
@@ -1522,11 +1563,16 @@ def check_backtest_fixtures(script, source_dir, binary, work):
         raw = f.read()
     rows = load_backtest_files(out)
     check_backtest_only(parse(raw), raw, rows)
-    check(raw.count('class="num reject"') == 2, "backtest-rejections: expected two p-values marked as rejections")
+    check(raw.count('class="num reject"') == 3,
+          "backtest-rejections: expected three p-values marked as rejections (Kupiec, ES, margin calls)")
     items = check_headline_rejections(raw)
     check(items[0].startswith("unhedged 99%: ES test rejects (Z2 ") and "model understates tail losses" in items[0]
-          and items[1] == "hedged 95%: Kupiec rejects (too many exceptions: 2 vs 1.0 expected: model understates risk)",
+          and items[1] == "hedged 95%: Kupiec rejects (too many exceptions: 2 vs 1.0 expected: model understates risk)"
+          and items[2] == "margin-call test rejects (too many calls: 3 vs 0.6 expected, p 0.02: the collateral the "
+                          "model sized was too thin)",
           f"backtest-rejections: headline {items}")
+    check_headline_zones(raw)
+    check(len(expected_zone_flags(BACKTEST)) == 2, f"backtest-rejections: zone flags {expected_zone_flags(BACKTEST)}")
 
     # A run directory with a backtest beside it: everything as before, and the backtest section
     # after the replays.

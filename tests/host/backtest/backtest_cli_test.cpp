@@ -227,6 +227,41 @@ TEST(BacktestCli, HelpShowsEveryDefault) {
     EXPECT_NE(entry.find(c.shows), std::string::npos) << c.option << ":\n" << entry;
   }
   EXPECT_NE(help.find("VaR and ES levels: the book's risk.levels (default 0.95, 0.99)"), std::string::npos) << help;
+  EXPECT_EQ(help.find("{false}"), std::string::npos) << help;  // CLI11's marker of a negated flag
+}
+
+// --benchmark is the model's (each window's market factor): the hedge still trades the book's
+// hedge.benchmark, and backtest.json says so in its two places.
+TEST(BacktestCli, BenchmarkOptionIsTheModelsAndTheBookBlockTheHedgesUnderlying) {
+  test::TempDir dir;
+  const test::CliResult r = test::run_cli(
+      "backtest --quiet --no-report --backend cpu --prices " + (test::source_dir() / "data/demo_prices.csv").string() +
+      " --config " + (test::source_dir() / "configs/demo/book.yaml").string() +
+      " --benchmark ETH --window-days 365 --from 2025-02-10 --paths 2000 --out " + (dir / "out").string());
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const json j = json::parse(test::read_text(dir / "out/backtest.json"));
+  EXPECT_EQ(j.at("run").at("benchmark"), "ETH");
+  EXPECT_EQ(j.at("book").at("hedge").at("benchmark"), "BTC");
+}
+
+// A book asset the prices lack is named at the book's line, not only at the prices' header.
+TEST(BacktestCli, ABookAssetWithoutPricesNamesTheBooksField) {
+  test::TempDir dir;
+  test::write_text(dir / "book.yaml",
+                   "portfolio:\n"                      // 1
+                   "  holdings: {ETH: 400, DOGEX: 10}\n"  // 2
+                   "hedge:\n"                          // 3
+                   "  instrument: perpetual\n"         // 4
+                   "  benchmark: BTC\n"                // 5
+                   "  ratio: 0.8\n");                  // 6
+  const test::CliResult r = test::run_cli(
+      "backtest --quiet --no-report --prices " + (test::source_dir() / "data/demo_prices.csv").string() +
+      " --config " + (dir / "book.yaml").string() + " --window-days 365 --paths 2000 --out " + (dir / "out").string());
+  EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+  EXPECT_EQ(r.stderr_text.rfind("error: " + (dir / "book.yaml").string() + ":2: portfolio.holdings.DOGEX: 'DOGEX' has "
+                                "no column in ", 0), 0u) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("(its columns: BTC, ETH, SOL)"), std::string::npos) << r.stderr_text;
+  EXPECT_FALSE(fs::exists(dir / "out"));
 }
 
 /// A small book on the demo prices for `betahedge run`: no stresses, 2,000 paths on the command line.
@@ -288,6 +323,19 @@ TEST(BacktestCli, RunYamlErrorsNameTheFieldAndLine) {
     EXPECT_EQ(r.stderr_text.find("--"), std::string::npos) << r.stderr_text;
     EXPECT_FALSE(fs::exists(dir / "out"));
   }
+  // A bad backtest field fails before the run's calibration, not after it.
+  test::write_text(dir / "run.yaml", run_yaml("  window_days: 5\n"));
+  test::CliResult r = test::run_cli("run --backend cpu --paths 2000 --config " + (dir / "run.yaml").string() +
+                                    " --out " + (dir / "out").string());
+  EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find(":10: backtest.window_days: 5 returns are too few"), std::string::npos) << r.stderr_text;
+  EXPECT_EQ(r.stderr_text.find("calibrating"), std::string::npos) << r.stderr_text;
+  // A block-style backtest: without calibrate: is named at its own line, not its first field's.
+  test::write_text(dir / "run.yaml", "book: book.yaml\nbacktest:\n  window_days: 365\n");
+  r = test::run_cli("run --quiet --config " + (dir / "run.yaml").string() + " --out " + (dir / "out").string());
+  EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+  EXPECT_EQ(r.stderr_text.rfind("error: " + (dir / "run.yaml").string() + ":2: backtest: needs calibrate:", 0), 0u)
+      << r.stderr_text;
 }
 
 // The run's backtest is out of sample by design: without backtest.to it tests up to the last

@@ -382,6 +382,36 @@ TEST(AcerbiSzekely, UnderH0ThePValueIsUniformAndADoubledLossRejects) {
   EXPECT_DOUBLE_EQ(t.p_value, 1.0 / (1.0 + simulations));  // no simulated history comes near
 }
 
+TEST(MarginCallTest, RejectsTooManyCallsOnlyAndIsPrintedWithTheLevels) {
+  BacktestEvaluation e;
+  e.sample = std::vector<int>(250, 0);
+  e.levels.push_back({RiskLevel{"0.99", 0.99}, side_of(indicators(250, {100}), 0.99),
+                      side_of(indicators(250, {50, 150}), 0.99)});
+  // No call expected or met (an unmargined book): no margin line.
+  std::vector<std::string> lines = backtest_result_lines(e);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("0.99 unhedged: 1 exception in 250 (expected 2.5)"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("0.99 hedged: 2 exceptions in 250"), std::string::npos) << lines[1];
+  // 11 calls where the forecasts expected 4.0: P(K >= 11) = 0.0025, rejected.
+  e.margin_calls = 11;
+  e.expected_margin_calls = 4.0;
+  e.margin_calls_p = 0.0025;
+  EXPECT_EQ(margin_call_rejection(e), "margin-call test rejects (too many calls: 11 vs 4.0 expected, p 0.0025: the "
+                                      "collateral the model sized was too thin)");
+  lines = backtest_result_lines(e);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[2], "margin calls: 11 in 250 (expected 4.0), P(as many or more) 0.0025");
+  EXPECT_EQ(lines[3], "  " + margin_call_rejection(e));
+  // As many as expected, or none: printed, not rejected.
+  e.margin_calls = 4;
+  e.margin_calls_p = 0.57;
+  EXPECT_EQ(margin_call_rejection(e), "");
+  EXPECT_EQ(backtest_result_lines(e).size(), 3u);
+  e.margin_calls = 0;
+  e.margin_calls_p = 1.0;
+  EXPECT_EQ(margin_call_rejection(e), "");
+}
+
 TEST(MarginCallTest, PoissonBinomialTail) {
   // Equal probabilities: the binomial's upper tail, P(K >= k) = 1 - F(k - 1).
   const std::vector<double> equal(250, 0.01);

@@ -288,6 +288,32 @@ TEST(WalkForward, AFiveDayHorizonSamplesEveryFifthDate) {
     for (int c = 0; c <= sampled_column; ++c) std::getline(fields, field, ',');
     EXPECT_EQ(field, i % 5 == 0 ? "1" : "0") << line;
   }
+  // The tests read phase 0 (dates 0, 5, ...). Losses far beyond VaR on the phase-1 dates only: the
+  // reported tests see nothing, and a warning says that one of the five samplings rejects.
+  const auto phase_warnings = [](const BacktestEvaluation& evaluation) {
+    std::vector<std::string> out;
+    for (const std::string& w : evaluation.warnings)
+      if (w.find("-day horizon: Kupiec rejects on") != std::string::npos) out.push_back(w);
+    return out;
+  };
+  EXPECT_TRUE(phase_warnings(e).empty());
+  BacktestRun shifted = run;
+  for (std::size_t i = 1; i < shifted.dates.size(); i += 5) shifted.dates[i].realised_unhedged = -1e12;
+  const BacktestEvaluation one_phase = evaluate_backtest(shifted);
+  EXPECT_EQ(one_phase.levels[0].unhedged.coverage.exceptions, exceptions(run, false));
+  std::vector<std::string> warned = phase_warnings(one_phase);
+  ASSERT_EQ(warned.size(), 1u);
+  EXPECT_EQ(warned[0].rfind("backtest: unhedged 99% at a 5-day horizon: Kupiec rejects on 1 of the 5 ways to take "
+                            "one test date in 5 (p ", 0), 0u) << warned[0];
+  EXPECT_NE(warned[0].find(" from " + run.dates[1].date + ", "), std::string::npos) << warned[0];
+  EXPECT_NE(warned[0].find("the verdict turns on which dates are sampled"), std::string::npos) << warned[0];
+  // Every date's loss beyond VaR: every sampling rejects, and the warning says they agree.
+  for (BacktestDate& d : shifted.dates) d.realised_hedged = -1e12;
+  warned = phase_warnings(evaluate_backtest(shifted));
+  ASSERT_EQ(warned.size(), 2u);
+  EXPECT_NE(warned[1].find("backtest: hedged 99% at a 5-day horizon: Kupiec rejects on 5 of the 5 ways"),
+            std::string::npos) << warned[1];
+  EXPECT_NE(warned[1].find("every sampling agrees"), std::string::npos) << warned[1];
 }
 
 

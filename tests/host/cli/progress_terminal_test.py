@@ -170,9 +170,11 @@ def check_backtest(binary, source_dir, work):
     expected_err = collapsed(lines)
     check(expected_err[:2] == [lines[0], lines[10]], "the count lines should collapse to 106 of 106")
     out_lines = out.splitlines()
-    # One line per level and side, each followed by its rejected tests' lines (indented).
+    # One line per level and side, each followed by its rejected tests' lines (indented), then the
+    # margin calls (the demo book can be called).
     results = [x for x in out_lines if not x.startswith(" ")]
-    check(len(results) == 4, f"backtest printed {len(results)} result lines: {out}")
+    check(len(results) == 5 and results[-1].startswith("margin calls: "),
+          f"backtest printed {len(results)} result lines: {out}")
     check([x for x in shown if x in out_lines] == out_lines,
           f"the result lines on the terminal:\n" + "\n".join(shown))
     check([x for x in shown if x not in out_lines] == expected_err,

@@ -203,9 +203,9 @@ BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
     // Observations that would expect kFewExpectedExceptions, and the test dates that give them.
     const int needed = static_cast<int>(std::ceil(kFewExpectedExceptions / (1.0 - l.level.value) - 1e-9));
     std::snprintf(line, sizeof line,
-                  "backtest: %d observations expect %.2g exceptions at %s, too few for the coverage tests to reject "
+                  "backtest: %d observations expect %.*f exceptions at %s, too few for the coverage tests to reject "
                   "a wrong model (%d observations would expect %g)",
-                  n, expected, l.level.key.c_str(), needed, kFewExpectedExceptions);
+                  n, expected >= 0.1 ? 1 : 2, expected, l.level.key.c_str(), needed, kFewExpectedExceptions);
     std::string text = line;
     const std::string test_period = run.dates.empty() ? "" : run.dates.front().date + " .. " + run.dates.back().date;
     if (every_testable_date) {

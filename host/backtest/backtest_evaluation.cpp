@@ -62,10 +62,15 @@ std::vector<std::string> phase_warnings(const BacktestRun& run, int step) {
                     "date in %d (p ",
                     hedged ? "hedged" : "unhedged", level_percent(run.levels[level]).c_str(), step, rejecting,
                     std::min(step, dates), step);
+      // The phases share this run's forecasts (its fits): a run started at another date refits on
+      // other dates, so its p-values can differ a little from these.
       out.push_back(line + listed +
                     (rejecting < std::min(step, dates)
-                         ? "); the verdict turns on which dates are sampled: the tests above read the first"
-                         : "); every sampling agrees"));
+                         ? "); the verdict turns on which dates are sampled: the tests read those from " +
+                               run.dates.front().date
+                         : std::string("); every sampling agrees")) +
+                    ". Every phase reads this run's forecasts; a run from another " +
+                    run.options.names.field("from") + " refits on other dates and can differ a little");
     }
   return out;
 }

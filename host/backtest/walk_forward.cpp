@@ -226,6 +226,7 @@ BacktestHistory backtest_history(const PriceTable& prices, const BookConfig& boo
   window.benchmark = h.benchmark;
   window.assets = backtest_assets(book, h.benchmark);
   window.fill_forward = options.fill_forward;
+  window.fill_forward_setting = options.fill_forward_setting;
   h.returns = log_returns_on_common_window(prices, window);
   const int min_returns = minimum_returns(h.returns.num_assets(), h.calibration);
   if (options.window_days < min_returns)

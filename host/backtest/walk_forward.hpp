@@ -63,7 +63,8 @@ struct BacktestOptions {
   std::optional<std::string> to;       ///< last test date (inclusive); none: the last with a full horizon
   std::uint64_t paths = 100000;        ///< per test date
   int tail_quantiles = 32;             ///< per date, level and side, for the ES test's p-value
-  bool fill_forward = false;           ///< empty cells repeat the previous close (calibrate --fill forward)
+  bool fill_forward = false;           ///< empty cells repeat the previous close (--fill forward)
+  std::string fill_forward_setting = "--fill forward";  ///< how fill_forward is set, for messages
   BacktestOptionNames names;           ///< how messages and warnings name these options
 };
 

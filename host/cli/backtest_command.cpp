@@ -29,6 +29,7 @@ struct BacktestArgs {
   std::filesystem::path config;
   std::filesystem::path out;
   std::string benchmark;
+  std::string fill;
   std::string regimes = "2";
   std::string dist = "gaussian";
   int window_days = kDefaultBacktestWindowDays;
@@ -49,6 +50,7 @@ void run_backtest_command(const BacktestArgs& args) {
   apply_run_options(simulation_options, book.simulation);
   BacktestOptions options;
   options.benchmark = args.benchmark;
+  options.fill_forward = args.fill == "forward";
   options.num_regimes = parse_regime_count(args.regimes, "--regimes");
   options.distribution = args.dist == "student-t" ? Distribution::student_t : Distribution::gaussian;
   options.window_days = args.window_days;
@@ -89,6 +91,10 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
       ->required();
   cmd->add_option("--benchmark", args->benchmark, "the model's benchmark, the market factor each window is fitted against (default: "
                   "the book's hedge.benchmark); the hedge still trades the book's hedge.benchmark");
+  cmd->add_option("--fill", args->fill,
+                  "fill empty cells: forward (repeat the previous close; a gap anywhere in the assets' common "
+                  "window of the prices stops the backtest without it)")
+      ->check(CLI::IsMember({"forward"}));
   cmd->add_option("--regimes", args->regimes, "number of regimes 1..8, or auto (BIC at every refit)")
       ->capture_default_str();
   cmd->add_option("--dist", args->dist, "emission distribution")

@@ -40,6 +40,8 @@ struct RunCalibration {
   std::optional<std::string> start;
   std::optional<std::string> end;
   bool fill_forward = false;
+  /// How fill_forward is set, for messages (the Python package says `fill="forward"`).
+  std::string fill_forward_setting = "calibrate.fill_forward: true";
   std::uint64_t seed = 42;
   int starts = 10;
 };

@@ -133,8 +133,8 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
       if (std::isnan(close)) {
         if (!options.fill_forward)
           fail_at(source, table.lines[r], "field " + quoted_for_message(data.assets[i]) + ": empty cell on " + table.dates[r] +
-                                              " inside the common window (use --fill forward to repeat the previous "
-                                              "close)");
+                                              " inside the common window (use " + options.fill_forward_setting +
+                                              " to repeat the previous close)");
         if (stretch[i].length == 0) {
           stretch[i].first = r;
           stretch[i].source = last_valid[i];
@@ -155,7 +155,7 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
     data.price_dates.push_back(table.dates[r]);
   }
   if (data.filled_cells > 0)
-    data.notes.push_back("--fill forward filled " + count_of(data.filled_cells, "empty cell"));
+    data.notes.push_back(options.fill_forward_setting + " filled " + count_of(data.filled_cells, "empty cell"));
   for (int i = 0; i < num_assets; ++i)
     if (longest[i].length >= kNotedFillStretch) data.notes.push_back(fill_note(table, data.assets[i], longest[i]));
 

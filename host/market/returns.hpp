@@ -18,6 +18,9 @@ struct ReturnWindowOptions {
   std::optional<std::string> end;        ///< last price date kept (inclusive, YYYY-MM-DD)
   bool fill_forward = false;             ///< an empty cell repeats the asset's previous close, which may lie
                                          ///< before the common window (the window opened inside a gap)
+  /// How the caller's user turns fill_forward on, for messages: "--fill forward",
+  /// "calibrate.fill_forward: true" (run.yaml), `fill="forward"` (Python).
+  std::string fill_forward_setting = "--fill forward";
   int min_returns = 2;                   ///< fewer returns in the common window is an error
 };
 

@@ -29,6 +29,7 @@ CalibratedModel calibrate_from_prices(const PriceTable& table, const RunCalibrat
   window.start = c.start;
   window.end = c.end;
   window.fill_forward = c.fill_forward;
+  window.fill_forward_setting = c.fill_forward_setting;
   const bool benchmark_listed = std::find(c.assets.begin(), c.assets.end(), c.benchmark) != c.assets.end();
   const int num_assets = c.assets.empty() ? table.num_symbols() : static_cast<int>(c.assets.size()) + !benchmark_listed;
   window.min_returns = minimum_returns(num_assets, options);
@@ -47,6 +48,7 @@ BacktestOptions backtest_options(const RunCalibration& c, const RunBacktest& b) 
   o.calibration_seed = c.seed;
   o.calibration_starts = c.starts;
   o.fill_forward = c.fill_forward;
+  o.fill_forward_setting = c.fill_forward_setting;
   o.window_days = b.window_days;
   o.refit_every = b.refit_every;
   o.horizon_days = b.horizon_days;

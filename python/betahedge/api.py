@@ -204,7 +204,7 @@ def _run_with_book_in_memory(document: dict, book: Book, overrides: dict, progre
 
 def backtest(prices, config, *, benchmark=None, regimes=2, dist="gaussian", window_days=730, refit_every=20,
              horizon_days=1, from_=None, to=None, paths=100000, seed=None, backend=None, threads=None,
-             batch_size=None, progress=None) -> BacktestResult:
+             batch_size=None, fill=None, progress=None) -> BacktestResult:
     """Walk-forward test of the book's VaR/ES forecasts (``betahedge backtest``).
 
     At each test date from ``from_`` to ``to`` the model is refitted every ``refit_every``
@@ -212,6 +212,7 @@ def backtest(prices, config, *, benchmark=None, regimes=2, dist="gaussian", wind
     default: the book's hedge.benchmark), ``paths`` paths simulate the book over
     ``horizon_days``, and the realised P&L is tested against the forecasts. ``prices``: a CSV
     path or DataFrame; ``config``: a Book, a path or a dict (its ``model:`` is not read).
+    ``fill="forward"`` repeats the previous close in empty cells, as for calibrate.
     ``seed``, ``backend``, ``threads``, ``batch_size`` as for simulate. Returns a
     :class:`BacktestResult` whose ``summary`` is backtest.json.
     """
@@ -223,6 +224,10 @@ def backtest(prices, config, *, benchmark=None, regimes=2, dist="gaussian", wind
         "horizon_days": _inputs.whole_number("horizon_days", horizon_days, 1, _inputs.MAX_HORIZON_DAYS),
         "paths": _inputs.whole_number("paths", paths, _inputs.MIN_PATHS, _inputs.MAX_PATHS),
     }
+    if fill is not None:
+        if fill != "forward":
+            raise InputError(f"fill: only 'forward' is supported, got {fill!r}", "fill")
+        options["fill_forward"] = True
     if benchmark is not None:
         if not isinstance(benchmark, str) or not benchmark:
             raise InputError("benchmark: must be a symbol (a non-empty str)", "benchmark")

@@ -159,6 +159,7 @@ nb::dict calibrate_py(const std::string& prices_csv, const std::string& prices_s
   c.start = start;
   c.end = end;
   c.fill_forward = fill_forward;
+  c.fill_forward_setting = "fill=\"forward\"";
   c.seed = seed;
   c.starts = starts;
   std::optional<CalibratedModel> calibrated;
@@ -274,7 +275,7 @@ nb::dict backtest_py(const std::string& prices_csv, const std::string& prices_so
                   const std::string& book_source, const nb::dict& options, const nb::dict& overrides,
                   const nb::object& progress) {
   static const std::set<std::string> known{"benchmark",   "regimes",      "distribution", "window_days", "refit_every",
-                                           "horizon_days", "from",        "to",           "paths"};
+                                           "horizon_days", "from",        "to",           "paths",       "fill_forward"};
   for (auto [key, value] : options) {
     const std::string name = nb::cast<std::string>(nb::str(key));
     if (!known.count(name)) throw InputError(name + ": not a backtest option");
@@ -285,6 +286,8 @@ nb::dict backtest_py(const std::string& prices_csv, const std::string& prices_so
   apply_overrides(overrides, book.simulation);
   BacktestOptions o;
   o.benchmark = optional_key<std::string>(options, "benchmark").value_or("");
+  o.fill_forward = optional_key<bool>(options, "fill_forward").value_or(false);
+  o.fill_forward_setting = "fill=\"forward\"";
   if (options.contains("regimes")) {
     o.num_regimes = optional_key<int>(options, "regimes");
     if (o.num_regimes && (*o.num_regimes < 1 || *o.num_regimes > 8)) throw InputError("regimes: must be 1..8 or auto");

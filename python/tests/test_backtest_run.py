@@ -29,6 +29,25 @@ def test_backtest_equals_the_cli(cli, tmp_path):
     assert without_timing(from_frame.summary) == without_timing(ours.summary)
 
 
+def test_backtest_fills_a_gap_with_fill_forward(cli, tmp_path):
+    """A gap in the prices names the keyword that fills it; with it, the CLI's --fill forward files."""
+    prices = pd.read_csv(DEMO_PRICES, index_col="date", parse_dates=True)
+    prices.iloc[8, prices.columns.get_loc("SOL")] = float("nan")
+    with pytest.raises(betahedge.InputError, match=r'empty cell on .* \(use fill="forward" to repeat'):
+        betahedge.backtest(prices, DEMO_BOOK, paths=2000, seed=5, **WINDOW)
+    with pytest.raises(betahedge.InputError, match="fill: only 'forward'"):
+        betahedge.backtest(prices, DEMO_BOOK, paths=2000, seed=5, fill="backward", **WINDOW)
+    said = []
+    ours = betahedge.backtest(prices, DEMO_BOOK, paths=2000, seed=5, fill="forward", progress=said.append, **WINDOW)
+    assert any(line.endswith('fill="forward" filled 1 empty cell') for line in said), said
+    gapped = tmp_path / "gapped.csv"
+    prices.to_csv(gapped, date_format="%Y-%m-%d")
+    run_cli(cli, "backtest", "--prices", gapped, "--config", DEMO_BOOK, "--paths", 2000, "--seed", 5,
+            "--fill", "forward", "--from", WINDOW["from_"], "--to", WINDOW["to"], "--no-report",
+            "--out", tmp_path / "b", "--quiet")
+    assert ours.files["backtest.csv"] == (tmp_path / "b" / "backtest.csv").read_text()
+
+
 def test_run_equals_the_cli(cli, tmp_path):
     # The overnight job on the demo: calibrate, base and stresses, optimiser, bands, and a
     # five-date backtest; the run.yaml as a dict for Python, as a file for the CLI.

@@ -362,5 +362,39 @@ TEST(BacktestCli, RunTestsPastCalibrateEndUnlessToIsGiven) {
   }
 }
 
+// A gap in the prices: the backtest names its own --fill option, and fills with it; run.yaml's
+// message names calibrate.fill_forward.
+TEST(BacktestCli, AGapInThePricesNamesTheFillOptionThatFillsIt) {
+  test::TempDir dir;
+  std::istringstream demo(test::read_text(test::source_dir() / "data/demo_prices.csv"));
+  std::string gapped;
+  int line_number = 0;
+  for (std::string line; std::getline(demo, line);) {
+    if (++line_number == 10) line = line.substr(0, line.rfind(',') + 1);  // the last column's close empty
+    gapped += line + "\n";
+  }
+  test::write_text(dir / "prices.csv", gapped);
+  const std::string base = "backtest --no-report --backend cpu --prices " + (dir / "prices.csv").string() +
+                           " --config " + (test::source_dir() / "configs/demo/book.yaml").string() +
+                           " --window-days 365 --from 2025-02-12 --paths 2000 --out ";
+  test::CliResult r = test::run_cli(base + (dir / "unfilled").string());
+  EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("prices.csv:10: field 'SOL': empty cell on "), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("(use --fill forward to repeat the previous close)"), std::string::npos)
+      << r.stderr_text;
+  r = test::run_cli(base + (dir / "filled").string() + " --fill forward");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("--fill forward filled 1 empty cell"), std::string::npos) << r.stderr_text;
+  EXPECT_EQ(test::run_cli(base + (dir / "other").string() + " --fill backward").exit_code, 2);
+
+  write_run_book(dir.path());
+  test::write_text(dir / "run.yaml", "book: book.yaml\ncalibrate:\n  prices: prices.csv\n  benchmark: BTC\n"
+                                     "backtest:\n  window_days: 365\n");
+  r = test::run_cli("run --quiet --config " + (dir / "run.yaml").string() + " --out " + (dir / "run").string());
+  EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("(use calibrate.fill_forward: true to repeat the previous close)"), std::string::npos)
+      << r.stderr_text;
+}
+
 }  // namespace
 }  // namespace betahedge

@@ -66,17 +66,23 @@ inline std::string read_text(const std::filesystem::path& path) {
 struct CliResult {
   int exit_code;
   std::string stderr_text;
+  std::string stdout_text;
 };
 
-/// Runs the built `betahedge` binary with `args` (a shell-quoted string), capturing stderr;
-/// `environment` ("NAME=value ...") is set for that run only.
+/// Runs the built `betahedge` binary with `args` (a shell-quoted string), capturing stderr and
+/// stdout; `environment` ("NAME=value ...") is set for that run only.
 inline CliResult run_cli(const std::string& args, const std::string& environment = "") {
-  const auto err = std::filesystem::temp_directory_path() /
-                   ("betahedge-cli-stderr-" + std::to_string(::getpid()));
-  const std::string cmd = environment + " " + std::string(BETAHEDGE_CLI) + " " + args + " >/dev/null 2>" + err.string();
+  const auto capture = [](const char* stream) {
+    return std::filesystem::temp_directory_path() /
+           ("betahedge-cli-" + std::string(stream) + "-" + std::to_string(::getpid()));
+  };
+  const auto err = capture("stderr"), out = capture("stdout");
+  const std::string cmd =
+      environment + " " + std::string(BETAHEDGE_CLI) + " " + args + " >" + out.string() + " 2>" + err.string();
   int status = std::system(cmd.c_str());
-  CliResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(err)};
+  CliResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(err), read_text(out)};
   std::filesystem::remove(err);
+  std::filesystem::remove(out);
   return r;
 }
 

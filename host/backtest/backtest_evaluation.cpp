@@ -34,6 +34,14 @@ BacktestSideTests side_tests(const BacktestRun& run, const std::vector<int>& sam
   return t;
 }
 
+/// An expected count: one decimal, or two significant digits below 0.1 (0.0012 expected margin
+/// calls is not "0.0").
+std::string expected_count(double x) {
+  char text[32];
+  std::snprintf(text, sizeof text, x >= 0.1 || x == 0.0 ? "%.1f" : "%.2g", x);
+  return text;
+}
+
 /// At a horizon of h > 1 days the tests read one test date in h, starting with the first: another
 /// start (phase) reads other dates, and with few exceptions the verdict can turn on it. One warning
 /// per level and side whose Kupiec test rejects on any phase, with every phase's p-value.
@@ -151,9 +159,9 @@ std::vector<std::string> backtest_result_lines(const BacktestEvaluation& evaluat
     }
   if (evaluation.margin_calls > 0 || evaluation.expected_margin_calls > 0.0) {
     char line[240];
-    std::snprintf(line, sizeof line, "margin calls: %d in %d (expected %.1f), P(as many or more) %.3g",
+    std::snprintf(line, sizeof line, "margin calls: %d in %d (expected %s), P(as many or more) %.3g",
                   evaluation.margin_calls, static_cast<int>(evaluation.sample.size()),
-                  evaluation.expected_margin_calls, evaluation.margin_calls_p);
+                  expected_count(evaluation.expected_margin_calls).c_str(), evaluation.margin_calls_p);
     lines.push_back(line);
     const std::string rejection = margin_call_rejection(evaluation);
     if (!rejection.empty()) lines.push_back("  " + rejection);
@@ -165,9 +173,10 @@ std::string margin_call_rejection(const BacktestEvaluation& evaluation) {
   if (evaluation.margin_calls == 0 || evaluation.margin_calls_p >= kRejectAt) return "";
   char text[240];
   std::snprintf(text, sizeof text,
-                "margin-call test rejects (too many calls: %d vs %.1f expected, p %.3g: the collateral the model "
+                "margin-call test rejects (too many calls: %d vs %s expected, p %.3g: the collateral the model "
                 "sized was too thin)",
-                evaluation.margin_calls, evaluation.expected_margin_calls, evaluation.margin_calls_p);
+                evaluation.margin_calls, expected_count(evaluation.expected_margin_calls).c_str(),
+                evaluation.margin_calls_p);
   return text;
 }
 
@@ -208,9 +217,9 @@ BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
     // Observations that would expect kFewExpectedExceptions, and the test dates that give them.
     const int needed = static_cast<int>(std::ceil(kFewExpectedExceptions / (1.0 - l.level.value) - 1e-9));
     std::snprintf(line, sizeof line,
-                  "backtest: %d observations expect %.*f exceptions at %s, too few for the coverage tests to reject "
+                  "backtest: %d observations expect %s exceptions at %s, too few for the coverage tests to reject "
                   "a wrong model (%d observations would expect %g)",
-                  n, expected >= 0.1 ? 1 : 2, expected, l.level.key.c_str(), needed, kFewExpectedExceptions);
+                  n, expected_count(expected).c_str(), l.level.key.c_str(), needed, kFewExpectedExceptions);
     std::string text = line;
     const std::string test_period = run.dates.empty() ? "" : run.dates.front().date + " .. " + run.dates.back().date;
     if (every_testable_date) {
@@ -245,10 +254,10 @@ BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
   }
   if (e.margin_calls > 0) {
     std::snprintf(line, sizeof line,
-                  "backtest: the realised hedge met a margin call on %d of %d dates (the forecasts expected %.1f; "
+                  "backtest: the realised hedge met a margin call on %d of %d dates (the forecasts expected %s; "
                   "P(as many or more) = %.3g); the hedged P&L of those dates includes the call's liquidation or "
                   "top-up",
-                  e.margin_calls, n, e.expected_margin_calls, e.margin_calls_p);
+                  e.margin_calls, n, expected_count(e.expected_margin_calls).c_str(), e.margin_calls_p);
     e.warnings.push_back(line);
   }
   return e;

@@ -1,8 +1,10 @@
 // betahedge run: the overnight job (host/pipeline) written to an output directory with
 // report.html; the directory appears complete or not at all.
 #include <filesystem>
+#include <iostream>
 #include <memory>
 
+#include "backtest/backtest_evaluation.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_options.hpp"
 #include "config/run_config.hpp"
@@ -47,6 +49,10 @@ void run_overnight(const RunArgs& args) {
         render_html_report(dir, args.out);
       }
     });
+    // The backtest's verdict on stdout, as `betahedge backtest` prints it: its rejections are
+    // what a run's reader must not miss.
+    if (job.backtest_tests)
+      for (const std::string& line : backtest_result_lines(*job.backtest_tests)) std::cout << line << "\n";
     print_warnings(job.report.warnings);
     if (job.backtest_tests) print_warnings(job.backtest_tests->warnings);
   });

@@ -157,6 +157,11 @@ def fmt_count(x):
     return f"{x:,.2f}"
 
 
+def fmt_expected(x):
+    """An expected count as the CLI prints it: one decimal, or two significant digits below 0.1."""
+    return f"{x:.1f}" if x >= 0.1 or x == 0 else f"{x:.2g}"
+
+
 def fmt_int(x):
     return f"{int(x):,}"
 
@@ -1220,6 +1225,13 @@ def section_committee(d):
                      + f'<p class="note">Walk forward over {fmt_int(bt["test_dates"])} test dates, '
                      f'{esc(bt["run"]["from"])} to {esc(bt["run"]["to"])}; the tests, the P&amp;L against VaR and '
                      'the windows are in the <a href="#backtest">backtest section</a>.</p>')
+        # Its caveats too (too few observations, a verdict that turns on the sampling phase, margin
+        # calls in the realised paths): page one is what a committee reads.
+        if bt["warnings"]:
+            items = "".join(f"<li>{esc(w)}</li>" for w in bt["warnings"])
+            parts.append(f'<div class="warnings" id="summary-backtest-warnings" role="note"><strong>'
+                         f'{len(bt["warnings"])} backtest warning{"" if len(bt["warnings"]) == 1 else "s"}</strong>: '
+                         f"read the verdict with these<ul>{items}</ul></div>")
     return ('<section id="summary"><h2>Committee summary</h2>' + "".join(parts) + "</section>")
 
 
@@ -2181,7 +2193,7 @@ BOOK_ORDER = ("portfolio", "holdings", "notional", "weights", "hedge", "instrume
               "risk_levels", "horizon_days", "steps_per_day", "drift", "config")
 BOOK_LABELS = {
     "holdings": "Holdings (units)", "notional": "Notional", "weights": "Weights", "instrument": "Instrument",
-    "benchmark": "Benchmark", "mode": "Mode", "ratio": "Hedge ratio (short notional / value)",
+    "benchmark": "Hedged underlying", "mode": "Mode", "ratio": "Hedge ratio (short notional / value)",
     "target_beta": "Target beta", "band": "Band (|beta \u2212 target|)", "rebalance_every_days": "Beta check every (days)",
     "allocation": "Split among legs", "beta_estimate": "Beta estimate", "fee_bps": "Fee (bps)",
     "slippage_bps": "Slippage (bps)", "funding_rate_8h": "Funding per 8 h (per regime as given)",
@@ -2598,7 +2610,7 @@ def backtest_settings(b, shown_dir):
     right = [
         ("Prices", td(k("run.prices"), run["prices"], fmt_text)),
         ("Assets", f'<td class="txt">{esc(", ".join(run["assets"]))}</td>'),
-        ("Benchmark", td(k("run.benchmark"), run["benchmark"], fmt_text)),
+        ("Model benchmark (each fit's market factor)", td(k("run.benchmark"), run["benchmark"], fmt_text)),
         ("Paths per test date", td(k("run.paths"), run["paths"], fmt_int)),
         ("Seed", td(k("run.seed"), run["seed"], fmt_int)),
         ("Backend", td(k("run.backend"), run["backend"], fmt_text)),
@@ -2676,7 +2688,7 @@ def backtest_headline(bt, top):
     test = bt.get("margin_call_test")
     if test is not None and test["realised"] > 0 and test["p_value"] < 0.05:
         rejected.append(("margin", "hedged",
-                         f"margin-call test rejects (too many calls: {test['realised']} vs {test['expected']:.1f} "
+                         f"margin-call test rejects (too many calls: {test['realised']} vs {fmt_expected(test['expected'])} "
                          f"expected, p {test['p_value']:.3g}: the collateral the model sized was too thin)"))
     zones = backtest_zone_flags(bt, top)
     if zones:
@@ -2864,7 +2876,7 @@ def render_page(d, shown_dir):
         "<title>betahedge risk report</title>",
         f"<style>{CSS}</style></head><body>",
         "<header><h1>betahedge risk report</h1>",
-        f'<p class="sub">{len(s["scenarios"])} scenarios: {esc(names)}'
+        f'<p class="sub">{len(s["scenarios"])} scenario{"" if len(s["scenarios"]) == 1 else "s"}: {esc(names)}'
         + (f'; {len(d["replays"])} history replays: {esc(", ".join(r["name"] for r in d["replays"]))}'
            if d["replays"] else "")
         + (f'; a backtest of {fmt_int(d["backtest"]["json"]["test_dates"])} dates, '

@@ -1366,7 +1366,9 @@ def expected_rejections(bt):
                 out.append(f"{series}ES test rejects (Z2 {s['es_test']['z2']:.2f}, p ")
     test = bt.get("margin_call_test")
     if test and test["realised"] > 0 and test["p_value"] < 0.05:
-        out.append(f"margin-call test rejects (too many calls: {test['realised']} vs {test['expected']:.1f} expected")
+        e = test["expected"]
+        expected = f"{e:.1f}" if e >= 0.1 or e == 0 else f"{e:.2g}"
+        out.append(f"margin-call test rejects (too many calls: {test['realised']} vs {expected} expected")
     return out
 
 
@@ -1591,6 +1593,14 @@ def check_backtest_fixtures(script, source_dir, binary, work):
     check_report(parse(raw), raw, summary, read_bands(os.path.join(out, "bands.csv")), expect_regimes=True,
                  backtest=rows)
     check('href="#backtest"' in raw, "the run report's navigation does not link the backtest")
+    # Page one carries the backtest's warnings with its verdict.
+    box = re.search(r'<div class="warnings" id="summary-backtest-warnings"[^>]*>(.*?)</div>', raw, re.S)
+    check(box is not None and BACKTEST["warnings"], "page one: no backtest warnings box (the fixture has warnings)")
+    if box:
+        items = [html.unescape(" ".join(i.split())) for i in re.findall(r"<li>(.*?)</li>", box.group(1), re.S)]
+        check(items == BACKTEST["warnings"], f"page one's backtest warnings {items}, backtest.json {BACKTEST['warnings']}")
+        check(raw.index('id="summary-backtest-warnings"') < raw.index('<section id="backtest"'),
+              "page one's backtest warnings are not before the backtest section")
 
     # Error paths: exit 2 and one line naming the file and the field.
     def json_case(label, edit, must_name, base="fixture_backtest"):

@@ -352,6 +352,9 @@ TEST(BacktestCli, RunTestsPastCalibrateEndUnlessToIsGiven) {
     const test::CliResult r = test::run_cli("run --quiet --backend cpu --paths 2000 --config " +
                                             (dir / "run.yaml").string() + " --out " + out.string());
     ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+    // stdout carries the backtest's verdict, as `betahedge backtest` prints it.
+    EXPECT_EQ(r.stdout_text.rfind("0.99 unhedged: ", 0), 0u) << r.stdout_text;
+    EXPECT_NE(r.stdout_text.find("\n0.99 hedged: "), std::string::npos) << r.stdout_text;
     const json j = json::parse(test::read_text(out / "backtest.json"));
     EXPECT_EQ(j.at("run").at("from"), "2025-02-05");
     EXPECT_EQ(j.at("run").at("to"), last);

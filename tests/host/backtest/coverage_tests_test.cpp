@@ -410,6 +410,9 @@ TEST(MarginCallTest, RejectsTooManyCallsOnlyAndIsPrintedWithTheLevels) {
   e.margin_calls = 0;
   e.margin_calls_p = 1.0;
   EXPECT_EQ(margin_call_rejection(e), "");
+  // A small expectation keeps two significant digits, not "0.0".
+  e.expected_margin_calls = 0.0012;
+  EXPECT_EQ(backtest_result_lines(e)[2], "margin calls: 0 in 250 (expected 0.0012), P(as many or more) 1");
 }
 
 TEST(MarginCallTest, PoissonBinomialTail) {

@@ -218,6 +218,10 @@ BacktestHistory backtest_history(const PriceTable& prices, const BookConfig& boo
       throw InputError(book_location(book, field) + ": '" + symbol + "' has no column in " + prices.source +
                        " (its columns: " + join_symbols(prices.symbols) + ")");
   };
+  if (!options.benchmark.empty() && prices.column(options.benchmark) < 0)
+    throw InputError(option_error(options, "benchmark", "'" + options.benchmark + "' has no column in " +
+                                                            prices.source + " (its columns: " +
+                                                            join_symbols(prices.symbols) + ")"));
   for (const auto& [symbol, units] : book.holdings) need_column(symbol, "portfolio.holdings." + symbol);
   for (const auto& [symbol, weight] : book.weights) need_column(symbol, "portfolio.weights." + symbol);
   need_column(book.hedge.benchmark, "hedge.benchmark");

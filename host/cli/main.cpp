@@ -5,6 +5,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -70,7 +71,10 @@ ranks::Outcome parse_and_run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return {app.exit(e), ""};
   } catch (const CLI::ParseError& e) {
-    return {kExitInput, clip_for_message(e.what(), 300) + " (see betahedge --help)"};
+    // The help of the command the mistake was made in, when it got that far.
+    const std::vector<CLI::App*> commands = app.get_subcommands();
+    const std::string help = commands.empty() ? "betahedge --help" : "betahedge " + commands.back()->get_name() + " --help";
+    return {kExitInput, clip_for_message(e.what(), 300) + " (see " + help + ")"};
   }
   try {
     if (action) action();

@@ -13,7 +13,7 @@ CLI::Validator whole_number() {
         const bool whole = text.size() > digits && text.find_first_not_of("0123456789", digits) == std::string::npos;
         return whole ? std::string() : "must be a whole number, got '" + clip_for_message(text) + "'";
       },
-      "WHOLE NUMBER", "whole_number");
+      "", "whole_number");  // no description: the help shows the type and its range only
 }
 
 void add_run_options(CLI::App& command, RunOptions& o) {

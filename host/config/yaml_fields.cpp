@@ -227,7 +227,11 @@ bool Fields::boolean(const std::string& key, bool fallback) const {
   fail_at(e->value, field(key), quoted_for_message(value) + " must be true or false");
 }
 
-Fields Fields::sub(const std::string& key) const { return Fields(require(key), file_, field(key)); }
+Fields Fields::sub(const std::string& key) const {
+  const YAML::Node n = require(key);
+  if (!n.IsMap()) fail(key, "must be a mapping");  // at the key's line (an empty value has none of its own)
+  return Fields(n, file_, field(key));
+}
 
 YAML::Node Fields::sequence(const std::string& key, const LengthRange& lengths, const std::string& what) const {
   const YAML::Node n = require(key);
@@ -247,8 +251,9 @@ void Fields::fail_at(const YAML::Node& n, const std::string& where, const std::s
 
 void Fields::fail(const std::string& key, const std::string& what) const {
   const Entry* e = find(key);
-  // A block mapping or sequence starts on the line after its key: the key's line is the field's.
-  const bool block = e && (e->value.IsMap() || e->value.IsSequence());
+  // A block mapping or sequence starts on the line after its key, and an empty value (null)
+  // is marked there too: the key's line is the field's.
+  const bool block = e && !e->value.IsScalar();
   fail_at(e ? (block ? e->key_node : e->value) : node_, field(key), what);
 }
 

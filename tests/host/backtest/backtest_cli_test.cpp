@@ -59,6 +59,8 @@ TEST(BacktestCli, BadOptionsExitTwoNamingTheOptionAndWriteNothing) {
       {"--paths 0", "--paths", ""},
       {"--refit-every 0", "--refit-every", ""},
       {"--regimes 9", "--regimes", "'9'"},
+      {"--benchmark XBT", "--benchmark: 'XBT' has no column in ", "(its columns: BTC, ETH, SOL)"},
+      {"--paths abc", "--paths", "(see betahedge backtest --help)"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.options);
@@ -228,6 +230,7 @@ TEST(BacktestCli, HelpShowsEveryDefault) {
   }
   EXPECT_NE(help.find("VaR and ES levels: the book's risk.levels (default 0.95, 0.99)"), std::string::npos) << help;
   EXPECT_EQ(help.find("{false}"), std::string::npos) << help;  // CLI11's marker of a negated flag
+  EXPECT_EQ(help.find("WHOLE NUMBER"), std::string::npos) << help;  // a validator's name, not a type
 }
 
 // --benchmark is the model's (each window's market factor): the hedge still trades the book's
@@ -310,6 +313,7 @@ TEST(BacktestCli, RunYamlErrorsNameTheFieldAndLine) {
        "the testable dates are 2023-02-11 .. 2025-02-14"},
       {"  window_days: 365\n  to: 2030-01-01\n", ":11: backtest.to: 2030-01-01", "outside the test period"},
       {"  to: 2022-06-01\n", ":10: backtest.to: 2022-06-01", "a 730-day window before"},  // the default window
+      {"", ":9: backtest: must be a mapping", ""},  // empty, at the end of the file: its own line, not past it
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.block);

@@ -89,8 +89,10 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--prices", args->prices, "prices CSV: date,<SYM>,... (SPEC 4)")->required();
   cmd->add_option("--config", args->config, "book.yaml (its model: is not read: each date's model is fitted)")
       ->required();
-  cmd->add_option("--benchmark", args->benchmark, "the model's benchmark, the market factor each window is fitted against (default: "
-                  "the book's hedge.benchmark); the hedge still trades the book's hedge.benchmark");
+  cmd->add_option("--benchmark", args->benchmark, "the model's benchmark: the asset whose volatility orders each fit's regimes (regime 0 its "
+                  "calmest), and so which regime the book's per-regime terms (funding, basis, implied vol) "
+                  "apply in (default: the book's hedge.benchmark); the hedge still trades, and betas are still "
+                  "measured against, the book's hedge.benchmark");
   cmd->add_option("--fill", args->fill,
                   "fill empty cells: forward (repeat the previous close; a gap anywhere in the assets' common "
                   "window of the prices stops the backtest without it)")

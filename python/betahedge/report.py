@@ -157,6 +157,11 @@ def fmt_count(x):
     return f"{x:,.2f}"
 
 
+def fmt_small_count(x):
+    """A count's expectation to two decimals, or two significant digits below 0.005 (1.2e-03, not 0.00)."""
+    return fmt_count(x) if x == 0 or x >= 0.005 else f"{x:.1e}"
+
+
 def fmt_expected(x):
     """An expected count as the CLI prints it: one decimal, or two significant digits below 0.1."""
     return f"{x:.1f}" if x >= 0.1 or x == 0 else f"{x:.2g}"
@@ -2654,7 +2659,7 @@ def backtest_margin_calls(bt):
     note = ""
     if test is not None:
         rows += [("Expected by the forecasts (sum of their call probabilities)",
-                  td(backtest_key("margin_call_test.expected"), test["expected"], fmt_count)),
+                  td(backtest_key("margin_call_test.expected"), test["expected"], fmt_small_count)),
                  ("P(as many calls or more), dates independent",
                   td_pvalue(backtest_key("margin_call_test.p_value"), test["p_value"]))]
         note = ('<p class="note">Each date calls with its forecast probability (exact Poisson-binomial). A small '
@@ -2839,6 +2844,10 @@ def render_backtest_only(d, shown_dir):
         ("backtest-rolling", "Exceptions over time"), ("backtest-effectiveness", "Hedge effectiveness"),
         ("backtest-margin", "Margin calls"),
         ("backtest-settings", "Settings")))
+    # What the hedge trades, from the book block (an older backtest.json has none).
+    hedge = bt.get("book", {}).get("hedge", {})
+    hedged_with = (f'; hedged with {esc(hedge.get("instrument", ""))} on {esc(hedge["benchmark"])}'
+                   if hedge.get("benchmark") else "")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -2846,8 +2855,8 @@ def render_backtest_only(d, shown_dir):
         "<title>betahedge backtest report</title>",
         f"<style>{CSS}</style></head><body>",
         "<header><h1>betahedge backtest report</h1>",
-        f'<p class="sub">Walk-forward test of the book ({esc(", ".join(run["assets"]))}; benchmark '
-        f'{esc(run["benchmark"])}): {fmt_int(bt["test_dates"])} test dates, {esc(run["from"])} to {esc(run["to"])}, '
+        f'<p class="sub">Walk-forward test of the book ({esc(", ".join(run["assets"]))}{hedged_with}; model '
+        f'benchmark {esc(run["benchmark"])}): {fmt_int(bt["test_dates"])} test dates, {esc(run["from"])} to {esc(run["to"])}, '
         f'VaR and ES at {esc(", ".join(level_label(x) for x in b["levels"]))}</p>',
         f"<nav>{nav}</nav></header>",
         section_backtest(d, shown_dir),

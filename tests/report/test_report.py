@@ -330,6 +330,10 @@ def check_cell(key, text, value):
     kind = kind_of(key)
     # A rare event's probability keeps two significant digits rather than print as 0.0000.
     probability = TINY_PROBABILITY if 0 < abs(value) < 5e-5 else FOUR_DECIMALS
+    # So does a small expected count (the margin calls a calm history expects: 0.0012, not 0.00).
+    if kind == "money" and key.endswith("margin_call_test.expected") and 0 < value < 0.005:
+        kind = "probability"
+        probability = TINY_PROBABILITY
     pattern = {"money": MONEY, "four_decimals": FOUR_DECIMALS, "integer": INTEGER, "percent": PERCENT,
                "probability": probability, "three_decimals": THREE_DECIMALS}.get(kind)
     if pattern:
@@ -1582,8 +1586,16 @@ def check_backtest_fixtures(script, source_dir, binary, work):
     shutil.copytree(os.path.join(report_dir, "fixture"), out)
     for f in ("backtest.json", "backtest.csv"):
         shutil.copyfile(os.path.join(report_dir, "fixture_backtest", f), os.path.join(out, f))
+    # A calm history's margin calls: 0.0012 expected is shown as such, not as 0.00.
+    with open(os.path.join(out, "backtest.json")) as f:
+        bt = json.load(f)
+    bt["margin_call_test"]["expected"] = 0.0012
+    with open(os.path.join(out, "backtest.json"), "w") as f:
+        json.dump(bt, f)
     r = run_render(script, out)
     check(r.returncode == 0, f"report.py on a run with a backtest exited {r.returncode}: {r.stderr.strip()}")
+    check('data-key="backtest.margin_call_test.expected">1.2e-03<' in open(os.path.join(out, "report.html")).read(),
+          "a small expected count is not shown to two significant digits")
     with open(os.path.join(out, "report.html"), encoding="utf-8") as f:
         raw = f.read()
     with open(os.path.join(out, "summary.json")) as f:

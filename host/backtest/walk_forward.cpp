@@ -56,6 +56,7 @@ ReturnData window_of(const ReturnData& history, const Eigen::MatrixXd& closes, i
   w.benchmark_index = history.benchmark_index;
   w.price_dates.assign(history.price_dates.begin() + first, history.price_dates.begin() + last + 1);
   w.log_returns = history.log_returns.middleRows(first, last - first);
+  w.closes = closes.middleRows(first, last - first + 1);
   w.spot.resize(history.assets.size());
   for (int i = 0; i < history.num_assets(); ++i) w.spot[i] = closes(last, i);
   return w;
@@ -275,18 +276,11 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
   run.seed = book.simulation.seed;
   run.benchmark = checked.benchmark;
   run.assets = history.assets;
+  run.filled_cells = history.filled_cells;
 
-  // The closes of the history, aligned with its dates (spot on each test date).
-  Eigen::MatrixXd closes(static_cast<Eigen::Index>(history.price_dates.size()), history.num_assets());
-  {
-    std::vector<int> columns;
-    for (const std::string& a : history.assets) columns.push_back(prices.column(a));
-    int row = 0;
-    for (int t = 0; t < static_cast<int>(history.price_dates.size()); ++t) {
-      while (prices.dates[row] != history.price_dates[t]) ++row;
-      for (int i = 0; i < history.num_assets(); ++i) closes(t, i) = prices.closes(row, columns[i]);
-    }
-  }
+  // The closes of the history, aligned with its dates (spot on each test date, and the realised
+  // path): the ones its returns are taken from, so a filled gap's previous close.
+  const Eigen::MatrixXd& closes = history.closes;
 
   SelectedBackend selected;
   ranks::agree_on_errors([&] { selected = select_backend(book.simulation.backend, book.simulation.threads); });

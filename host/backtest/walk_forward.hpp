@@ -117,6 +117,7 @@ struct BacktestRun {
   int testable_dates = 0;
   std::vector<std::string> assets;   ///< the model's, benchmark first as calibrate orders them
   std::string benchmark;
+  int filled_cells = 0;              ///< empty price cells filled forward (--fill forward)
   std::vector<RiskLevel> levels;     ///< the book's risk.levels
   std::vector<BacktestFit> fits;
   std::vector<BacktestDate> dates;

@@ -168,6 +168,7 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
       if (!std::isnormal(ratios(t, i))) data.log_returns(t, i) = std::log(prices(t + 1, i)) - std::log(prices(t, i));
   data.spot.resize(num_assets);
   for (int i = 0; i < num_assets; ++i) data.spot[i] = prices(num_prices - 1, i);
+  data.closes = std::move(prices);
   require_moving_prices(data);
   return data;
 }

@@ -31,6 +31,10 @@ struct ReturnData {
   int benchmark_index = 0;               ///< position of the benchmark in `assets`
   std::vector<std::string> price_dates;  ///< [num_returns + 1] dates of the closes used
   Eigen::MatrixXd log_returns;           ///< [num_returns x num_assets]; row t is log(P[t+1] / P[t])
+  /// [num_returns + 1 x num_assets] the closes P[t] the returns are taken from, on price_dates,
+  /// with fill_forward's previous closes in place of empty cells (log_returns_on_common_window;
+  /// a backtest's spot and realised paths read these, never the raw table).
+  Eigen::MatrixXd closes;
   std::vector<double> spot;              ///< [num_assets] last close of each asset in the window
   int filled_cells = 0;                  ///< empty cells replaced by the previous close
   /// Decisions the user should hear about: the trimmed window, the number of filled cells, and

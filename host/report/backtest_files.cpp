@@ -221,6 +221,7 @@ nlohmann::json backtest_json(const BacktestRun& run, const BacktestEvaluation& e
        {{"prices", run.prices},
         {"benchmark", run.benchmark},
         {"assets", run.assets},
+        {"filled_cells", run.filled_cells},
         {"from", run.dates.empty() ? "" : run.dates.front().date},
         {"to", run.dates.empty() ? "" : run.dates.back().date},
         {"window_days", o.window_days},

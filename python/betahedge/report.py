@@ -778,6 +778,8 @@ def validate_backtest(bt, path):
     for key in ("window_days", "refit_every", "horizon_days", "sampling_step", "paths", "ranks"):
         whole(c, run, key, "run", minimum=1)
     whole(c, run, "seed", "run")
+    if "filled_cells" in run:  # an older backtest.json has none
+        whole(c, run, "filled_cells", "run")
     finite(c, run, "elapsed_s", "run", 0.0)
     if "book" in bt:
         book = c.get(bt, "book", "", kind="object")
@@ -2614,6 +2616,8 @@ def backtest_settings(b, shown_dir):
     ]
     right = [
         ("Prices", td(k("run.prices"), run["prices"], fmt_text)),
+        *((("Empty price cells filled with the previous close", td(k("run.filled_cells"), run["filled_cells"], fmt_int)),)
+          if "filled_cells" in run else ()),
         ("Assets", f'<td class="txt">{esc(", ".join(run["assets"]))}</td>'),
         ("Model benchmark (each fit's market factor)", td(k("run.benchmark"), run["benchmark"], fmt_text)),
         ("Paths per test date", td(k("run.paths"), run["paths"], fmt_int)),

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -392,6 +393,31 @@ TEST(BacktestCli, AGapInThePricesNamesTheFillOptionThatFillsIt) {
   r = test::run_cli(base + (dir / "filled").string() + " --fill forward");
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("--fill forward filled 1 empty cell"), std::string::npos) << r.stderr_text;
+  EXPECT_EQ(json::parse(test::read_text(dir / "filled/backtest.json")).at("run").at("filled_cells"), 1);
+  // A test date on a gap: its spot is the previous close and its realised P&L runs from there.
+  // 2025-02-12's SOL close empty: that date tests from 2025-02-11's close.
+  std::string late;
+  std::istringstream again(test::read_text(test::source_dir() / "data/demo_prices.csv"));
+  for (std::string line; std::getline(again, line);) {
+    if (line.rfind("2025-02-12,", 0) == 0) line = line.substr(0, line.rfind(',') + 1);
+    late += line + "\n";
+  }
+  test::write_text(dir / "late.csv", late);
+  r = test::run_cli("backtest --quiet --no-report --backend cpu --prices " + (dir / "late.csv").string() + " --config " +
+                    (test::source_dir() / "configs/demo/book.yaml").string() +
+                    " --window-days 365 --from 2025-02-11 --to 2025-02-12 --paths 2000 --fill forward --out " +
+                    (dir / "on-gap").string());
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const std::vector<std::vector<std::string>> rows = csv_rows(dir / "on-gap/backtest.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  const auto column = [&](const std::string& name) {
+    return std::find(rows[0].begin(), rows[0].end(), name) - rows[0].begin();
+  };
+  EXPECT_EQ(rows[2][column("date")], "2025-02-12");
+  // Read from the raw table, 2025-02-12's spot would be NaN: both dates have a finite realised P&L.
+  for (int d : {1, 2})
+    for (const char* name : {"realised_unhedged", "realised_hedged"})
+      EXPECT_TRUE(std::isfinite(std::stod(rows[d][column(name)]))) << name << " " << rows[d][0];
   EXPECT_EQ(test::run_cli(base + (dir / "other").string() + " --fill backward").exit_code, 2);
 
   write_run_book(dir.path());

@@ -107,8 +107,8 @@ std::vector<std::string> backtest_rejections(const RiskLevel& level, const std::
   const std::string series = side + " " + level_percent(level) + ": ";
   const bool too_many = c.exceptions > c.expected_exceptions;
   char count[160];
-  std::snprintf(count, sizeof count, "%s exceptions: %d vs %.1f expected%s", too_many ? "too many" : "too few",
-                c.exceptions, c.expected_exceptions, too_many ? ": model understates risk" : ", conservative");
+  std::snprintf(count, sizeof count, "%s exceptions: %d vs %s expected%s", too_many ? "too many" : "too few",
+                c.exceptions, expected_count(c.expected_exceptions).c_str(), too_many ? ": model understates risk" : ", conservative");
   // After an exception, another: pi11 = n11 / (n10 + n11); after a quiet observation: pi01.
   const double after_exception = c.transitions[1][0] + c.transitions[1][1] > 0
                                      ? c.transitions[1][1] / double(c.transitions[1][0] + c.transitions[1][1])
@@ -146,11 +146,11 @@ std::vector<std::string> backtest_result_lines(const BacktestEvaluation& evaluat
     for (const auto& [side, t] : {std::pair{"unhedged", &l.unhedged}, std::pair{"hedged", &l.hedged}}) {
       char line[400];
       std::snprintf(line, sizeof line,
-                    "%s %s: %d exception%s in %d (expected %.1f), Kupiec p %.3g, Christoffersen cc p %.3g, %s "
+                    "%s %s: %d exception%s in %d (expected %s), Kupiec p %.3g, Christoffersen cc p %.3g, %s "
                     "(worst %d observations %d exception%s, %s), ES Z2 %.2f (p %.3g, %s)",
                     l.level.key.c_str(), side, t->coverage.exceptions, t->coverage.exceptions == 1 ? "" : "s",
                     t->coverage.observations,
-                    t->coverage.expected_exceptions, t->coverage.kupiec_p, t->coverage.conditional_coverage_p,
+                    expected_count(t->coverage.expected_exceptions).c_str(), t->coverage.kupiec_p, t->coverage.conditional_coverage_p,
                     t->traffic_light.zone.c_str(), t->worst_window.last - t->worst_window.first + 1,
                     t->worst_window.exceptions, t->worst_window.exceptions == 1 ? "" : "s", t->worst_window.zone.c_str(), t->es_test.z2, t->es_test.p_value,
                     t->es_test.zone.c_str());

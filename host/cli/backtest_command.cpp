@@ -89,13 +89,10 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--prices", args->prices, "prices CSV: date,<SYM>,... (SPEC 4)")->required();
   cmd->add_option("--config", args->config, "book.yaml (its model: is not read: each date's model is fitted)")
       ->required();
-  cmd->add_option("--benchmark", args->benchmark, "the model's benchmark: the asset whose volatility orders each fit's regimes (regime 0 its "
-                  "calmest), and so which regime the book's per-regime terms (funding, basis, implied vol) "
-                  "apply in (default: the book's hedge.benchmark); the hedge still trades, and betas are still "
-                  "measured against, the book's hedge.benchmark");
+  cmd->add_option("--benchmark", args->benchmark, "the model's benchmark, whose volatility orders the regimes (default: the book's "
+                  "hedge.benchmark; the hedge stays on that; docs/backtest.md)");
   cmd->add_option("--fill", args->fill,
-                  "fill empty cells: forward (repeat the previous close; a gap anywhere in the assets' common "
-                  "window of the prices stops the backtest without it)")
+                  "fill empty cells: forward (repeat the previous close; without it a gap stops the backtest)")
       ->check(CLI::IsMember({"forward"}));
   cmd->add_option("--regimes", args->regimes, "number of regimes 1..8, or auto (BIC at every refit)")
       ->capture_default_str();
@@ -131,8 +128,9 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
   cmd->get_option("--batch-size")
       ->description("paths per batch (0 = automatic; rounded up to a multiple of 4096; at most 2^40; default: the "
                     "book's simulation.batch_size)");
-  cmd->footer("VaR and ES levels: the book's risk.levels (default 0.95, 0.99). In run.yaml the same options sit in "
-              "the backtest: block (docs/backtest.md).");
+  cmd->footer("VaR and ES levels: the book's risk.levels (default 0.95, 0.99). In run.yaml: --window-days, "
+              "--refit-every, --horizon-days, --from, --to and --paths sit in the backtest: block; --benchmark, "
+              "--regimes, --dist and --fill in calibrate: (docs/backtest.md).");
   cmd->callback([args, &action] { action = [args] { run_backtest_command(*args); }; });
 }
 

@@ -67,6 +67,9 @@ void add_run_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--config", args->config, "run.yaml")->required();
   add_output_options(*cmd, args->out, args->force);
   add_run_options(*cmd, args->run);
+  cmd->footer("--paths and --horizon-days are the risk job's; run.yaml's backtest: block has its own (backtest.paths, "
+              "default 100000 a date; backtest.horizon_days, default 1). --seed, --backend, --threads and "
+              "--batch-size apply to both (docs/backtest.md).");
   cmd->callback([args, &action] { action = [args] { run_overnight(*args); }; });
 }
 

@@ -2310,7 +2310,7 @@ def backtest_rejections(bt, levels):
             series = f"{side} {level_label(lvl)}: "
             x, e = s["exceptions"], s["expected_exceptions"]
             too_many = x > e
-            count = (f"{'too many' if too_many else 'too few'} exceptions: {x} vs {e:.1f} expected"
+            count = (f"{'too many' if too_many else 'too few'} exceptions: {x} vs {fmt_expected(e)} expected"
                      + (": model understates risk" if too_many else ", conservative"))
             (n00, n01), (n10, n11) = s.get("transitions", [[0, 0], [0, 0]])
             after_exception = n11 / (n10 + n11) if n10 + n11 else 0.0
@@ -2859,8 +2859,8 @@ def render_backtest_only(d, shown_dir):
         "<title>betahedge backtest report</title>",
         f"<style>{CSS}</style></head><body>",
         "<header><h1>betahedge backtest report</h1>",
-        f'<p class="sub">Walk-forward test of the book ({esc(", ".join(run["assets"]))}{hedged_with}; model '
-        f'benchmark {esc(run["benchmark"])}): {fmt_int(bt["test_dates"])} test dates, {esc(run["from"])} to {esc(run["to"])}, '
+        f'<p class="sub">Walk-forward test of the book (model assets {esc(", ".join(run["assets"]))}{hedged_with}; '
+        f'model benchmark {esc(run["benchmark"])}): {fmt_int(bt["test_dates"])} test dates, {esc(run["from"])} to {esc(run["to"])}, '
         f'VaR and ES at {esc(", ".join(level_label(x) for x in b["levels"]))}</p>',
         f"<nav>{nav}</nav></header>",
         section_backtest(d, shown_dir),

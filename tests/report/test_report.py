@@ -1355,8 +1355,9 @@ def expected_rejections(bt):
             s = bt["levels"][lvl][side]
             series = f"{side} {float(lvl) * 100:g}%: "
             x, e = s["exceptions"], s["expected_exceptions"]
-            direction = (f"too many exceptions: {x} vs {e:.1f} expected: model understates risk" if x > e
-                         else f"too few exceptions: {x} vs {e:.1f} expected, conservative")
+            shown = f"{e:.1f}" if e >= 0.1 or e == 0 else f"{e:.2g}"  # as the CLI prints an expected count
+            direction = (f"too many exceptions: {x} vs {shown} expected: model understates risk" if x > e
+                         else f"too few exceptions: {x} vs {shown} expected, conservative")
             (n00, n01), (n10, n11) = s["transitions"]
             clusters = n10 + n11 > 0 and n11 / (n10 + n11) > (n01 / (n00 + n01) if n00 + n01 else 0.0)
             if s["kupiec_p"] < 0.05:

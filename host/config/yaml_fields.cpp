@@ -229,7 +229,9 @@ bool Fields::boolean(const std::string& key, bool fallback) const {
 
 Fields Fields::sub(const std::string& key) const {
   const YAML::Node n = require(key);
-  if (!n.IsMap()) fail(key, "must be a mapping");  // at the key's line (an empty value has none of its own)
+  // At the key's line (an empty value has none of its own).
+  if (n.IsNull()) fail(key, "is empty: give its fields, or write `" + key + ": {}` for every default");
+  if (!n.IsMap()) fail(key, "must be a mapping");
   return Fields(n, file_, field(key));
 }
 

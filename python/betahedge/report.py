@@ -2619,7 +2619,7 @@ def backtest_settings(b, shown_dir):
         *((("Empty price cells filled with the previous close", td(k("run.filled_cells"), run["filled_cells"], fmt_int)),)
           if "filled_cells" in run else ()),
         ("Assets", f'<td class="txt">{esc(", ".join(run["assets"]))}</td>'),
-        ("Model benchmark (each fit's market factor)", td(k("run.benchmark"), run["benchmark"], fmt_text)),
+        ("Model benchmark (its volatility orders the regimes)", td(k("run.benchmark"), run["benchmark"], fmt_text)),
         ("Paths per test date", td(k("run.paths"), run["paths"], fmt_int)),
         ("Seed", td(k("run.seed"), run["seed"], fmt_int)),
         ("Backend", td(k("run.backend"), run["backend"], fmt_text)),
@@ -2709,7 +2709,7 @@ def backtest_headline(bt, top):
     if rejected:
         items = "".join(f'<li data-series="{esc(lvl)}.{side}">{esc(text)}</li>' for lvl, side, text in rejected)
         verdict = (f'<p class="headline"><b>Rejected at 5%</b> ({len(rejected)} test'
-                   f'{"" if len(rejected) == 1 else "s"}, every level and side):</p><ul class="rejections">{items}</ul>')
+                   f'{"" if len(rejected) == 1 else "s"}):</p><ul class="rejections">{items}</ul>')
     else:
         verdict = '<p class="headline rejections-none">No test rejects at 5% at any level, unhedged or hedged.</p>'
     return f'<p class="headline"><b>At {level_label(top)}:</b> {"; ".join(parts)}.</p>' + flagged + verdict
@@ -2729,13 +2729,17 @@ def backtest_zone_flags(bt, top):
                 windows.append(("latest", "traffic_light_window"))
             if "worst_window" in s:
                 windows.append(("worst", "worst_window"))
+            latest = s["traffic_light_window"]
+            latest_is_worst = "worst_window" in s and (s["worst_window"]["from"], s["worst_window"]["to"]) == (
+                latest["from"], latest["to"])
             for name, field in windows:
                 w = s[field]
                 if w["zone"] == "green":
                     continue
-                latest = s["traffic_light_window"]
-                if name == "worst" and (w["from"], w["to"]) == (latest["from"], latest["to"]):
+                if name == "worst" and latest_is_worst:
                     continue  # the worst window is the latest, given above: said once
+                if name == "latest" and latest_is_worst:
+                    name = "latest (and worst)"
                 out.append((lvl, side,
                             f'{esc(side)} {esc(level_label(lvl))}, {name} window: '
                             f'<span class="zone zone-{esc(w["zone"])}" data-key="{k}.{field}.zone">'
@@ -2850,8 +2854,10 @@ def render_backtest_only(d, shown_dir):
         ("backtest-settings", "Settings")))
     # What the hedge trades, from the book block (an older backtest.json has none).
     hedge = bt.get("book", {}).get("hedge", {})
-    hedged_with = (f'; hedged with {esc(hedge.get("instrument", ""))} on {esc(hedge["benchmark"])}'
-                   if hedge.get("benchmark") else "")
+    instrument = hedge.get("instrument", "")
+    hedged_with = ("" if not hedge.get("benchmark") else
+                   f'; hedged with {len(hedge.get("legs", []))} legs' if instrument == "legs" else
+                   f'; hedged with a {esc(instrument)} on {esc(hedge["benchmark"])}')
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

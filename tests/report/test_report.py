@@ -1388,9 +1388,10 @@ def expected_zone_flags(bt):
         for side in BACKTEST_SIDES:
             s = bt["levels"][lvl][side]
             latest, worst = s["traffic_light_window"], s.get("worst_window")
+            same = worst is not None and (worst["from"], worst["to"]) == (latest["from"], latest["to"])
             if lvl != top and latest["zone"] != "green":
-                out.append((f"{side} {float(lvl) * 100:g}%", "latest"))
-            if worst and worst["zone"] != "green" and (worst["from"], worst["to"]) != (latest["from"], latest["to"]):
+                out.append((f"{side} {float(lvl) * 100:g}%", "latest (and worst)" if same else "latest"))
+            if worst and worst["zone"] != "green" and not same:
                 out.append((f"{side} {float(lvl) * 100:g}%", "worst"))
     return out
 

@@ -314,7 +314,7 @@ TEST(BacktestCli, RunYamlErrorsNameTheFieldAndLine) {
        "the testable dates are 2023-02-11 .. 2025-02-14"},
       {"  window_days: 365\n  to: 2030-01-01\n", ":11: backtest.to: 2030-01-01", "outside the test period"},
       {"  to: 2022-06-01\n", ":10: backtest.to: 2022-06-01", "a 730-day window before"},  // the default window
-      {"", ":9: backtest: must be a mapping", ""},  // empty, at the end of the file: its own line, not past it
+      {"", ":9: backtest: is empty: give its fields, or write `backtest: {}` for every default", ""},  // empty, at the end of the file: its own line, not past it
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.block);

@@ -167,6 +167,7 @@ void check_options(const BacktestOptions& options) {
 }  // namespace
 
 std::string BacktestOptionNames::field(const std::string& key) const {
+  if (keywords) return key == "from" ? "from_" : key;
   if (config.empty()) {
     std::string flag = "--" + key;
     std::replace(flag.begin(), flag.end(), '_', '-');

@@ -39,11 +39,13 @@ namespace betahedge {
 /// benchmark and the regime count, which the run takes from its calibration).
 /// Keys: window_days, refit_every, horizon_days, from, to, paths, benchmark, regimes.
 struct BacktestOptionNames {
-  std::string config;                ///< run.yaml as given; empty: the command line
+  std::string config;                ///< run.yaml as given; empty: the command line (or keywords)
+  bool keywords = false;             ///< the Python package: options are keywords ("window_days", "from_")
   std::map<std::string, int> lines;  ///< key -> the line its field is written on (absent: not written)
   int block_line = 0;                ///< the line of backtest: (where an unwritten backtest field goes)
 
-  /// "--window-days", or "backtest.window_days" (calibrate.benchmark, calibrate.regimes).
+  /// "--window-days", "backtest.window_days" (calibrate.benchmark, calibrate.regimes), or, with
+  /// keywords, "window_days" ("from_" for from).
   std::string field(const std::string& key) const;
   /// "--window-days", or "run.yaml:14: backtest.window_days" (the block's line when the field is
   /// not written, "run.yaml: calibrate.regimes" when neither is known).

@@ -288,6 +288,7 @@ nb::dict backtest_py(const std::string& prices_csv, const std::string& prices_so
   o.benchmark = optional_key<std::string>(options, "benchmark").value_or("");
   o.fill_forward = optional_key<bool>(options, "fill_forward").value_or(false);
   o.fill_forward_setting = "fill=\"forward\"";
+  o.names.keywords = true;  // messages name backtest()'s keywords, not the CLI's flags
   if (options.contains("regimes")) {
     o.num_regimes = optional_key<int>(options, "regimes");
     if (o.num_regimes && (*o.num_regimes < 1 || *o.num_regimes > 8)) throw InputError("regimes: must be 1..8 or auto");

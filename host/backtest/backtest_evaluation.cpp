@@ -243,6 +243,20 @@ BacktestEvaluation evaluate_backtest(const BacktestRun& run) {
   if (e.sampling_step > 1) {
     for (const std::string& warning : phase_warnings(run, e.sampling_step)) e.warnings.push_back(warning);
   }
+  // Dates whose spot or realised path reads a forward-filled close: the filled asset is held flat
+  // there, so such a date's exception (or quiet day) may be the fill's rather than the model's.
+  std::vector<int> on_filled;
+  for (int i : e.sample)
+    if (run.dates[i].filled_closes > 0) on_filled.push_back(i);
+  if (!on_filled.empty()) {
+    std::snprintf(line, sizeof line,
+                  "backtest: %d of %d observations read a forward-filled close at their start or within their horizon "
+                  "(%s .. %s); their realised P&L holds the filled asset's price flat there, so their exceptions "
+                  "(or quiet days) may be the fill's",
+                  static_cast<int>(on_filled.size()), n, run.dates[on_filled.front()].date.c_str(),
+                  run.dates[on_filled.back()].date.c_str());
+    e.warnings.push_back(line);
+  }
   int unconverged = 0;
   for (const BacktestFit& f : run.fits) unconverged += !f.converged;
   if (unconverged > 0) {

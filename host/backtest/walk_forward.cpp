@@ -277,7 +277,8 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
   run.seed = book.simulation.seed;
   run.benchmark = checked.benchmark;
   run.assets = history.assets;
-  run.filled_cells = history.filled_cells;
+  for (int c = std::max(first - options.window_days, 0); c <= last + options.horizon_days; ++c)
+    run.filled_cells += history.filled_per_close[c];
 
   // The closes of the history, aligned with its dates (spot on each test date, and the realised
   // path): the ones its returns are taken from, so a filled gap's previous close.
@@ -314,6 +315,8 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
       record.iterations = fit.fit.iterations;
       run.fits.push_back(record);
     }
+    int filled_closes = 0;
+    for (int c = t; c <= t + options.horizon_days; ++c) filled_closes += history.filled_per_close[c] > 0;
     // Today's model: the fit's parameters, today's closes and today's filtered regime probabilities.
     Model model = fit.model;
     for (int i = 0; i < history.num_assets(); ++i) model.spot[i] = closes(t, i);
@@ -339,6 +342,7 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
     const ScenarioResult forecast = scenario_result("base", reduced, tables, date_book);
 
     BacktestDate d;
+    d.filled_closes = filled_closes;
     d.date = history.price_dates[t];
     d.end_date = history.price_dates[t + options.horizon_days];
     d.fit = static_cast<int>(run.fits.size()) - 1;

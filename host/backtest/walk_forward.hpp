@@ -107,6 +107,9 @@ struct BacktestDate {
   /// negative; 0 without a hedge): what the forecast and the realised path both hold.
   double hedge_notional = 0.0;
   int rebalances = 0;  ///< dynamic-hedge trades after t on the realised path (0 for a static hedge)
+  /// Closes t .. t + h with a filled (forward-repeated) price: the realised path holds that asset
+  /// flat there, and the date's spot is stale when t itself is one.
+  int filled_closes = 0;
 };
 
 struct BacktestRun {
@@ -119,7 +122,9 @@ struct BacktestRun {
   int testable_dates = 0;
   std::vector<std::string> assets;   ///< the model's, benchmark first as calibrate orders them
   std::string benchmark;
-  int filled_cells = 0;              ///< empty price cells filled forward (--fill forward)
+  /// Empty price cells filled forward (--fill forward) on the closes the run read: its first
+  /// window's through its last horizon's.
+  int filled_cells = 0;
   std::vector<RiskLevel> levels;     ///< the book's risk.levels
   std::vector<BacktestFit> fits;
   std::vector<BacktestDate> dates;

@@ -126,6 +126,7 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
   for (int i = 0; i < num_assets; ++i)
     for (int r = first; r < common_first; ++r)
       if (!std::isnan(table.closes(r, columns[i]))) last_valid[i] = r;
+  data.filled_per_close.assign(num_prices, 0);
   for (int p = 0; p < num_prices; ++p) {
     const int r = common_first + p;
     for (int i = 0; i < num_assets; ++i) {
@@ -142,6 +143,7 @@ ReturnData log_returns_on_common_window(const PriceTable& table, const ReturnWin
         ++stretch[i].length;
         if (stretch[i].length > longest[i].length) longest[i] = stretch[i];
         ++data.filled_cells;
+        ++data.filled_per_close[p];
       } else {
         // The reader rejects these; a table built elsewhere is held to the same rule.
         if (!(std::isfinite(close) && close > 0.0))

@@ -37,6 +37,7 @@ struct ReturnData {
   Eigen::MatrixXd closes;
   std::vector<double> spot;              ///< [num_assets] last close of each asset in the window
   int filled_cells = 0;                  ///< empty cells replaced by the previous close
+  std::vector<int> filled_per_close;     ///< [num_returns + 1] of filled_cells, those on each price date
   /// Decisions the user should hear about: the trimmed window, the number of filled cells, and
   /// per asset its longest run of filled closes when that is a week (5 closes) or more.
   std::vector<std::string> notes;

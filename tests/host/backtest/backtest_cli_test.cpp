@@ -393,7 +393,10 @@ TEST(BacktestCli, AGapInThePricesNamesTheFillOptionThatFillsIt) {
   r = test::run_cli(base + (dir / "filled").string() + " --fill forward");
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("--fill forward filled 1 empty cell"), std::string::npos) << r.stderr_text;
-  EXPECT_EQ(json::parse(test::read_text(dir / "filled/backtest.json")).at("run").at("filled_cells"), 1);
+  // The gap (2022-02-19) lies before anything this test period reads (its first window starts in
+  // 2024): filled, but not counted, and no date warned of.
+  EXPECT_EQ(json::parse(test::read_text(dir / "filled/backtest.json")).at("run").at("filled_cells"), 0);
+  EXPECT_EQ(r.stderr_text.find("forward-filled close"), std::string::npos) << r.stderr_text;
   // A test date on a gap: its spot is the previous close and its realised P&L runs from there.
   // 2025-02-12's SOL close empty: that date tests from 2025-02-11's close.
   std::string late;
@@ -408,6 +411,12 @@ TEST(BacktestCli, AGapInThePricesNamesTheFillOptionThatFillsIt) {
                     " --window-days 365 --from 2025-02-11 --to 2025-02-12 --paths 2000 --fill forward --out " +
                     (dir / "on-gap").string());
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(json::parse(test::read_text(dir / "on-gap/backtest.json")).at("run").at("filled_cells"), 1);
+  // 2025-02-11's horizon ends on the filled close and 2025-02-12 starts on it: both are warned of.
+  EXPECT_NE(r.stderr_text.find("warning: backtest: 2 of 2 observations read a forward-filled close at their start "
+                               "or within their horizon (2025-02-11 .. 2025-02-12)"),
+            std::string::npos)
+      << r.stderr_text;
   const std::vector<std::vector<std::string>> rows = csv_rows(dir / "on-gap/backtest.csv");
   ASSERT_EQ(rows.size(), 3u);
   const auto column = [&](const std::string& name) {

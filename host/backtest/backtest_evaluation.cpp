@@ -50,7 +50,6 @@ std::vector<std::string> phase_warnings(const BacktestRun& run, int step) {
   const int dates = static_cast<int>(run.dates.size());
   for (std::size_t level = 0; level < run.levels.size(); ++level)
     for (const bool hedged : {false, true}) {
-      std::vector<double> p;
       std::string listed;
       int rejecting = 0;
       for (int phase = 0; phase < std::min(step, dates); ++phase) {

@@ -12,6 +12,7 @@
 #include "engine/replay.hpp"
 #include "engine/risk_job.hpp"
 #include "engine/simulation_setup.hpp"
+#include "io/message_text.hpp"
 #include "market/returns.hpp"
 #include "ranks/ranks.hpp"
 
@@ -31,12 +32,6 @@ std::vector<std::string> backtest_assets(const BookConfig& book, const std::stri
   return assets;
 }
 
-std::string join_symbols(const std::vector<std::string>& symbols) {
-  std::string out;
-  for (const std::string& s : symbols) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 /// The book as each date simulates it: the backtest's horizon and paths, the date's seed, no
 /// stresses and no intermediate horizons (a forecast is the horizon's figures only).
 BookConfig forecast_book(const BookConfig& book, const BacktestOptions& options) {
@@ -49,16 +44,16 @@ BookConfig forecast_book(const BookConfig& book, const BacktestOptions& options)
 }
 
 /// Today's returns of the window, rows [first, last) of the history's.
-ReturnData window_of(const ReturnData& history, const Eigen::MatrixXd& closes, int first, int last) {
+ReturnData window_of(const ReturnData& history, int first, int last) {
   ReturnData w;
   w.source = history.source;
   w.assets = history.assets;
   w.benchmark_index = history.benchmark_index;
   w.price_dates.assign(history.price_dates.begin() + first, history.price_dates.begin() + last + 1);
   w.log_returns = history.log_returns.middleRows(first, last - first);
-  w.closes = closes.middleRows(first, last - first + 1);
+  w.closes = history.closes.middleRows(first, last - first + 1);
   w.spot.resize(history.assets.size());
-  for (int i = 0; i < history.num_assets(); ++i) w.spot[i] = closes(last, i);
+  for (int i = 0; i < history.num_assets(); ++i) w.spot[i] = history.closes(last, i);
   return w;
 }
 
@@ -214,16 +209,18 @@ BacktestHistory backtest_history(const PriceTable& prices, const BookConfig& boo
   // A walk forward fits hundreds of windows: one whose EM stops at the iteration cap is kept
   // (its fit says so, and the evaluation warns) rather than ending the test.
   h.calibration.accept_unconverged = true;
-  // A book asset the prices lack: name the book's field (the prices reader names only its header).
+  // A symbol the prices lack: name the option or the book's field that asked for it (the prices
+  // reader names only its header).
+  const auto no_column = [&](const std::string& symbol) {
+    return "'" + symbol + "' has no column in " + prices.source + " (its columns: " +
+           comma_separated(prices.symbols) + ")";
+  };
   const auto need_column = [&](const std::string& symbol, const std::string& field) {
     if (!symbol.empty() && prices.column(symbol) < 0)
-      throw InputError(book_location(book, field) + ": '" + symbol + "' has no column in " + prices.source +
-                       " (its columns: " + join_symbols(prices.symbols) + ")");
+      throw InputError(book_location(book, field) + ": " + no_column(symbol));
   };
   if (!options.benchmark.empty() && prices.column(options.benchmark) < 0)
-    throw InputError(option_error(options, "benchmark", "'" + options.benchmark + "' has no column in " +
-                                                            prices.source + " (its columns: " +
-                                                            join_symbols(prices.symbols) + ")"));
+    throw InputError(option_error(options, "benchmark", no_column(options.benchmark)));
   for (const auto& [symbol, units] : book.holdings) need_column(symbol, "portfolio.holdings." + symbol);
   for (const auto& [symbol, weight] : book.weights) need_column(symbol, "portfolio.weights." + symbol);
   need_column(book.hedge.benchmark, "hedge.benchmark");
@@ -304,7 +301,7 @@ BacktestRun run_backtest(const PriceTable& prices, const BookConfig& book, const
     const int test_index = t - first;
     if (test_index % options.refit_every == 0) {
       fit_first = t - options.window_days;
-      fit = calibrate(window_of(history, closes, fit_first, t), calibration);
+      fit = calibrate(window_of(history, fit_first, t), calibration);
       BacktestFit record;
       record.date = history.price_dates[t];
       record.window_start = history.price_dates[fit_first];

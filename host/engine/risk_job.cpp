@@ -8,6 +8,7 @@
 #include "betahedge/error.hpp"
 #include "calibration/calibrate.hpp"
 #include "engine/path_pass.hpp"
+#include "io/message_text.hpp"
 #include "ranks/ranks.hpp"
 #include "stats/euler_contributions.hpp"
 #include "stats/leg_reduction.hpp"
@@ -168,8 +169,7 @@ std::vector<std::string> hedge_vector_warnings(const std::string& scenario, cons
                                                double max_call_probability) {
   std::vector<std::string> out;
   for (const auto& [level, legs] : v.min_es_on_edge) {
-    std::string which;
-    for (const std::string& leg : legs) which += (which.empty() ? "" : ", ") + leg;
+    const std::string which = comma_separated(legs);
     out.push_back(formatted("scenario %s: the min-ES hedge vector at %s has %s of its range (risk.hedge_ratio_grid, "
                             "widened to the book's own ratios): the least ES may lie beyond",
                             scenario.c_str(), level.c_str(), which.c_str()));

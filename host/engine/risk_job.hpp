@@ -214,13 +214,13 @@ struct JobInputs {
 JobInputs prepare_job(const Model& model, const BookConfig& book, const JobStages& stages,
                       const PriceTable* prices = nullptr);
 
-/// margin.collateral as the job uses it. A number: that number ("fixed"). `auto` with a hedge:
 /// A hedge instrument's costs and terms as summary.json's and backtest.json's hedge blocks write
 /// them: fee_bps, slippage_bps, then a perpetual's funding_rate_8h, a future's `future` or an
 /// option's `option`; `per_regime` writes a per-regime list (funding, basis).
 void add_instrument_terms(const HedgeLegConfig& leg, nlohmann::json& terms,
                           const std::function<nlohmann::json(const std::vector<double>&)>& per_regime);
 
+/// margin.collateral as the job uses it. A number: that number ("fixed"). `auto` with a hedge:
 /// collateral_for_call_probability at risk.max_call_probability of one pass over the base
 /// scenario, the run's own paths (the least collateral with which at most
 /// floor(max_call_probability x paths) paths meet a call: before its first call a path's account

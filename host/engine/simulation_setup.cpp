@@ -8,6 +8,7 @@
 
 #include "betahedge/error.hpp"
 #include "betahedge/hedging.hpp"
+#include "io/message_text.hpp"
 
 namespace betahedge {
 namespace {
@@ -20,9 +21,7 @@ std::string book_field(const BookConfig& book, const std::string& field) { retur
 /// What to say of a held asset the model lacks: the model's assets, and where they come from
 /// (the book's model file, or under `run` the calibration's assets).
 std::string not_in_model(const Model& model, const BookConfig& book) {
-  std::string assets;
-  for (const std::string& a : model.assets) assets += (assets.empty() ? "" : ", ") + a;
-  return "asset is not in the model (its assets: " + assets + "; the model is " + book.model_path.string() +
+  return "asset is not in the model (its assets: " + comma_separated(model.assets) + "; the model is " + book.model_path.string() +
          ", or under `betahedge run` the one calibrated from run.yaml's calibrate.assets)";
 }
 

@@ -37,4 +37,10 @@ bool is_printable_name(std::string_view text) {
   return true;
 }
 
+std::string comma_separated(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
 }  // namespace betahedge

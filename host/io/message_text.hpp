@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace betahedge {
 
@@ -12,6 +13,9 @@ std::string clip_for_message(std::string_view text, std::size_t max_chars = 60);
 
 /// clip_for_message(text) between single quotes: how a message quotes a user's value.
 std::string quoted_for_message(std::string_view text);
+
+/// "BTC, ETH, SOL": names as a message lists them.
+std::string comma_separated(const std::vector<std::string>& names);
 
 /// True when every byte of `text` is printable ASCII or part of UTF-8 text (no control bytes,
 /// no NUL): what a column, asset or scenario name may hold.

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "betahedge/error.hpp"
+#include "io/message_text.hpp"
 #include "model/model_json.hpp"
 #include "scenario/nearest_correlation.hpp"
 
@@ -36,12 +37,6 @@ class StressErrors {
   const BookConfig* book_;
 };
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
 std::vector<std::string> regime_names(const Model& model) {
   std::vector<std::string> names;
   for (const Regime& r : model.regimes) names.push_back(r.name);
@@ -51,7 +46,7 @@ std::vector<std::string> regime_names(const Model& model) {
 int require_asset(const Model& model, const std::string& symbol, const StressErrors& errors,
                   const std::string& field) {
   const int i = model.asset_index(symbol);
-  if (i < 0) errors.fail(field, "'" + symbol + "' is not an asset of the model (" + joined(model.assets) + ")");
+  if (i < 0) errors.fail(field, "'" + symbol + "' is not an asset of the model (" + comma_separated(model.assets) + ")");
   return i;
 }
 
@@ -143,7 +138,7 @@ AppliedScenario stressed_scenario(const Model& base, const StressScenario& stres
     const std::vector<std::string> names = regime_names(model);
     const auto it = std::find(names.begin(), names.end(), *stress.force_regime);
     if (it == names.end())
-      errors.fail("force_regime", "'" + *stress.force_regime + "' is not a regime of the model (" + joined(names) + ")");
+      errors.fail("force_regime", "'" + *stress.force_regime + "' is not a regime of the model (" + comma_separated(names) + ")");
     const int k = static_cast<int>(it - names.begin());
     std::vector<double> only_k(model.num_regimes(), 0.0);
     only_k[k] = 1.0;

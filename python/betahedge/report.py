@@ -2700,19 +2700,21 @@ def backtest_headline(bt, top):
                          f"margin-call test rejects (too many calls: {test['realised']} vs {fmt_expected(test['expected'])} "
                          f"expected, p {test['p_value']:.3g}: the collateral the model sized was too thin)"))
     zones = backtest_zone_flags(bt, top)
-    if zones:
-        items = "".join(f'<li data-series="{esc(lvl)}.{side}">{text}</li>' for lvl, side, text in zones)
-        flagged = (f'<p class="headline"><b>Outside the green zone</b> (any level, latest and worst '
-                   f'{TRAFFIC_LIGHT_WINDOW} observations):</p><ul class="zones">{items}</ul>')
-    else:
-        flagged = ""
+    flagged = headline_list(f"<b>Outside the green zone</b> (any level, latest and worst {TRAFFIC_LIGHT_WINDOW} "
+                            "observations)", "zones", zones) if zones else ""
     if rejected:
-        items = "".join(f'<li data-series="{esc(lvl)}.{side}">{esc(text)}</li>' for lvl, side, text in rejected)
-        verdict = (f'<p class="headline"><b>Rejected at 5%</b> ({len(rejected)} test'
-                   f'{"" if len(rejected) == 1 else "s"}):</p><ul class="rejections">{items}</ul>')
+        verdict = headline_list(f'<b>Rejected at 5%</b> ({len(rejected)} test{"" if len(rejected) == 1 else "s"})',
+                                "rejections", [(lvl, side, esc(text)) for lvl, side, text in rejected])
     else:
         verdict = '<p class="headline rejections-none">No test rejects at 5% at any level, unhedged or hedged.</p>'
     return f'<p class="headline"><b>At {level_label(top)}:</b> {"; ".join(parts)}.</p>' + flagged + verdict
+
+
+def headline_list(heading, css_class, entries):
+    """A headline's heading (HTML) and its list: one item per (level, side, html) entry, each item
+    marked with its series."""
+    items = "".join(f'<li data-series="{esc(lvl)}.{side}">{text}</li>' for lvl, side, text in entries)
+    return f'<p class="headline">{heading}:</p><ul class="{css_class}">{items}</ul>'
 
 
 def backtest_zone_flags(bt, top):

@@ -308,8 +308,11 @@ nb::dict backtest_py(const std::string& prices_csv, const std::string& prices_so
   {
     // Ctrl-C stops the walk forward before a date or between the batches of its passes.
     nb::gil_scoped_release released;
-    const BacktestRun result =
+    BacktestRun result =
         run_backtest(prices_of(prices_csv, prices_source), book, o, progress_of(progress), interrupt_check());
+    // Errors above name backtest()'s keywords; backtest.json's warnings name the CLI's flags, so
+    // that .summary equals the CLI's backtest.json for the same inputs (SPEC 6, Python).
+    result.options.names.keywords = false;
     const BacktestEvaluation evaluation = evaluate_backtest(result);
     files = backtest_output_files(result, evaluation);
     warnings = evaluation.warnings;

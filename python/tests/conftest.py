@@ -46,19 +46,15 @@ def without_timing(summary: dict) -> dict:
     return copy
 
 
-def assert_same_outputs(python_files: dict, cli_dir: Path, keywords_as_flags: dict | None = None):
+def assert_same_outputs(python_files: dict, cli_dir: Path):
     """The API's files equal the CLI's: the same names, every file byte for byte except
     summary.json and backtest.json, whose run blocks may differ in elapsed_s and
-    path_steps_per_s only. ``keywords_as_flags``: the Python warnings name keywords where the CLI's
-    name flags ({"from_/to": "--from/--to"}); each must occur, and is compared as the flag."""
+    path_steps_per_s only."""
     cli_files = read_files(cli_dir)
     assert sorted(python_files) == sorted(cli_files)
     for name, text in cli_files.items():
         if name in ("summary.json", "backtest.json"):
             ours, theirs = json.loads(python_files[name]), json.loads(text)
-            for keyword, flag in (keywords_as_flags or {}).items():
-                assert any(keyword in w for w in ours.get("warnings", [])), (keyword, ours.get("warnings"))
-                ours["warnings"] = [w.replace(keyword, flag) for w in ours["warnings"]]
             assert sorted(ours["run"]) == sorted(theirs["run"])
             assert without_timing(ours) == without_timing(theirs)
         else:

@@ -17,8 +17,7 @@ def test_backtest_equals_the_cli(cli, tmp_path):
     done = run_cli(cli, "backtest", "--prices", DEMO_PRICES, "--config", DEMO_BOOK, "--paths", 2000, "--seed", 5,
                    "--refit-every", 4, "--from", WINDOW["from_"], "--to", WINDOW["to"], "--no-report",
                    "--out", tmp_path / "b", "--quiet")
-    # The warnings name backtest()'s keywords where the CLI's name its flags.
-    assert_same_outputs(ours.files, tmp_path / "b", keywords_as_flags={"widen from_/to": "widen --from/--to"})
+    assert_same_outputs(ours.files, tmp_path / "b")
     assert ours.lines == done.stdout.splitlines()
     assert len(ours.tables["backtest"]) == ours.summary["observations"] == 10
     # From a DataFrame: the same backtest; backtest.json's run block names the prices.
@@ -47,6 +46,16 @@ def test_backtest_fills_a_gap_with_fill_forward(cli, tmp_path):
             "--fill", "forward", "--from", WINDOW["from_"], "--to", WINDOW["to"], "--no-report",
             "--out", tmp_path / "b", "--quiet")
     assert ours.files["backtest.csv"] == (tmp_path / "b" / "backtest.csv").read_text()
+
+
+def test_backtest_errors_name_its_keywords():
+    """backtest()'s error messages name its keywords, not the CLI's flags; .field is the keyword."""
+    with pytest.raises(betahedge.InputError, match=r"^window_days: 5000 returns before a test date") as error:
+        betahedge.backtest(DEMO_PRICES, DEMO_BOOK, paths=2000, window_days=5000)
+    assert error.value.field == "window_days"
+    with pytest.raises(betahedge.InputError, match=r"^from_: 2020-01-01 ") as error:
+        betahedge.backtest(DEMO_PRICES, DEMO_BOOK, paths=2000, window_days=365, from_="2020-01-01")
+    assert error.value.field == "from_"
 
 
 def test_run_equals_the_cli(cli, tmp_path):
